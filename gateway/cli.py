@@ -1,0 +1,332 @@
+"""``blo-gateway``: one command with sub-commands.
+
+Every sub-command prints a human-readable result; errors print
+``error <CODE>: <explanation>`` on stderr and exit with status 2 (the codes are
+those of ``gateway.errors``). Run ``blo-gateway <command> --help`` for details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway import envelope
+from gateway.errors import ConfigError, GatewayError
+from gateway.identity import (
+    ROLES,
+    Directory,
+    Keyring,
+    RootSigner,
+    TrustRoots,
+    build_directory,
+    fingerprint,
+    office_from_json,
+    office_to_json,
+    sign_directory,
+)
+from gateway.messages import Payload
+from gateway.render import LANGS, render, render_header
+
+__all__ = ["main"]
+
+DAY_MS = 24 * 3600 * 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _load_directory(path: Path, roots: Path) -> Directory:
+    return Directory.verify(path.read_bytes(), TrustRoots.load(roots), now_ms=_now_ms())
+
+
+def _office_names(d: Directory) -> dict[str, tuple[str, str]]:
+    return {o.office_id: (o.name_vi, o.name_zh) for o in d.offices.values()}
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def cmd_keys_create(a: argparse.Namespace) -> int:
+    ring = Keyring.generate(a.office, now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS)
+    entry = ring.public_office(country=a.country, name_vi=a.name_vi, name_zh=a.name_zh,
+                               role=a.role, endpoint=a.endpoint)
+    private = Path(a.private)
+    ring.save(private)
+    Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
+    print(f"office {a.office}: private keyring {private} (mode 600), public entry {a.public}")
+    _print_keys(entry.keys)
+    return 0
+
+
+def cmd_keys_rotate(a: argparse.Namespace) -> int:
+    path = Path(a.keyring)
+    ring = Keyring.load(path).rotate(now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS,
+                                     overlap_ms=a.overlap_days * DAY_MS)
+    tmp = path.with_name(path.name + ".new")
+    ring.save(tmp)
+    os.replace(tmp, path)
+    old = office_from_json(Path(a.public).read_text(encoding="utf-8"))
+    entry = ring.public_office(country=old.country, name_vi=old.name.vi, name_zh=old.name.zh,
+                               role=_role_name(old.role), endpoint=old.endpoint)
+    Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
+    print(f"office {ring.office_id}: new keys added; old keys valid {a.overlap_days} more days")
+    _print_keys(entry.keys)
+    return 0
+
+
+def _role_name(role: int) -> str:
+    return ROLES[role - 1] if 0 < role <= len(ROLES) else "liaison_office"
+
+
+def cmd_keys_root_create(a: argparse.Namespace) -> int:
+    signer = RootSigner.generate(a.country)
+    signer.save(Path(a.private))
+    roots_path = Path(a.roots)
+    existing = (TrustRoots.load(roots_path, require_both=False).roots
+                if roots_path.exists() else ())
+    if any(r.country == a.country for r in existing):
+        raise ConfigError(f"{roots_path} already holds a {a.country} root; "
+                          "replacing a root is a key ceremony, not a command")
+    roots = TrustRoots((*existing, signer.root_key(a.name_vi, a.name_zh)))
+    roots_path.write_text(roots.to_json(), encoding="utf-8")
+    print(f"root key {signer.key_id} ({a.country}): private {a.private} (mode 600); "
+          f"public added to {roots_path}")
+    print(f"  fingerprint {fingerprint(signer.public_key)}")
+    return 0
+
+
+def cmd_keys_show(a: argparse.Namespace) -> int:
+    if a.keyring:
+        ring = Keyring.load(Path(a.keyring))
+        print(f"office {ring.office_id} (private keyring; secrets not shown)")
+        _print_keys([k.to_public() for k in ring.keys])
+    else:
+        entry = office_from_json(Path(a.office_file).read_text(encoding="utf-8"))
+        print(f"office {entry.office_id} — {entry.name.vi} / {entry.name.zh}")
+        _print_keys(entry.keys)
+    return 0
+
+
+def _print_keys(keys: Sequence[object]) -> None:
+    from gateway.render import iso_time
+
+    for k in keys:
+        print(f"  {k.key_id}")  # type: ignore[attr-defined]
+        print(f"    valid {iso_time(k.not_before_ms)} .. {iso_time(k.not_after_ms)}")  # type: ignore[attr-defined]
+        print(f"    fingerprint {fingerprint(k.public_key)}")  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------- directory
+
+
+def cmd_directory_build(a: argparse.Namespace) -> int:
+    offices = [office_from_json(Path(f).read_text(encoding="utf-8")) for f in a.office]
+    now = _now_ms()
+    revs = []
+    for r in a.revoke or []:
+        kid, _, reason = r.partition("=")
+        revs.append((kid, now, reason or "revoked"))
+    data = build_directory(offices, serial=a.serial, issued_at_ms=now,
+                           expires_at_ms=now + a.valid_days * DAY_MS, revocations=revs)
+    Path(a.out).write_bytes(data)
+    print(f"unsigned directory serial {a.serial} with {len(offices)} offices: {a.out}; "
+          "now sign it with both root keys (blo-gateway directory sign)")
+    return 0
+
+
+def cmd_directory_sign(a: argparse.Namespace) -> int:
+    signer = RootSigner.load(Path(a.root_key))
+    data = sign_directory(Path(a.file).read_bytes(), signer)
+    Path(a.out or a.file).write_bytes(data)
+    print(f"signed by {signer.country} root {signer.key_id}: {a.out or a.file}")
+    return 0
+
+
+def cmd_directory_verify(a: argparse.Namespace) -> int:
+    d = _load_directory(Path(a.file), Path(a.roots))
+    print(f"directory serial {d.serial}: signatures of VN and CN roots verify; "
+          f"{len(d.offices)} offices, {len(d.revoked)} revoked keys")
+    return 0
+
+
+def cmd_directory_show(a: argparse.Namespace) -> int:
+    d = _load_directory(Path(a.file), Path(a.roots))
+    if a.json:
+        print(json.dumps(d.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"directory serial {d.serial} (verified, 2-of-2)")
+    for o in d.offices.values():
+        print(f"{o.office_id}  [{o.country}, {o.role}]  {o.name_vi} / {o.name_zh}")
+        if o.endpoint:
+            print(f"  endpoint {o.endpoint}")
+        for k in o.keys:
+            state = " REVOKED" if k.key_id in d.revoked else ""
+            print(f"  {k.key_id}{state}\n    fingerprint {fingerprint(k.public_key)}")
+    return 0
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def cmd_seal(a: argparse.Namespace) -> int:
+    d = _load_directory(Path(a.directory), Path(a.roots))
+    ring = Keyring.load(Path(a.keyring))
+    payload = Payload.from_json(Path(a.payload).read_bytes())
+    data = envelope.seal(payload, sender=ring, recipients=a.to, directory=d, now_ms=_now_ms())
+    Path(a.out).write_bytes(data)
+    print(f"sealed {payload.message_type.slug} for {', '.join(a.to)}: {a.out} ({len(data)} B)")
+    return 0
+
+
+def cmd_open(a: argparse.Namespace) -> int:
+    d = _load_directory(Path(a.directory), Path(a.roots))
+    env = envelope.verify(Path(a.file).read_bytes(), d, now_ms=_now_ms())
+    payload = envelope.open_envelope(env, Keyring.load(Path(a.keyring)))
+    if a.json:
+        print(json.dumps(payload.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_header(env.header, a.lang, _office_names(d)))
+        print(render(payload, a.lang), end="")
+    return 0
+
+
+def cmd_render(a: argparse.Namespace) -> int:
+    data = Path(a.file).read_bytes()
+    if data.startswith(envelope.MAGIC):
+        if not (a.keyring and a.directory and a.roots):
+            raise ConfigError("an envelope needs --keyring, --directory and --roots to open")
+        d = _load_directory(Path(a.directory), Path(a.roots))
+        env = envelope.verify(data, d, now_ms=_now_ms())
+        payload = envelope.open_envelope(env, Keyring.load(Path(a.keyring)))
+        print(render_header(env.header, a.lang, _office_names(d)))
+    elif data.lstrip()[:1] == b"{":
+        payload = Payload.from_json(data)
+    else:
+        payload = Payload.from_bytes(data)
+    print(render(payload, a.lang), end="")
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return run_demo(workdir=Path(a.workdir) if a.workdir else None, lang=a.lang)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="blo-gateway",
+        description="BLO Gateway: signed, encrypted, bilingual messages between the Lào Cai and "
+                    "Hekou border liaison offices. Errors print 'error <CODE>: ...' and exit 2.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run the demo: offices, every message type sealed and opened")
+    d.add_argument("--workdir", help="keep keys and files here (default: a temporary folder)")
+    d.add_argument("--lang", choices=LANGS, default="both", help="rendering language")
+    d.set_defaults(func=cmd_demo)
+
+    r = sub.add_parser("render", help="print a payload (JSON or binary) or envelope in vi/zh/both")
+    r.add_argument("file", help="payload .json ({\"type\":..., \"body\":...}), payload .pb, "
+                                "or a sealed envelope")
+    r.add_argument("--lang", choices=LANGS, default="both")
+    for opt in ("--keyring", "--directory", "--roots"):
+        r.add_argument(opt, help="to open an envelope: your office keyring, the signed "
+                                 "directory, the trust roots")
+    r.set_defaults(func=cmd_render)
+
+    k = sub.add_parser("keys", help="office and root keys").add_subparsers(dest="keys_cmd",
+                                                                           required=True)
+    kc = k.add_parser("create", help="new Ed25519 + X25519 keys for an office")
+    kc.add_argument("--office", required=True, help="office id, e.g. vn.laocai.blo")
+    kc.add_argument("--country", required=True, choices=("VN", "CN"))
+    kc.add_argument("--name-vi", required=True)
+    kc.add_argument("--name-zh", required=True)
+    kc.add_argument("--role", required=True, choices=ROLES)
+    kc.add_argument("--endpoint", default="", help="base URL of the office's gateway peer API")
+    kc.add_argument("--valid-days", type=int, default=365)
+    kc.add_argument("--private", required=True,
+                    help="keyring file to create (mode 600; never inside the repository)")
+    kc.add_argument("--public", required=True, help="public office entry (JSON) to write")
+    kc.set_defaults(func=cmd_keys_create)
+    kr = k.add_parser("rotate", help="add new keys; old keys stay valid for an overlap")
+    kr.add_argument("--keyring", required=True)
+    kr.add_argument("--public", required=True, help="the office entry to update")
+    kr.add_argument("--valid-days", type=int, default=365)
+    kr.add_argument("--overlap-days", type=int, default=14)
+    kr.set_defaults(func=cmd_keys_rotate)
+    kt = k.add_parser("root-create", help="a country root key (for signing directories)")
+    kt.add_argument("--country", required=True, choices=("VN", "CN"))
+    kt.add_argument("--private", required=True, help="root key file to create (mode 600)")
+    kt.add_argument("--roots", required=True, help="trust-roots file to add the public key to")
+    kt.add_argument("--name-vi", default="")
+    kt.add_argument("--name-zh", default="")
+    kt.set_defaults(func=cmd_keys_root_create)
+    ks = k.add_parser("show", help="public keys and fingerprints")
+    g = ks.add_mutually_exclusive_group(required=True)
+    g.add_argument("--keyring", help="a private keyring (secrets are not shown)")
+    g.add_argument("--office-file", help="a public office entry")
+    ks.set_defaults(func=cmd_keys_show)
+
+    dr = sub.add_parser("directory", help="build, sign, verify, show the trust directory")
+    ds = dr.add_subparsers(dest="dir_cmd", required=True)
+    db = ds.add_parser("build", help="an unsigned directory from office entries")
+    db.add_argument("--office", action="append", required=True, help="office entry (repeat)")
+    db.add_argument("--serial", type=int, required=True, help="must exceed the current one")
+    db.add_argument("--valid-days", type=int, default=365)
+    db.add_argument("--revoke", action="append", metavar="KEY_ID=REASON")
+    db.add_argument("--out", required=True)
+    db.set_defaults(func=cmd_directory_build)
+    dsg = ds.add_parser("sign", help="add a root key's signature")
+    dsg.add_argument("file")
+    dsg.add_argument("--root-key", required=True)
+    dsg.add_argument("--out", help="default: sign in place")
+    dsg.set_defaults(func=cmd_directory_sign)
+    for name, fn, hlp in (("verify", cmd_directory_verify, "check both root signatures"),
+                          ("show", cmd_directory_show, "list offices, keys, fingerprints")):
+        sp = ds.add_parser(name, help=hlp)
+        sp.add_argument("file")
+        sp.add_argument("--roots", required=True, help="trust-roots file")
+        if name == "show":
+            sp.add_argument("--json", action="store_true")
+        sp.set_defaults(func=fn)
+
+    se = sub.add_parser("seal", help="seal a payload JSON file into an envelope (offline)")
+    se.add_argument("payload")
+    se.add_argument("--to", action="append", required=True, help="recipient office (repeat)")
+    se.add_argument("--out", required=True)
+    for opt in ("--keyring", "--directory", "--roots"):
+        se.add_argument(opt, required=True)
+    se.set_defaults(func=cmd_seal)
+    op = sub.add_parser("open", help="verify and open an envelope file (offline)")
+    op.add_argument("file")
+    op.add_argument("--lang", choices=LANGS, default="both")
+    op.add_argument("--json", action="store_true")
+    for opt in ("--keyring", "--directory", "--roots"):
+        op.add_argument(opt, required=True)
+    op.set_defaults(func=cmd_open)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GatewayError as e:
+        print(f"error {e.code}: {e.message}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"error NOT_FOUND: {e.filename}: no such file", file=sys.stderr)
+        return 2
+    except FileExistsError as e:
+        print(f"error EXISTS: {e.filename} exists; refusing to overwrite a key file",
+              file=sys.stderr)
+        return 2

@@ -1,0 +1,168 @@
+"""One error tree for everything a peer, a user or a file can cause.
+
+Every error has a stable ``code`` (part of the wire and CLI contract: never
+rename one) and the HTTP status the web layer answers with. Third-party
+exceptions are wrapped at the boundary (``raise ... from e``) so that no
+library's message reaches a peer.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = [
+    "BadSignature",
+    "ConfigError",
+    "Conflict",
+    "DecryptionFailed",
+    "DirectoryError",
+    "Expired",
+    "GatewayError",
+    "KeyExpired",
+    "KeyRevoked",
+    "Malformed",
+    "NotARecipient",
+    "NotFound",
+    "PayloadTooLarge",
+    "PeerUnavailable",
+    "RateLimited",
+    "Replay",
+    "StorageError",
+    "Unauthorized",
+    "UnknownKey",
+    "UnsupportedVersion",
+    "WrongDestination",
+]
+
+
+class GatewayError(Exception):
+    """Root of the tree. ``code`` is stable; ``message`` explains it to a person."""
+
+    code: ClassVar[str] = "INTERNAL"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class Malformed(GatewayError):
+    """Bytes that do not follow the wire format (truncated, bad lengths, bad protobuf)."""
+
+    code = "MALFORMED"
+    http_status = 400
+
+
+class UnsupportedVersion(Malformed):
+    """A wire version or algorithm suite this gateway does not implement."""
+
+    code = "UNSUPPORTED_VERSION"
+
+
+class PayloadTooLarge(GatewayError):
+    code = "TOO_LARGE"
+    http_status = 413
+
+
+class BadSignature(GatewayError):
+    code = "BAD_SIGNATURE"
+    http_status = 401
+
+
+class UnknownKey(GatewayError):
+    code = "UNKNOWN_KEY"
+    http_status = 401
+
+
+class KeyRevoked(GatewayError):
+    code = "KEY_REVOKED"
+    http_status = 401
+
+
+class KeyExpired(GatewayError):
+    """The key is outside its validity period at the time of use."""
+
+    code = "KEY_EXPIRED"
+    http_status = 401
+
+
+class Expired(GatewayError):
+    """The message itself has passed its expiry (or claims a time too far ahead)."""
+
+    code = "EXPIRED"
+    http_status = 400
+
+
+class NotARecipient(GatewayError):
+    code = "NOT_A_RECIPIENT"
+    http_status = 403
+
+
+class DecryptionFailed(GatewayError):
+    """The AEAD refused: wrong key, or bytes changed in a way the signature did not cover."""
+
+    code = "DECRYPTION_FAILED"
+    http_status = 400
+
+
+class DirectoryError(GatewayError):
+    """The trust directory is missing signatures, expired, older than the one we hold, ..."""
+
+    code = "BAD_DIRECTORY"
+    http_status = 400
+
+
+class Unauthorized(GatewayError):
+    code = "UNAUTHORIZED"
+    http_status = 401
+
+
+class Replay(GatewayError):
+    code = "REPLAY"
+    http_status = 409
+
+
+class Conflict(GatewayError):
+    """The same (sender, message id) arrived with different bytes, or an invalid transition."""
+
+    code = "CONFLICT"
+    http_status = 409
+
+
+class WrongDestination(GatewayError):
+    code = "WRONG_DESTINATION"
+    http_status = 421
+
+
+class RateLimited(GatewayError):
+    code = "RATE_LIMITED"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class NotFound(GatewayError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class PeerUnavailable(GatewayError):
+    code = "PEER_UNAVAILABLE"
+    http_status = 502
+
+
+class StorageError(GatewayError):
+    """The store refused a write (disk full, database down); nothing was accepted."""
+
+    code = "STORAGE_UNAVAILABLE"
+    http_status = 503
+
+
+class ConfigError(GatewayError):
+    code = "BAD_CONFIG"
+    http_status = 500
