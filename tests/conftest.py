@@ -1,0 +1,25 @@
+"""Shared fixtures: a provisioned network of offices and a fixed clock."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gateway.identity import Directory
+from gateway.provision import Network, provision
+
+
+@pytest.fixture(scope="session")
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@pytest.fixture(scope="session")
+def net(now_ms: int) -> Network:
+    return provision(now_ms)
+
+
+@pytest.fixture(scope="session")
+def directory(net: Network) -> Directory:
+    return net.directory()

@@ -1,0 +1,195 @@
+"""Seal / verify / open: round trips for every payload type, and every way to break one."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway import envelope
+from gateway.errors import GatewayError
+from gateway.identity import Directory, Keyring, build_directory, sign_directory
+from gateway.messages import MessageType, Payload, pb
+from gateway.provision import Network
+from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+
+PAYLOADS = {m.payload.message_type: m.payload for m in case_payloads()}
+
+
+def _code(fn) -> str:
+    try:
+        fn()
+    except GatewayError as e:
+        return e.code
+    return "OK"
+
+
+def _seal(net: Network, d: Directory, payload: Payload, now: int, sender=LAOCAI,
+          to=(HEKOU,), **kw) -> bytes:
+    return envelope.seal(payload, sender=net.keyrings[sender], recipients=list(to), directory=d,
+                         now_ms=now, **kw)
+
+
+@settings(max_examples=60, deadline=None)
+@given(mtype=st.sampled_from(list(MessageType)),
+       case_ref=st.text(max_size=40),
+       priority=st.integers(1, 3), handling=st.integers(1, 4),
+       deadline=st.integers(0, 2**40),
+       recipients=st.sampled_from([(HEKOU,), (HEKOU, LAOCAI_BORDER_GUARD)]))
+def test_round_trip_every_payload_type(net, directory, now_ms, mtype, case_ref, priority,
+                                       handling, deadline, recipients):
+    body = type(PAYLOADS[mtype].body)()
+    body.CopyFrom(PAYLOADS[mtype].body)
+    body.context.case_reference = case_ref
+    body.context.priority = priority
+    body.context.handling_code = handling
+    body.context.deadline.unix_millis = deadline
+    payload = Payload(body)
+    data = _seal(net, directory, payload, now_ms, to=recipients)
+    env = envelope.verify(data, directory, now_ms=now_ms)
+    assert env.header.message_type == mtype
+    assert env.header.sender == LAOCAI
+    assert env.header.recipient_offices == recipients
+    assert env.header.case_reference == case_ref
+    assert env.header.deadline_ms == deadline
+    for office in recipients:
+        assert envelope.open_envelope(env, net.keyrings[office]) == payload
+
+
+def _regions(data: bytes) -> list[tuple[range, set[str]]]:
+    """Byte ranges of the framing and the error codes a flipped bit there may give."""
+    kid_len = data[6]
+    pos = 7 + kid_len
+    (hlen,) = struct.unpack_from(">I", data, pos)
+    ct_at = pos + 4 + hlen
+    length = {"MALFORMED", "TOO_LARGE"}
+    return [
+        (range(0, 4), {"MALFORMED"}),
+        (range(4, 6), {"UNSUPPORTED_VERSION"}),
+        (range(6, 7), {"MALFORMED", "UNKNOWN_KEY", "TOO_LARGE"}),  # shifts the framing
+        (range(7, pos), {"UNKNOWN_KEY", "MALFORMED"}),
+        (range(pos, pos + 4), length),
+        (range(pos + 4, ct_at), {"BAD_SIGNATURE"}),
+        (range(ct_at, ct_at + 4), length),
+        (range(ct_at + 4, len(data)), {"BAD_SIGNATURE"}),
+    ]
+
+
+def test_flipping_any_bit_fails_with_the_right_code(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms)
+    regions = _regions(data)
+    assert regions[-1][0].stop == len(data)
+    seen: dict[str, int] = {}
+    for region, codes in regions:
+        for i in region:
+            for bit in range(8):
+                bad = bytearray(data)
+                bad[i] ^= 1 << bit
+                code = _code(lambda b=bytes(bad): envelope.verify(b, directory, now_ms=now_ms))
+                assert code in codes, f"byte {i} bit {bit}: {code}, want one of {codes}"
+                seen[code] = seen.get(code, 0) + 1
+    assert seen["BAD_SIGNATURE"] > 8 * 300
+
+
+@pytest.mark.parametrize("cut", [0, 3, 7, 20, 100, -65, -1])
+def test_truncated_envelope_is_malformed(net, directory, now_ms, cut):
+    data = _seal(net, directory, PAYLOADS[MessageType.STATUS_UPDATE], now_ms)
+    assert _code(lambda: envelope.verify(data[:cut], directory, now_ms=now_ms)) == "MALFORMED"
+
+
+def test_trailing_bytes_are_malformed(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.STATUS_UPDATE], now_ms)
+    assert _code(lambda: envelope.verify(data + b"\0", directory, now_ms=now_ms)) == "MALFORMED"
+
+
+def test_oversized_envelope_is_refused_before_anything_else(directory, now_ms):
+    huge = b"XXXX" + bytes(envelope.MAX_ENVELOPE_BYTES)
+    assert _code(lambda: envelope.verify(huge, directory, now_ms=now_ms)) == "TOO_LARGE"
+
+
+def test_oversized_payload_cannot_be_sealed(net, directory, now_ms):
+    big = pb.CaseNotice(offence=pb.LocalizedText(vi="x" * (envelope.MAX_ENVELOPE_BYTES + 1)))
+    assert _code(lambda: _seal(net, directory, Payload(big), now_ms)) == "TOO_LARGE"
+
+
+def test_only_a_recipient_can_open(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.HOTLINE_REPORT], now_ms)
+    env = envelope.verify(data, directory, now_ms=now_ms)
+    bg = net.keyrings[LAOCAI_BORDER_GUARD]
+    assert _code(lambda: envelope.open_envelope(env, bg)) == "NOT_A_RECIPIENT"
+    # A keyring that claims to be Hekou but holds other keys cannot open it either.
+    impostor = Keyring(HEKOU, bg.keys)
+    assert _code(lambda: envelope.open_envelope(env, impostor)) == "NOT_A_RECIPIENT"
+
+
+def test_sender_cannot_be_forged(net, directory, now_ms):
+    """An office signing with its own key but naming another sender is caught."""
+    body = bytearray(_seal(net, directory, PAYLOADS[MessageType.CASE_NOTICE], now_ms,
+                           sender=LAOCAI_BORDER_GUARD))
+    # Re-sign a header that claims Lào Cai BLO, with the Border Guard's key.
+    env = envelope.verify(bytes(body), directory, now_ms=now_ms)
+    from gateway.schemas.blo.v1 import envelope_pb2
+
+    h = envelope_pb2.EnvelopeHeader.FromString(env.header_bytes)
+    h.sender = LAOCAI
+    forged_header = h.SerializeToString()
+    kid = env.signer_key_id.encode()
+    framed = (b"BLOE\x01\x01" + bytes([len(kid)]) + kid + struct.pack(">I", len(forged_header))
+              + forged_header + struct.pack(">I", len(env.ciphertext)) + env.ciphertext)
+    sk = net.keyrings[LAOCAI_BORDER_GUARD].signing_key(now_ms)
+    import nacl.signing
+
+    sig = nacl.signing.SigningKey(sk.secret).sign(envelope.SIGN_DOMAIN + framed).signature
+    code = _code(lambda: envelope.verify(framed + sig, directory, now_ms=now_ms))
+    assert code == "BAD_SIGNATURE"
+
+
+def test_expired_and_future_messages(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms, ttl_ms=1000)
+    assert _code(lambda: envelope.verify(data, directory, now_ms=now_ms + 1000)) == "EXPIRED"
+    future = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT],
+                   now_ms + 10 * 60 * 1000)
+    assert _code(lambda: envelope.verify(future, directory, now_ms=now_ms)) == "EXPIRED"
+
+
+def _directory_with(net: Network, now_ms: int, revoke: list[tuple[str, int, str]],
+                    serial: int = 2) -> Directory:
+    d = net.directory()
+    entries = [net.keyrings[o].public_office(country=i.country, name_vi=i.name_vi,
+                                             name_zh=i.name_zh, role=i.role, endpoint="")
+               for o, i in d.offices.items()]
+    unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - 1000,
+                               expires_at_ms=now_ms + 10**9, revocations=revoke)
+    signed = sign_directory(sign_directory(unsigned, net.root_signers[0]), net.root_signers[1])
+    return Directory.verify(signed, net.roots, now_ms=now_ms)
+
+
+def test_revoked_and_unknown_and_expired_signer_keys(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms)
+    kid = net.keyrings[LAOCAI].signing_key(now_ms).key_id
+    revoked = _directory_with(net, now_ms, [(kid, now_ms, "device lost")])
+    assert _code(lambda: envelope.verify(data, revoked, now_ms=now_ms)) == "KEY_REVOKED"
+    later = now_ms + 400 * 24 * 3600 * 1000  # after the key's validity
+    assert _code(lambda: envelope.verify(data, directory, now_ms=later)) in {"KEY_EXPIRED"}
+    other = Network.__new__(Network)  # a directory that does not know Lào Cai's key
+    from gateway.provision import provision
+
+    other = provision(now_ms)
+    assert _code(lambda: envelope.verify(data, other.directory(), now_ms=now_ms)) == "UNKNOWN_KEY"
+
+
+def test_wrong_key_cannot_decrypt(net, directory, now_ms):
+    """The right office id with the wrong private key fails authentication, not silently."""
+    data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms)
+    env = envelope.verify(data, directory, now_ms=now_ms)
+    real = net.keyrings[HEKOU]
+    from gateway.identity import PrivateKey
+
+    enc = next(k for k in real.keys if k.algorithm == "x25519")
+    swapped = Keyring(HEKOU, (PrivateKey("x25519", bytes(32 - 1) + b"\x09", enc.not_before_ms,
+                                         enc.not_after_ms),))
+    # Same key id is required to even try; fake the lookup with a keyring whose id matches.
+    object.__setattr__(swapped, "encryption_key", lambda kid: swapped.keys[0])
+    assert _code(lambda: envelope.open_envelope(env, swapped)) == "DECRYPTION_FAILED"

@@ -1,0 +1,37 @@
+"""Bilingual rendering from the schema labels."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway.render import render
+from gateway.scenario import case_payloads
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("step", case_payloads(), ids=lambda s: s.payload.message_type.slug)
+def test_every_type_renders_in_each_language(step):
+    vi = render(step.payload, "vi")
+    zh = render(step.payload, "zh")
+    both = render(step.payload, "both")
+    # Labels are in the reader's language; values keep their own script.
+    assert not HAN.search(vi.splitlines()[0])
+    assert HAN.search(zh.splitlines()[0])
+    assert len(both.splitlines()) >= len(vi.splitlines())
+    assert "LC-2026-0042" in vi and "LC-2026-0042" in zh
+
+
+def test_names_keep_their_script_and_times_their_zone():
+    request = case_payloads()[2].payload
+    zh = render(request, "zh")
+    assert "Giàng Thị Mai (王氏梅; Giang Thi Mai)" in zh
+    assert "2026-03-04T10:40+08:00" in zh
+
+
+def test_localized_text_shows_each_side():
+    report = case_payloads()[0].payload
+    assert "ba tuần" in render(report, "vi")
+    assert "三周" in render(report, "zh")
