@@ -23,12 +23,12 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import nacl.utils
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from google.protobuf.message import DecodeError
@@ -266,7 +266,7 @@ def seal(payload: Payload, *, sender: Keyring, recipients: Sequence[str], direct
     kid = sk.key_id.encode("ascii")
     body = (_PREFIX.pack(MAGIC, VERSION, SUITE_ED25519_X25519_CHACHA20POLY1305, len(kid)) + kid
             + _U32.pack(len(header)) + header + _U32.pack(len(ciphertext)) + ciphertext)
-    sig = nacl.signing.SigningKey(sk.secret).sign(SIGN_DOMAIN + body).signature
+    sig = sk.signer.sign(SIGN_DOMAIN + body).signature
     out = body + sig
     if len(out) > MAX_ENVELOPE_BYTES:
         raise PayloadTooLarge(f"sealed envelope would be {len(out)} bytes")
@@ -282,8 +282,7 @@ def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:
     key = keyring.encryption_key(mine.key_id)
     if key is None:
         raise NotARecipient(f"{keyring.office_id} does not hold key {mine.key_id}")
-    kek = _kek(X25519PrivateKey.from_private_bytes(key.secret), mine.ephemeral_public_key,
-               key.public_key, h.message_id, mine.key_id)
+    kek = _kek(key.secret, mine.ephemeral_public_key, key.public_key, h.message_id, mine.key_id)
     try:
         content_key = ChaCha20Poly1305(kek).decrypt(_ZERO_NONCE, mine.wrapped_key, h.message_id)
         plaintext = ChaCha20Poly1305(content_key).decrypt(h.payload_nonce, env.ciphertext,
@@ -304,20 +303,20 @@ def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:
 def _wrap(content_key: bytes, message_id: bytes, directory: Directory, office_id: str,
           now_ms: int, rng: Random) -> envelope_pb2.RecipientKey:
     rkey = directory.encryption_key(office_id, now_ms)
-    eph = X25519PrivateKey.from_private_bytes(rng(32))
-    eph_pub = eph.public_key().public_bytes_raw()
+    eph = rng(32)
+    eph_pub = nacl.bindings.crypto_scalarmult_base(eph)
     kek = _kek(eph, rkey.public_key, rkey.public_key, message_id, rkey.key_id, eph_pub)
     wrapped = ChaCha20Poly1305(kek).encrypt(_ZERO_NONCE, content_key, message_id)
     return envelope_pb2.RecipientKey(office_id=office_id, key_id=rkey.key_id,
                                      ephemeral_public_key=eph_pub, wrapped_key=wrapped)
 
 
-def _kek(own: X25519PrivateKey, peer_public: bytes, recipient_public: bytes, message_id: bytes,
+def _kek(own_secret: bytes, peer_public: bytes, recipient_public: bytes, message_id: bytes,
          recipient_key_id: str, ephemeral_public: bytes | None = None) -> bytes:
     """KEK = HKDF-SHA256(X25519(own, peer), info = domain‖id‖kid‖eph_pk‖recipient_pk)."""
     try:
-        shared = own.exchange(X25519PublicKey.from_public_bytes(peer_public))
-    except ValueError as e:  # all-zero shared secret: a low-order point
+        shared = nacl.bindings.crypto_scalarmult(own_secret, peer_public)
+    except nacl.exceptions.RuntimeError as e:  # libsodium refuses an all-zero shared secret
         raise DecryptionFailed("invalid ephemeral or recipient key") from e
     eph = ephemeral_public if ephemeral_public is not None else peer_public
     kid = recipient_key_id.encode("ascii")

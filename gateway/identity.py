@@ -22,13 +22,14 @@ import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import nacl.utils
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -122,15 +123,23 @@ class PrivateKey:
     not_before_ms: int
     not_after_ms: int
 
-    @property
+    # Derived values are cached: deriving a key costs as much as a signature.
+    @cached_property
     def public_key(self) -> bytes:
         if self.algorithm == ED25519:
-            return bytes(nacl.signing.SigningKey(self.secret).verify_key)
-        return X25519PrivateKey.from_private_bytes(self.secret).public_key().public_bytes_raw()
+            return bytes(self.signer.verify_key)
+        return bytes(nacl.bindings.crypto_scalarmult_base(self.secret))
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return key_id_for(self.algorithm, self.public_key)
+
+    @cached_property
+    def signer(self) -> nacl.signing.SigningKey:
+        """The libsodium signing key (Ed25519 keys only)."""
+        if self.algorithm != ED25519:
+            raise TypeError("not a signing key")
+        return nacl.signing.SigningKey(self.secret)
 
     def valid_at(self, at_ms: int) -> bool:
         return self.not_before_ms <= at_ms < self.not_after_ms

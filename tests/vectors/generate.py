@@ -85,9 +85,7 @@ def build() -> dict[str, dict[str, Any]]:
             ring = net.keyrings[r.office_id]
             sk = ring.encryption_key(r.key_id)
             assert sk is not None
-            from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-
-            kek = _kek(X25519PrivateKey.from_private_bytes(sk.secret), r.ephemeral_public_key,
+            kek = _kek(sk.secret, r.ephemeral_public_key,
                        sk.public_key, env.header.message_id, r.key_id)
             wraps.append({"office_id": r.office_id, "key_id": r.key_id,
                           "ephemeral_secret_hex": eph_secret.hex(),
