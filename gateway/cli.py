@@ -14,9 +14,10 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway import envelope
-from gateway.errors import ConfigError, GatewayError
+from gateway.errors import ConfigError, GatewayError, RemoteError
 from gateway.identity import (
     ROLES,
     Directory,
@@ -31,6 +32,9 @@ from gateway.identity import (
 )
 from gateway.messages import Payload
 from gateway.render import LANGS, render, render_header
+
+if TYPE_CHECKING:
+    from gateway.client import OfficerClient
 
 __all__ = ["main"]
 
@@ -219,6 +223,141 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(workdir=Path(a.workdir) if a.workdir else None, lang=a.lang)
 
 
+# --------------------------------------------------------------------------- service
+
+
+def cmd_init(a: argparse.Namespace) -> int:
+    from gateway.home import init_home
+
+    peer_urls = dict(p.split("=", 1) for p in a.peer_url or [])
+    cfg = init_home(Path(a.home), keyring=Keyring.load(Path(a.keyring)),
+                    directory=Path(a.directory).read_bytes(), roots=TrustRoots.load(
+                        Path(a.roots)), peer_port=a.peer_port, api_port=a.api_port,
+                    peer_urls=peer_urls)
+    print(f"gateway for {cfg.office_id} initialised in {a.home}; edit {a.home}/gateway.toml, "
+          f"add users (blo-gateway users add), then blo-gateway serve --home {a.home}")
+    return 0
+
+
+def cmd_users_add(a: argparse.Namespace) -> int:
+    from gateway.home import add_user
+
+    path = add_user(Path(a.home), a.name, a.role)
+    print(f"user {a.name} ({a.role}): token in {path} (mode 600); give it to the user only")
+    return 0
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    import asyncio
+    import signal
+
+    from gateway.config import load_config
+    from gateway.logs import configure_logging
+    from gateway.service import Gateway
+
+    configure_logging(a.log_level)
+    cfg = load_config(Path(a.home))
+
+    async def run() -> None:
+        gw = Gateway(cfg)
+        await gw.start()
+        print(f"serving {cfg.office_id}: peer API on {cfg.peer_host}:{gw.peer_port}, "
+              f"officer API on {cfg.api_host}:{gw.api_port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await gw.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def _client(a: argparse.Namespace) -> OfficerClient:
+    from gateway.client import OfficerClient
+
+    if a.api:
+        token = os.environ.get("BLO_TOKEN", "")
+        if a.token_file:
+            token = Path(a.token_file).read_text(encoding="utf-8").strip()
+        if not token:
+            raise ConfigError("give --token-file or set BLO_TOKEN")
+        return OfficerClient(a.api, token)
+    if not a.home:
+        raise ConfigError("give --home DIR (with --user) or --api URL")
+    return OfficerClient.for_home(Path(a.home), a.user)
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def cmd_send(a: argparse.Namespace) -> int:
+    payload = Payload.from_json(Path(a.payload).read_bytes())  # checked locally first
+    res = _client(a).send(a.to, payload.to_dict())
+    if a.json:
+        _print_json(res)
+    else:
+        print(f"{res['message_id']}  {res['type']} -> {', '.join(res['to'])}: {res['state']} "
+              "(stored; delivery continues even if a link or gateway goes down)")
+    return 0
+
+
+def cmd_status(a: argparse.Namespace) -> int:
+    c = _client(a)
+    if not a.message_id:
+        rows = c.sent(a.limit)
+        if a.json:
+            _print_json(rows)
+        for r in rows if not a.json else []:
+            states = ", ".join(f"{k}: {v}" for k, v in r["states"].items())
+            print(f"{r['message_id']}  {r['type']:<24} {states}")
+        return 0
+    st = c.status(a.message_id)
+    if a.json:
+        _print_json(st)
+        return 0
+    print(f"{st['message_id']}  {st['type']}  case {st['case_reference'] or '-'}")
+    for d in st["deliveries"]:
+        line = f"  -> {d['to']}: {d['state']} (attempts {d['attempts']})"
+        if d.get("receipt"):
+            line += f", receipt signed by {d['receipt']['signed_by']} verified"
+        if d["error_code"]:
+            line += f", last error {d['error_code']}: {d['error']}"
+        print(line)
+    return 0
+
+
+def cmd_inbox(a: argparse.Namespace) -> int:
+    rows = _client(a).inbox(a.limit)
+    if a.json:
+        _print_json(rows)
+        return 0
+    from gateway.render import iso_time
+
+    for r in rows:
+        opened = f"opened by {r['opened_by']}" if r["opened_by"] else "unread"
+        print(f"{r['message_id']}  {r['type']:<24} from {r['from']:<22} "
+              f"{iso_time(r['received_at_ms'], 420)}  case {r['case_reference'] or '-'}  "
+              f"{opened}")
+    return 0
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    res = _client(a).show(a.message_id, a.lang)
+    if a.json:
+        _print_json(res)
+    else:
+        print(res["text"], end="")
+    return 0
+
+
+def cmd_health(a: argparse.Namespace) -> int:
+    _print_json(_client(a).health())
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -299,6 +438,58 @@ def build_parser() -> argparse.ArgumentParser:
             sp.add_argument("--json", action="store_true")
         sp.set_defaults(func=fn)
 
+    it = sub.add_parser("init", help="create a gateway home folder for one office")
+    it.add_argument("--home", required=True)
+    it.add_argument("--keyring", required=True, help="the office's keyring (copied, mode 600)")
+    it.add_argument("--directory", required=True)
+    it.add_argument("--roots", required=True)
+    it.add_argument("--peer-port", type=int, default=8443)
+    it.add_argument("--api-port", type=int, default=8080)
+    it.add_argument("--peer-url", action="append", metavar="OFFICE=URL",
+                    help="override a peer's endpoint from the directory")
+    it.set_defaults(func=cmd_init)
+    us = sub.add_parser("users", help="officer API users").add_subparsers(dest="users_cmd",
+                                                                          required=True)
+    ua = us.add_parser("add", help="create a user and its token file")
+    ua.add_argument("--home", required=True)
+    ua.add_argument("--name", required=True)
+    ua.add_argument("--role", default="officer", choices=("officer", "auditor", "admin"))
+    ua.set_defaults(func=cmd_users_add)
+    sv = sub.add_parser("serve", help="run the gateway (peer API, officer API, delivery)")
+    sv.add_argument("--home", required=True)
+    sv.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    sv.set_defaults(func=cmd_serve)
+
+    def api_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--home", help="the gateway's home folder (API address and tokens)")
+        sp.add_argument("--user", default="officer", help="token file private/tokens/USER.token")
+        sp.add_argument("--api", help="officer API URL instead of --home")
+        sp.add_argument("--token-file", help="with --api; or set BLO_TOKEN")
+        sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sd = sub.add_parser("send", help="submit a message through the officer API")
+    sd.add_argument("payload", help='payload JSON file: {"type": ..., "body": {...}}')
+    sd.add_argument("--to", action="append", required=True, help="recipient office (repeat)")
+    api_args(sd)
+    sd.set_defaults(func=cmd_send)
+    ss = sub.add_parser("status", help="delivery state of a sent message (or of the last ones)")
+    ss.add_argument("message_id", nargs="?")
+    ss.add_argument("--limit", type=int, default=20)
+    api_args(ss)
+    ss.set_defaults(func=cmd_status)
+    ib = sub.add_parser("inbox", help="received messages (metadata only)")
+    ib.add_argument("--limit", type=int, default=50)
+    api_args(ib)
+    ib.set_defaults(func=cmd_inbox)
+    sh = sub.add_parser("show", help="open a received message, in vi, zh or both")
+    sh.add_argument("message_id")
+    sh.add_argument("--lang", choices=LANGS, default="both")
+    api_args(sh)
+    sh.set_defaults(func=cmd_show)
+    he = sub.add_parser("health", help="store, peers' reachability, backlog, clock skew")
+    api_args(he)
+    he.set_defaults(func=cmd_health)
+
     se = sub.add_parser("seal", help="seal a payload JSON file into an envelope (offline)")
     se.add_argument("payload")
     se.add_argument("--to", action="append", required=True, help="recipient office (repeat)")
@@ -320,6 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
+    except RemoteError as e:
+        print(f"error {e.remote_code}: {e.message}", file=sys.stderr)
+        return 2
     except GatewayError as e:
         print(f"error {e.code}: {e.message}", file=sys.stderr)
         return 2

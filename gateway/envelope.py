@@ -55,6 +55,7 @@ __all__ = [
     "open_envelope",
     "peek_signer",
     "seal",
+    "seal_with_header",
     "verify",
 ]
 
@@ -238,6 +239,15 @@ def seal(payload: Payload, *, sender: Keyring, recipients: Sequence[str], direct
          now_ms: int, ttl_ms: int = DEFAULT_TTL_MS, message_id: bytes | None = None,
          rng: Random = nacl.utils.random) -> bytes:
     """Encrypt ``payload`` to each recipient office and sign it as ``sender``."""
+    return seal_with_header(payload, sender=sender, recipients=recipients, directory=directory,
+                            now_ms=now_ms, ttl_ms=ttl_ms, message_id=message_id, rng=rng)[0]
+
+
+def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[str],
+                     directory: Directory, now_ms: int, ttl_ms: int = DEFAULT_TTL_MS,
+                     message_id: bytes | None = None,
+                     rng: Random = nacl.utils.random) -> tuple[bytes, Header]:
+    """``seal``, also returning the header it wrote (the sender's own, trusted metadata)."""
     if not recipients or len(recipients) > MAX_RECIPIENTS or len(set(recipients)) != len(
             recipients):
         raise Malformed(f"give 1 to {MAX_RECIPIENTS} distinct recipient offices")
@@ -270,7 +280,7 @@ def seal(payload: Payload, *, sender: Keyring, recipients: Sequence[str], direct
     out = body + sig
     if len(out) > MAX_ENVELOPE_BYTES:
         raise PayloadTooLarge(f"sealed envelope would be {len(out)} bytes")
-    return out
+    return out, Header._from_pb(pbh)
 
 
 def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:

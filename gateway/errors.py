@@ -17,6 +17,7 @@ __all__ = [
     "DecryptionFailed",
     "DirectoryError",
     "Expired",
+    "Forbidden",
     "GatewayError",
     "KeyExpired",
     "KeyRevoked",
@@ -26,12 +27,14 @@ __all__ = [
     "PayloadTooLarge",
     "PeerUnavailable",
     "RateLimited",
+    "RemoteError",
     "Replay",
     "StorageError",
     "Unauthorized",
     "UnknownKey",
     "UnsupportedVersion",
     "WrongDestination",
+    "status_for",
 ]
 
 
@@ -166,3 +169,33 @@ class StorageError(GatewayError):
 class ConfigError(GatewayError):
     code = "BAD_CONFIG"
     http_status = 500
+
+
+def status_for(code: str) -> int:
+    """The HTTP status that goes with a stable error code."""
+    stack: list[type[GatewayError]] = [GatewayError]
+    while stack:
+        cls = stack.pop()
+        if cls.code == code:
+            return cls.http_status
+        stack.extend(cls.__subclasses__())
+    return 400
+
+
+class Forbidden(GatewayError):
+    """The user's role does not allow this."""
+
+    code = "FORBIDDEN"
+    http_status = 403
+
+
+class RemoteError(GatewayError):
+    """An error a gateway's API answered with; ``remote_code`` is its stable code."""
+
+    code = "REMOTE"
+    http_status = 502
+
+    def __init__(self, remote_code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.remote_code = remote_code
+        self.status = status

@@ -1,0 +1,207 @@
+"""One running gateway: its office identity, store, peer API, officer API and delivery workers.
+
+``Gateway(config).start()`` loads the keyring, the trust roots and the co-signed
+directory (refusing to start if our office or our keys are not in it), migrates
+the store, binds the two HTTP apps on their own ports, and starts one delivery
+worker per peer office plus a pinger that measures each peer's reachability
+and clock skew (and resets delivery backoff when a peer comes back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from gateway import envelope
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.delivery import PeerDelivery
+from gateway.errors import ConfigError, GatewayError, NotFound
+from gateway.identity import Directory, Keyring, TrustRoots
+from gateway.logs import get_logger
+from gateway.messages import Payload
+from gateway.officer_api import build_officer_app
+from gateway.peer_api import build_peer_app
+from gateway.peerauth import sign_request
+from gateway.store import AsyncStore, Incoming, Store, make_engine, migrate
+
+__all__ = ["Gateway"]
+
+log = get_logger("gateway")
+PING_EVERY_S = 30.0
+
+
+class Gateway:
+    def __init__(self, config: Config, *, clock: Clock | None = None,
+                 db_schema: str | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.db_schema = db_schema
+        self.office_id = config.office_id
+        self.deliveries: dict[str, PeerDelivery] = {}
+        self.peer_info: dict[str, dict[str, Any]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runners: list[web.AppRunner] = []
+        self.peer_port = 0
+        self.api_port = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def load_identity(self) -> None:
+        cfg = self.config
+        self.keyring = Keyring.load(cfg.path(cfg.keyring))
+        if self.keyring.office_id != self.office_id:
+            raise ConfigError(f"keyring is for {self.keyring.office_id}, config says "
+                              f"{self.office_id}")
+        self.roots = TrustRoots.load(cfg.path(cfg.roots))
+        self.directory = Directory.verify(cfg.path(cfg.directory).read_bytes(), self.roots,
+                                          now_ms=self.clock.now_ms())
+        me = self.directory.office(self.office_id)
+        listed = {k.key_id for k in me.keys}
+        if not {k.key_id for k in self.keyring.keys} & listed:
+            raise ConfigError("none of our keys is in the trust directory")
+
+    async def start(self) -> None:
+        self.load_identity()
+        engine = make_engine(self.config.db_url, schema=self.db_schema)
+        await asyncio.to_thread(migrate, engine)
+        self.store = AsyncStore(Store(engine))
+        ssl_client: ssl.SSLContext | bool = True
+        if self.config.tls_ca:
+            ssl_client = ssl.create_default_context(cafile=str(self.config.path(
+                self.config.tls_ca)))
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_client,
+                                                                         limit_per_host=4))
+        for office in self.directory.offices.values():
+            url = self.config.peer_urls.get(office.office_id) or office.endpoint
+            if office.office_id != self.office_id and url:
+                self.deliveries[office.office_id] = PeerDelivery(self, office.office_id, url)
+        server_ssl = None
+        if self.config.tls_cert:
+            server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            server_ssl.load_cert_chain(self.config.path(self.config.tls_cert),
+                                       self.config.path(self.config.tls_key))
+        self.peer_port = await self._serve(build_peer_app(self), self.config.peer_host,
+                                           self.config.peer_port, server_ssl)
+        self.api_port = await self._serve(build_officer_app(self), self.config.api_host,
+                                          self.config.api_port, None)
+        for d in self.deliveries.values():
+            self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
+        self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
+        log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
+                 api_port=self.api_port, peers=sorted(self.deliveries))
+
+    async def _serve(self, app: web.Application, host: str, port: int,
+                     ssl_ctx: ssl.SSLContext | None) -> int:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
+        await site.start()
+        self._runners.append(runner)
+        server = site._server
+        assert server is not None
+        return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for r in self._runners:
+            await r.cleanup()
+        await self.http.close()
+        self.store.close()
+        log.info("gateway_stopped", office=self.office_id)
+
+    # ------------------------------------------------------------------ operations
+
+    async def submit(self, payload: Payload, to: Sequence[str], *, user: str) -> bytes:
+        """Seal for ``to`` and commit to the outbox; returns the message id."""
+        for office in to:
+            if office not in self.deliveries:
+                self.directory.office(office)  # UNKNOWN_KEY if not in the directory
+                raise NotFound(f"no gateway endpoint is known for office {office}")
+        now = self.clock.now_ms()
+        data, h = envelope.seal_with_header(payload, sender=self.keyring, recipients=list(to),
+                                            directory=self.directory, now_ms=now,
+                                            ttl_ms=self.config.message_ttl_ms)
+        inc = Incoming(h.message_id, h.sender, h.recipient_offices, int(h.message_type),
+                       hashlib.sha256(data).digest(), data, h.created_at_ms, h.expires_at_ms,
+                       h.case_reference, h.in_reply_to, int(h.priority), int(h.handling_code),
+                       h.deadline_ms)
+        await self.store.call(self.store.sync.submit, inc, list(to), now_ms=now,
+                              submitted_by=user)
+        log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
+                 to=list(to), user_id=user)
+        for office in to:
+            self.deliveries[office].wake.set()
+        return h.message_id
+
+    async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None:
+        """Authenticated traffic from ``peer``: note it, and retry our queue for it now."""
+        info = self.peer_info.setdefault(peer, {})
+        info.update(last_seen_ms=now_ms, clock_skew_ms=skew_ms)
+        d = self.deliveries.get(peer)
+        if d is not None and (d.failures or d.next_attempt_ms > now_ms):
+            await self.store.call(self.store.sync.peer_seen, peer, now_ms, skew_ms)
+            d.reset_backoff()
+            log.info("peer_back", peer=peer)
+
+    async def ping(self, peer: str) -> None:
+        d = self.deliveries[peer]
+        t0 = self.clock.now_ms()
+        path = "/peer/v1/ping"
+        headers = sign_request(self.keyring, method="GET", path_qs=path, destination=peer,
+                               body=b"", now_ms=t0)
+        info = self.peer_info.setdefault(peer, {})
+        try:
+            async with self.http.get(d.url + path, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                data = await resp.json(content_type=None)
+                if resp.status != 200:
+                    raise GatewayError(f"{data.get('code')}: {data.get('message')}")
+            t1 = self.clock.now_ms()
+            info.update(reachable=True, last_ping_ms=t1, rtt_ms=t1 - t0,
+                        clock_skew_ms=int(data["time_ms"]) - (t0 + t1) // 2, ping_error=None)
+            if d.failures or d.next_attempt_ms > t1:
+                d.reset_backoff()
+        except (aiohttp.ClientError, TimeoutError, OSError, GatewayError, ValueError,
+                KeyError) as e:
+            info.update(reachable=False, last_ping_ms=self.clock.now_ms(),
+                        ping_error=type(e).__name__ if not isinstance(e, GatewayError)
+                        else e.message)
+
+    async def _pinger(self) -> None:
+        while True:
+            await asyncio.gather(*(self.ping(p) for p in self.deliveries))
+            with contextlib.suppress(GatewayError):
+                await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
+            await asyncio.sleep(PING_EVERY_S)
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            await self.store.call(self.store.sync.ping)
+            store = "ok"
+        except GatewayError as e:
+            store = e.code
+        backlog = await self.store.call(self.store.sync.backlog) if store == "ok" else {}
+        peers = {}
+        for peer, d in self.deliveries.items():
+            info = self.peer_info.get(peer, {})
+            peers[peer] = {
+                "url": d.url, "reachable": info.get("reachable"),
+                "clock_skew_ms": info.get("clock_skew_ms"), "rtt_ms": info.get("rtt_ms"),
+                "last_seen_ms": info.get("last_seen_ms"), "failures": d.failures,
+                "next_attempt_ms": d.next_attempt_ms or None,
+                "backlog": {s: backlog.get(peer, {}).get(s, 0)
+                            for s in ("queued", "delivered", "dead")},
+            }
+        return {"office": self.office_id, "status": "ok" if store == "ok" else "degraded",
+                "store": store, "directory_serial": self.directory.serial,
+                "time_ms": self.clock.now_ms(), "peers": peers}

@@ -1,0 +1,465 @@
+"""The store: envelopes (bytes kept verbatim), outbox, inbox, receipts, peer state, nonces, users.
+
+SQLAlchemy 2 Core over SQLite (embedded default, WAL, ``synchronous=FULL`` so that
+"accepted" survives a power cut) or PostgreSQL. The schema is created and moved
+forward only by the Alembic migrations in ``gateway/migrations``. All methods are
+synchronous and run on one dedicated thread (``AsyncStore``), which also makes
+SQLite's single writer a non-issue. Nothing here holds plaintext: envelopes are
+ciphertext plus routing metadata; users are stored by token hash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from gateway.errors import StorageError
+
+__all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "metadata"]
+
+metadata = sa.MetaData()
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+envelopes = sa.Table(
+    "envelopes", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # "out" | "in"
+    sa.Column("message_id", sa.LargeBinary(16), nullable=False),
+    sa.Column("sender", sa.String(64), nullable=False),
+    sa.Column("recipients", sa.String(1100), nullable=False),
+    sa.Column("message_type", sa.SmallInteger, nullable=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("expires_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("stored_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("case_reference", sa.String(128), nullable=False),
+    sa.Column("in_reply_to", sa.String(32), nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("handling_code", sa.SmallInteger, nullable=False),
+    sa.Column("deadline_ms", sa.BigInteger, nullable=False),
+    sa.Column("submitted_by", sa.String(64), nullable=True),
+    sa.UniqueConstraint("sender", "message_id", name="uq_envelopes_sender_message"),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), nullable=False),
+    sa.Column("peer", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # queued | delivered | dead
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_ms", sa.BigInteger, nullable=False),
+    sa.Column("last_error_code", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.String(300), nullable=True),
+    sa.Column("updated_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("delivered_at_ms", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint("envelope_id", "peer", name="uq_outbox_envelope_peer"),
+    sa.Index("ix_outbox_due", "peer", "state", "priority", "id"),
+)
+
+inbox = sa.Table(
+    "inbox", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), nullable=False,
+              unique=True),
+    sa.Column("received_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("opened_at_ms", sa.BigInteger, nullable=True),
+    sa.Column("opened_by", sa.String(64), nullable=True),
+)
+
+receipts = sa.Table(
+    "receipts", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), nullable=False),
+    sa.Column("office", sa.String(64), nullable=False),  # the receiving office that signed
+    sa.Column("direction", sa.String(8), nullable=False),  # "issued" | "received"
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("received_at_ms", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("envelope_id", "office", name="uq_receipts_envelope_office"),
+)
+
+peer_state = sa.Table(
+    "peer_state", metadata,
+    sa.Column("peer", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_ms", sa.BigInteger, nullable=False, default=0),
+    sa.Column("last_success_ms", sa.BigInteger, nullable=True),
+    sa.Column("last_failure_ms", sa.BigInteger, nullable=True),
+    sa.Column("last_error_code", sa.String(32), nullable=True),
+    sa.Column("last_error", sa.String(300), nullable=True),
+    sa.Column("last_seen_ms", sa.BigInteger, nullable=True),
+    sa.Column("clock_skew_ms", sa.BigInteger, nullable=True),
+)
+
+nonces = sa.Table(
+    "nonces", metadata,
+    sa.Column("peer", sa.String(64), primary_key=True),
+    sa.Column("nonce", sa.String(32), primary_key=True),
+    sa.Column("expires_ms", sa.BigInteger, nullable=False, index=True),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_sha256", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    outbox_id: int
+    envelope_id: int
+    peer: str
+    message_id: bytes
+    sha256: bytes
+    raw: bytes
+    expires_at_ms: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A verified envelope to store, with what the receipt needs."""
+
+    message_id: bytes
+    sender: str
+    recipients: tuple[str, ...]
+    message_type: int
+    sha256: bytes
+    raw: bytes
+    created_at_ms: int
+    expires_at_ms: int
+    case_reference: str
+    in_reply_to: str
+    priority: int
+    handling_code: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    status: str  # "accepted" | "duplicate" | "conflict"
+    receipt: bytes
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one gateway's tables."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    args: dict[str, Any] = {}
+    if schema:
+        args["options"] = f"-csearch_path={schema}"
+    engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+    if schema:
+        with engine.begin() as c:
+            c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return engine
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    """Synchronous queries; use through ``AsyncStore`` from the event loop."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ outgoing
+
+    def submit(self, env: Incoming, peers: Sequence[str], *, now_ms: int,
+               submitted_by: str | None) -> int:
+        """Store a sealed envelope and one outbox row per peer, atomically."""
+        with self.engine.begin() as c:
+            eid = self._insert_envelope(c, env, "out", now_ms, submitted_by)
+            c.execute(sa.insert(outbox), [
+                {"envelope_id": eid, "peer": p, "state": "queued", "priority": env.priority,
+                 "attempts": 0, "next_attempt_ms": 0, "updated_at_ms": now_ms} for p in peers])
+            return eid
+
+    def _insert_envelope(self, c: sa.Connection, env: Incoming, direction: str, now_ms: int,
+                         submitted_by: str | None) -> int:
+        res = c.execute(sa.insert(envelopes).values(
+            direction=direction, message_id=env.message_id, sender=env.sender,
+            recipients=",".join(env.recipients), message_type=env.message_type,
+            sha256=env.sha256, raw=env.raw, created_at_ms=env.created_at_ms,
+            expires_at_ms=env.expires_at_ms, stored_at_ms=now_ms,
+            case_reference=env.case_reference, in_reply_to=env.in_reply_to,
+            priority=env.priority, handling_code=env.handling_code,
+            deadline_ms=env.deadline_ms, submitted_by=submitted_by))
+        pk = res.inserted_primary_key
+        assert pk is not None
+        return int(pk[0])
+
+    def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
+        """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
+        q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
+                       envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms)
+             .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+             .where(outbox.c.peer == peer, outbox.c.state == "queued",
+                    outbox.c.next_attempt_ms <= now_ms)
+             .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
+        with self.engine.connect() as c:
+            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256, r.raw,
+                               r.expires_at_ms, r.attempts) for r in c.execute(q)]
+
+    def next_due_ms(self, peer: str) -> int | None:
+        q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
+            outbox.c.peer == peer, outbox.c.state == "queued")
+        with self.engine.connect() as c:
+            v = c.execute(q).scalar()
+            return int(v) if v is not None else None
+
+    def record_results(self, peer: str, *, now_ms: int,
+                       delivered: Iterable[tuple[int, int, bytes, int]],
+                       retry: Iterable[tuple[int, int, str, str]],
+                       dead: Iterable[tuple[int, str, str]]) -> None:
+        """One transaction: delivered (outbox id, envelope id, receipt, received at),
+        retry (outbox id, next attempt, code, message), dead (outbox id, code, message)."""
+        with self.engine.begin() as c:
+            for oid, eid, receipt, at in delivered:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid, outbox.c.state == "queued")
+                          .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
+                                  attempts=outbox.c.attempts + 1, last_error_code=None,
+                                  last_error=None))
+                exists = c.execute(sa.select(receipts.c.id).where(
+                    receipts.c.envelope_id == eid, receipts.c.office == peer)).first()
+                if exists is None:
+                    c.execute(sa.insert(receipts).values(envelope_id=eid, office=peer,
+                                                         direction="received", raw=receipt,
+                                                         received_at_ms=at))
+            for oid, next_ms, code, msg in retry:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
+                    attempts=outbox.c.attempts + 1, next_attempt_ms=next_ms,
+                    last_error_code=code, last_error=msg[:300], updated_at_ms=now_ms))
+            for oid, code, msg in dead:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
+                    state="dead", attempts=outbox.c.attempts + 1, last_error_code=code,
+                    last_error=msg[:300], updated_at_ms=now_ms))
+
+    # ------------------------------------------------------------------ incoming
+
+    def receive(self, items: Sequence[Incoming], *, now_ms: int,
+                sign_receipt: Callable[[Incoming, int], bytes], me: str) -> list[ReceiveResult]:
+        """Dedupe on (sender, message id), store new envelopes and their receipts, atomically."""
+        out: list[ReceiveResult] = []
+        with self.engine.begin() as c:
+            for env in items:
+                row = c.execute(sa.select(envelopes.c.id, envelopes.c.sha256).where(
+                    envelopes.c.sender == env.sender,
+                    envelopes.c.message_id == env.message_id)).first()
+                if row is not None:
+                    if not hmac.compare_digest(row.sha256, env.sha256):
+                        out.append(ReceiveResult("conflict", b""))
+                        continue
+                    rec = c.execute(sa.select(receipts.c.raw).where(
+                        receipts.c.envelope_id == row.id, receipts.c.office == me)).scalar()
+                    out.append(ReceiveResult("duplicate", rec or b""))
+                    continue
+                eid = self._insert_envelope(c, env, "in", now_ms, None)
+                c.execute(sa.insert(inbox).values(envelope_id=eid, received_at_ms=now_ms))
+                receipt = sign_receipt(env, now_ms)
+                c.execute(sa.insert(receipts).values(envelope_id=eid, office=me,
+                                                     direction="issued", raw=receipt,
+                                                     received_at_ms=now_ms))
+                out.append(ReceiveResult("accepted", receipt))
+        return out
+
+    def remember_nonce(self, peer: str, nonce: str, *, now_ms: int, expires_ms: int) -> bool:
+        """False if (peer, nonce) was seen and has not expired: a replay."""
+        with self.engine.begin() as c:
+            row = c.execute(sa.select(nonces.c.expires_ms).where(
+                nonces.c.peer == peer, nonces.c.nonce == nonce)).first()
+            if row is not None:
+                return False
+            c.execute(sa.insert(nonces).values(peer=peer, nonce=nonce, expires_ms=expires_ms))
+            return True
+
+    def prune_nonces(self, now_ms: int) -> int:
+        with self.engine.begin() as c:
+            return int(c.execute(sa.delete(nonces).where(nonces.c.expires_ms < now_ms)).rowcount)
+
+    # ------------------------------------------------------------------ peers
+
+    def peer_get(self, peer: str) -> dict[str, Any]:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(peer_state).where(peer_state.c.peer == peer)).first()
+        if row is None:
+            return {"peer": peer, "failures": 0, "next_attempt_ms": 0, "last_success_ms": None,
+                    "last_failure_ms": None, "last_error_code": None, "last_error": None,
+                    "last_seen_ms": None, "clock_skew_ms": None}
+        return dict(row._mapping)
+
+    def peer_update(self, peer: str, **values: Any) -> None:
+        with self.engine.begin() as c:
+            n = c.execute(sa.update(peer_state).where(peer_state.c.peer == peer)
+                          .values(**values)).rowcount
+            if n == 0:
+                base = {"failures": 0, "next_attempt_ms": 0, **values}
+                c.execute(sa.insert(peer_state).values(peer=peer, **base))
+
+    def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None:
+        """Authenticated traffic from ``peer``: reset its backoff and its messages' waits."""
+        with self.engine.begin() as c:
+            n = c.execute(sa.update(peer_state).where(peer_state.c.peer == peer).values(
+                last_seen_ms=now_ms, clock_skew_ms=skew_ms, failures=0,
+                next_attempt_ms=0)).rowcount
+            if n == 0:
+                c.execute(sa.insert(peer_state).values(peer=peer, failures=0, next_attempt_ms=0,
+                                                       last_seen_ms=now_ms,
+                                                       clock_skew_ms=skew_ms))
+            c.execute(sa.update(outbox).where(outbox.c.peer == peer, outbox.c.state == "queued",
+                                              outbox.c.next_attempt_ms > now_ms)
+                      .values(next_attempt_ms=now_ms))
+
+    def backlog(self) -> dict[str, dict[str, int]]:
+        q = sa.select(outbox.c.peer, outbox.c.state, sa.func.count()).group_by(
+            outbox.c.peer, outbox.c.state)
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as c:
+            for peer, state, n in c.execute(q):
+                out.setdefault(peer, {})[state] = int(n)
+        return out
+
+    # ------------------------------------------------------------------ officer views
+
+    def message_status(self, message_id: bytes, sender: str) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            env = c.execute(sa.select(envelopes).where(envelopes.c.sender == sender,
+                                                       envelopes.c.message_id == message_id)
+                            ).first()
+            if env is None:
+                return None
+            rows = c.execute(sa.select(outbox).where(outbox.c.envelope_id == env.id)
+                             .order_by(outbox.c.peer)).all()
+            recs = {r.office: r for r in c.execute(sa.select(receipts).where(
+                receipts.c.envelope_id == env.id))}
+        return {"envelope": dict(env._mapping), "deliveries": [
+            {**dict(r._mapping), "receipt": recs[r.peer].raw if r.peer in recs else None,
+             "receipt_at_ms": recs[r.peer].received_at_ms if r.peer in recs else None}
+            for r in rows]}
+
+    def list_outgoing(self, limit: int, sender: str) -> list[dict[str, Any]]:
+        q = (sa.select(envelopes.c.id, envelopes.c.message_id, envelopes.c.message_type,
+                       envelopes.c.recipients, envelopes.c.created_at_ms,
+                       envelopes.c.case_reference, envelopes.c.priority)
+             .where(envelopes.c.direction == "out", envelopes.c.sender == sender)
+             .order_by(envelopes.c.id.desc()).limit(limit))
+        with self.engine.connect() as c:
+            envs = [dict(r._mapping) for r in c.execute(q)]
+            ids = [e["id"] for e in envs]
+            states: dict[int, list[tuple[str, str]]] = {}
+            if ids:
+                for r in c.execute(sa.select(outbox.c.envelope_id, outbox.c.peer,
+                                             outbox.c.state).where(outbox.c.envelope_id.in_(ids))):
+                    states.setdefault(r.envelope_id, []).append((r.peer, r.state))
+        for e in envs:
+            e["states"] = dict(states.get(e["id"], []))
+        return envs
+
+    def list_inbox(self, limit: int) -> list[dict[str, Any]]:
+        q = (sa.select(envelopes.c.message_id, envelopes.c.sender, envelopes.c.message_type,
+                       envelopes.c.created_at_ms, envelopes.c.case_reference,
+                       envelopes.c.priority, envelopes.c.handling_code, envelopes.c.deadline_ms,
+                       inbox.c.received_at_ms, inbox.c.opened_at_ms, inbox.c.opened_by)
+             .join(inbox, inbox.c.envelope_id == envelopes.c.id)
+             .order_by(inbox.c.id.desc()).limit(limit))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def inbox_envelope(self, message_id: bytes) -> list[dict[str, Any]]:
+        q = (sa.select(envelopes.c.id, envelopes.c.raw, envelopes.c.sender,
+                       envelopes.c.stored_at_ms, inbox.c.id.label("iid"))
+             .join(inbox, inbox.c.envelope_id == envelopes.c.id)
+             .where(envelopes.c.message_id == message_id))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def mark_opened(self, inbox_id: int, user: str, now_ms: int) -> None:
+        with self.engine.begin() as c:
+            c.execute(sa.update(inbox).where(inbox.c.id == inbox_id, inbox.c.opened_at_ms.is_(None))
+                      .values(opened_at_ms=now_ms, opened_by=user))
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(self, name: str, role: str, token: str, now_ms: int) -> None:
+        with self.engine.begin() as c:
+            c.execute(sa.insert(users).values(name=name, role=role, created_at_ms=now_ms,
+                                              token_sha256=_token_hash(token)))
+
+    def user_for_token(self, token: str) -> tuple[str, str] | None:
+        """(name, role) for a bearer token. Lookup is by SHA-256, so timing reveals nothing
+        about the token; the stored hash is compared in constant time as well."""
+        h = _token_hash(token)
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(users.c.name, users.c.role, users.c.token_sha256)
+                            .where(users.c.token_sha256 == h)).first()
+        if row is None or not hmac.compare_digest(row.token_sha256, h):
+            return None
+        return str(row.name), str(row.role)
+
+    def ping(self) -> None:
+        with self.engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+class AsyncStore:
+    """Runs ``Store`` methods on one dedicated thread; database errors become StorageError."""
+
+    def __init__(self, store: Store) -> None:
+        self.sync = store
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except (OperationalError, SQLAlchemyError) as e:
+            raise StorageError(f"the store refused the operation ({type(e).__name__}); "
+                               "nothing was accepted") from e
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sync.engine.dispose()
