@@ -32,6 +32,9 @@ class Config:
     api_port: int = 8080
     #: SQLAlchemy URL; default: SQLite file in the home folder (WAL mode).
     database_url: str = ""
+    #: PostgreSQL only: the schema for this gateway's tables (several gateways may share a
+    #: database); empty: the server's default search path.
+    database_schema: str = ""
     keyring: str = "private/keyring.json"
     directory: str = "directory.bin"
     roots: str = "roots.json"

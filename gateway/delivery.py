@@ -100,6 +100,7 @@ class PeerDelivery:
         self.failures = 0
         self.next_attempt_ms = 0
         self.batch_size = gw.config.batch_size
+        self.stopped = False
 
     async def load(self) -> None:
         st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
@@ -113,7 +114,7 @@ class PeerDelivery:
 
     async def run(self) -> None:
         await self.load()
-        while True:
+        while not self.stopped:
             try:
                 await self._step()
             except asyncio.CancelledError:
@@ -124,8 +125,11 @@ class PeerDelivery:
 
     async def _sleep(self, seconds: float | None) -> None:
         self.wake.clear()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives as the event is set, and the worker would never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+            async with asyncio.timeout(seconds):
+                await self.wake.wait()
 
     async def _step(self) -> None:
         gw = self.gw
@@ -165,7 +169,7 @@ class PeerDelivery:
                 retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(live, dead, "PEER_UNAVAILABLE",
-                                  f"cannot reach {self.peer}: {type(e).__name__}")
+                                  f"cannot reach {self.peer}: {type(e).__name__} {e}")
             return
         if status == 413 and len(live) > 1:
             # Too large as a batch: the next rounds send one at a time.
@@ -185,6 +189,7 @@ class PeerDelivery:
             await self._transient(live, dead, code, msg, wait_ms=wait)
             return
         self.batch_size = gw.config.batch_size
+        self.stopped = False
         await self._record(live, dead, payload)
 
     async def _record(self, live: list[OutboxItem], dead: list[tuple[int, str, str]],

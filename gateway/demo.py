@@ -111,10 +111,10 @@ def _run(folder: Path, lang: str) -> int:
     print(f"1. Keys and directory: serial {d.serial}, {len(d.offices)} offices, co-signed by "
           f"the VN and CN roots. Gateways in {folder}")
     try:
-        for office in procs:
-            procs[office].start()
-        for office in procs:
-            procs[office].wait_healthy(clients[office])
+        for proc in procs.values():
+            proc.start()
+        for office, proc in procs.items():
+            proc.wait_healthy(clients[office])
         print(f"2. Two gateways running: Lào Cai BLO (peer port {ports[LAOCAI][0]}), "
               f"Hekou BLO (peer port {ports[HEKOU][0]})")
         sent = []
@@ -122,7 +122,8 @@ def _run(folder: Path, lang: str) -> int:
             res = clients[step.sender].send(list(step.recipients), step.payload.to_dict())
             sent.append((step, res["message_id"]))
         for step, mid in sent:
-            _wait("delivery", lambda s=step, m=mid: _delivered(clients[s.sender], m))
+            client = clients[step.sender]
+            _wait("delivery", lambda c=client, m=mid: _delivered(c, m))  # type: ignore[misc]
         print("3. Every message type, both directions: stored, sent, delivered with a signed "
               "receipt")
         for step, mid in sent:

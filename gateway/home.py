@@ -44,14 +44,14 @@ def init_home(home: Path, *, keyring: Keyring, directory: bytes, roots: TrustRoo
     return load_config(home)
 
 
-def add_user(home: Path, name: str, role: str, *, db_schema: str | None = None) -> Path:
+def add_user(home: Path, name: str, role: str) -> Path:
     """Create an officer API user; the token goes to private/tokens/<name>.token (0600)."""
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")
     if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or len(name) > 64:
         raise ConfigError("user names are letters, digits, '.', '-' and '_'")
     cfg = load_config(home)
-    engine = make_engine(cfg.db_url, schema=db_schema)
+    engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
     migrate(engine)
     token = base64.urlsafe_b64encode(nacl.utils.random(32)).decode("ascii").rstrip("=")
     Store(engine).add_user(name, role, token, int(time.time() * 1000))

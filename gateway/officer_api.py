@@ -38,7 +38,8 @@ __all__ = ["ROLES", "build_officer_app"]
 
 log = get_logger("officer_api")
 ROLES = ("officer", "auditor", "admin")
-USER_KEY: web.AppKey[dict[str, tuple[str, str]]] = web.AppKey("users")
+USER: web.RequestKey[str] = web.RequestKey("user", str)
+ROLE: web.RequestKey[str] = web.RequestKey("role", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -69,14 +70,13 @@ def build_officer_app(gw: Gateway) -> web.Application:
             if user is None:
                 raise Unauthorized("unknown token")
             cache[token] = user
-        request["user"], request["role"] = user
+        request[USER], request[ROLE] = user
         return await handler(request)
 
     def need(request: web.Request, *roles: str) -> str:
-        if request["role"] not in (*roles, "admin"):
-            raise Forbidden(f"role {request['role']} may not do this")
-        user: str = request["user"]
-        return user
+        if request[ROLE] not in (*roles, "admin"):
+            raise Forbidden(f"role {request[ROLE]} may not do this")
+        return request[USER]
 
     async def submit(request: web.Request) -> web.Response:
         user = need(request, "officer")

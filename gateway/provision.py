@@ -28,6 +28,7 @@ from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 __all__ = ["DEFAULT_OFFICES", "Network", "OfficeSpec", "provision"]
 
 YEAR_MS = 365 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,12 @@ def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
     vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
     roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
-    keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - 60_000,
+    keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
                                               valid_ms=YEAR_MS, rng=rng) for o in offices}
     entries = [keyrings[o.office_id].public_office(
         country=o.country, name_vi=o.name_vi, name_zh=o.name_zh, role=o.role,
         endpoint=(endpoints or {}).get(o.office_id, "")) for o in offices]
-    unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - 60_000,
+    unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - DAY_MS,
                                expires_at_ms=now_ms + YEAR_MS)
     signed = sign_directory(sign_directory(unsigned, vn), cn)
     return Network(roots, (vn, cn), keyrings, signed, now_ms)

@@ -39,11 +39,9 @@ PING_EVERY_S = 30.0
 
 
 class Gateway:
-    def __init__(self, config: Config, *, clock: Clock | None = None,
-                 db_schema: str | None = None) -> None:
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
-        self.db_schema = db_schema
         self.office_id = config.office_id
         self.deliveries: dict[str, PeerDelivery] = {}
         self.peer_info: dict[str, dict[str, Any]] = {}
@@ -70,7 +68,7 @@ class Gateway:
 
     async def start(self) -> None:
         self.load_identity()
-        engine = make_engine(self.config.db_url, schema=self.db_schema)
+        engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
         await asyncio.to_thread(migrate, engine)
         self.store = AsyncStore(Store(engine))
         ssl_client: ssl.SSLContext | bool = True
@@ -100,7 +98,7 @@ class Gateway:
 
     async def _serve(self, app: web.Application, host: str, port: int,
                      ssl_ctx: ssl.SSLContext | None) -> int:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
         await site.start()
@@ -110,6 +108,8 @@ class Gateway:
         return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
 
     async def stop(self) -> None:
+        for d in self.deliveries.values():
+            d.stopped = True
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from gateway.errors import StorageError
+from gateway.errors import ConfigError, StorageError
 
 __all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "metadata"]
 
@@ -179,6 +180,8 @@ def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     args: dict[str, Any] = {}
+    if schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise ConfigError(f"database_schema {schema!r}: lower-case letters, digits, _")
     if schema:
         args["options"] = f"-csearch_path={schema}"
     engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)

@@ -1,0 +1,122 @@
+"""Two (or more) real gateways on loopback for the tests: in-process or as processes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import sqlalchemy as sa
+
+from gateway.config import Config, load_config
+from gateway.demo import free_port
+from gateway.home import add_user, init_home
+from gateway.provision import Network, provision
+from gateway.scenario import HEKOU, LAOCAI
+from gateway.service import Gateway
+
+PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
+BACKENDS = ["sqlite", "postgres"] if PG_DSN else ["sqlite"]
+
+
+class Pair:
+    """Lào Cai and Hekou gateways with fresh keys, homes under ``root``."""
+
+    def __init__(self, root: Path, backend: str, **settings: Any) -> None:
+        self.root = root
+        self.backend = backend
+        self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
+        self.net: Network = provision(int(time.time() * 1000), endpoints={
+            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
+        self.homes: dict[str, Path] = {}
+        self.schemas: list[str] = []
+        self.gateways: dict[str, Gateway] = {}
+        self.tokens: dict[str, dict[str, str]] = {}
+        for office in (LAOCAI, HEKOU):
+            home = root / office
+            extra: dict[str, Any] = {"retry_base_ms": 100, "retry_cap_ms": 1000, **settings}
+            if backend == "postgres":
+                schema = f"t_{secrets.token_hex(6)}"
+                self.schemas.append(schema)
+                extra.update(database_url=PG_DSN, database_schema=schema)
+            init_home(home, keyring=self.net.keyrings[office],
+                      directory=self.net.directory_bytes, roots=self.net.roots,
+                      peer_port=self.ports[office][0], api_port=self.ports[office][1], **extra)
+            self.homes[office] = home
+            self.tokens[office] = {}
+            for user, role in (("officer", "officer"), ("auditor", "auditor")):
+                path = add_user(home, user, role)
+                self.tokens[office][user] = path.read_text().strip()
+
+    def config(self, office: str) -> Config:
+        return load_config(self.homes[office])
+
+    async def start(self, office: str, **kw: Any) -> Gateway:
+        gw = Gateway(self.config(office), **kw)
+        await gw.start()
+        self.gateways[office] = gw
+        return gw
+
+    async def stop(self, office: str) -> None:
+        gw = self.gateways.pop(office, None)
+        if gw is not None:
+            await gw.stop()
+
+    async def close(self) -> None:
+        for office in list(self.gateways):
+            await self.stop(office)
+        if self.schemas:
+            engine = sa.create_engine("postgresql+psycopg://" + PG_DSN.split("://", 1)[1])
+            with engine.begin() as c:
+                for s in self.schemas:
+                    c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
+            engine.dispose()
+
+    def api(self, office: str) -> str:
+        return f"http://127.0.0.1:{self.ports[office][1]}"
+
+    def peer(self, office: str) -> str:
+        return f"http://127.0.0.1:{self.ports[office][0]}"
+
+
+class Officer:
+    """The officer API over real HTTP, as a user's script would call it."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, token: str) -> None:
+        self.s, self.base, self.h = session, base, {"Authorization": f"Bearer {token}"}
+
+    async def call(self, method: str, path: str, body: Any = None,
+                   expect: int | None = None) -> Any:
+        async with self.s.request(method, self.base + path, json=body, headers=self.h) as r:
+            data = await r.json()
+            if expect is not None:
+                assert r.status == expect, (r.status, data)
+            return data
+
+    async def send(self, to: list[str], payload: dict[str, Any]) -> str:
+        res = await self.call("POST", "/api/v1/messages", {"to": to, "payload": payload},
+                              expect=201)
+        return str(res["message_id"])
+
+    async def status(self, mid: str) -> dict[str, Any]:
+        data: dict[str, Any] = await self.call("GET", f"/api/v1/messages/{mid}", expect=200)
+        return data
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        data = await self.call("GET", "/api/v1/inbox?limit=1000", expect=200)
+        return list(data["messages"])
+
+
+async def wait_for(check: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
