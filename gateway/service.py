@@ -30,7 +30,7 @@ from gateway.messages import Payload
 from gateway.officer_api import build_officer_app
 from gateway.peer_api import build_peer_app
 from gateway.peerauth import sign_request
-from gateway.store import AsyncStore, Incoming, Store, make_engine, migrate
+from gateway.store import AsyncStore, Incoming, Store, Submission, make_engine, migrate
 
 __all__ = ["Gateway"]
 
@@ -135,8 +135,7 @@ class Gateway:
                        hashlib.sha256(data).digest(), data, h.created_at_ms, h.expires_at_ms,
                        h.case_reference, h.in_reply_to, int(h.priority), int(h.handling_code),
                        h.deadline_ms)
-        await self.store.call(self.store.sync.submit, inc, list(to), now_ms=now,
-                              submitted_by=user)
+        await self.store.submit(Submission(inc, tuple(to), now, user))
         log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
                  to=list(to), user_id=user)
         for office in to:

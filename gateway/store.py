@@ -27,7 +27,8 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.errors import ConfigError, StorageError
 
-__all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "metadata"]
+__all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "Submission",
+           "metadata"]
 
 metadata = sa.MetaData()
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -157,6 +158,14 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class Submission:
+    envelope: Incoming
+    peers: tuple[str, ...]
+    now_ms: int
+    submitted_by: str | None
+
+
+@dataclass(frozen=True)
 class ReceiveResult:
     status: str  # "accepted" | "duplicate" | "conflict"
     receipt: bytes
@@ -209,28 +218,46 @@ class Store:
     # ------------------------------------------------------------------ outgoing
 
     def submit(self, env: Incoming, peers: Sequence[str], *, now_ms: int,
-               submitted_by: str | None) -> int:
+               submitted_by: str | None) -> None:
         """Store a sealed envelope and one outbox row per peer, atomically."""
-        with self.engine.begin() as c:
-            eid = self._insert_envelope(c, env, "out", now_ms, submitted_by)
-            c.execute(sa.insert(outbox), [
-                {"envelope_id": eid, "peer": p, "state": "queued", "priority": env.priority,
-                 "attempts": 0, "next_attempt_ms": 0, "updated_at_ms": now_ms} for p in peers])
-            return eid
+        self.submit_many([Submission(env, tuple(peers), now_ms, submitted_by)])
 
-    def _insert_envelope(self, c: sa.Connection, env: Incoming, direction: str, now_ms: int,
-                         submitted_by: str | None) -> int:
-        res = c.execute(sa.insert(envelopes).values(
-            direction=direction, message_id=env.message_id, sender=env.sender,
-            recipients=",".join(env.recipients), message_type=env.message_type,
-            sha256=env.sha256, raw=env.raw, created_at_ms=env.created_at_ms,
-            expires_at_ms=env.expires_at_ms, stored_at_ms=now_ms,
-            case_reference=env.case_reference, in_reply_to=env.in_reply_to,
-            priority=env.priority, handling_code=env.handling_code,
-            deadline_ms=env.deadline_ms, submitted_by=submitted_by))
-        pk = res.inserted_primary_key
-        assert pk is not None
-        return int(pk[0])
+    def submit_many(self, items: Sequence[Submission]) -> None:
+        """Several submissions in one transaction (group commit); all or none are stored."""
+        with self.engine.begin() as c:
+            ids = self._insert_envelopes(c, [(s.envelope, s.now_ms, s.submitted_by)
+                                             for s in items], "out")
+            c.execute(sa.insert(outbox), [
+                {"envelope_id": eid, "peer": p, "state": "queued",
+                 "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
+                 "updated_at_ms": s.now_ms}
+                for eid, s in zip(ids, items, strict=True) for p in s.peers])
+
+    def _insert_envelopes(self, c: sa.Connection,
+                          rows: Sequence[tuple[Incoming, int, str | None]],
+                          direction: str) -> list[int]:
+        if not rows:
+            return []
+        stmt = sa.insert(envelopes).returning(envelopes.c.id, sort_by_parameter_order=True)
+        result = c.execute(stmt, [{
+            "direction": direction, "message_id": env.message_id, "sender": env.sender,
+            "recipients": ",".join(env.recipients), "message_type": env.message_type,
+            "sha256": env.sha256, "raw": env.raw, "created_at_ms": env.created_at_ms,
+            "expires_at_ms": env.expires_at_ms, "stored_at_ms": now_ms,
+            "case_reference": env.case_reference, "in_reply_to": env.in_reply_to,
+            "priority": env.priority, "handling_code": env.handling_code,
+            "deadline_ms": env.deadline_ms, "submitted_by": by} for env, now_ms, by in rows])
+        return [int(r[0]) for r in result]
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """INSERT that skips rows violating a unique constraint (SQLite and PostgreSQL)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
 
     def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
         """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
@@ -257,54 +284,78 @@ class Store:
                        dead: Iterable[tuple[int, str, str]]) -> None:
         """One transaction: delivered (outbox id, envelope id, receipt, received at),
         retry (outbox id, next attempt, code, message), dead (outbox id, code, message)."""
+        delivered, retry, dead = list(delivered), list(retry), list(dead)
+        oid: sa.BindParameter[int] = sa.bindparam("oid", type_=sa.BigInteger)
         with self.engine.begin() as c:
-            for oid, eid, receipt, at in delivered:
+            if delivered:
                 c.execute(sa.update(outbox).where(outbox.c.id == oid, outbox.c.state == "queued")
                           .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
                                   attempts=outbox.c.attempts + 1, last_error_code=None,
-                                  last_error=None))
-                exists = c.execute(sa.select(receipts.c.id).where(
-                    receipts.c.envelope_id == eid, receipts.c.office == peer)).first()
-                if exists is None:
-                    c.execute(sa.insert(receipts).values(envelope_id=eid, office=peer,
-                                                         direction="received", raw=receipt,
-                                                         received_at_ms=at))
-            for oid, next_ms, code, msg in retry:
+                                  last_error=None), [{"oid": d[0]} for d in delivered])
+                c.execute(self._insert_ignore(receipts), [
+                    {"envelope_id": eid, "office": peer, "direction": "received", "raw": raw,
+                     "received_at_ms": at} for _, eid, raw, at in delivered])
+            if retry:
                 c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
-                    attempts=outbox.c.attempts + 1, next_attempt_ms=next_ms,
-                    last_error_code=code, last_error=msg[:300], updated_at_ms=now_ms))
-            for oid, code, msg in dead:
+                    attempts=outbox.c.attempts + 1, next_attempt_ms=sa.bindparam("next_ms"),
+                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
+                    updated_at_ms=now_ms),
+                    [{"oid": o, "next_ms": n, "code": code, "msg": m[:300]}
+                     for o, n, code, m in retry])
+            if dead:
                 c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
-                    state="dead", attempts=outbox.c.attempts + 1, last_error_code=code,
-                    last_error=msg[:300], updated_at_ms=now_ms))
+                    state="dead", attempts=outbox.c.attempts + 1,
+                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
+                    updated_at_ms=now_ms),
+                    [{"oid": o, "code": code, "msg": m[:300]} for o, code, m in dead])
 
     # ------------------------------------------------------------------ incoming
 
     def receive(self, items: Sequence[Incoming], *, now_ms: int,
                 sign_receipt: Callable[[Incoming, int], bytes], me: str) -> list[ReceiveResult]:
         """Dedupe on (sender, message id), store new envelopes and their receipts, atomically."""
-        out: list[ReceiveResult] = []
+        out: list[ReceiveResult | None] = [None] * len(items)
         with self.engine.begin() as c:
-            for env in items:
-                row = c.execute(sa.select(envelopes.c.id, envelopes.c.sha256).where(
-                    envelopes.c.sender == env.sender,
-                    envelopes.c.message_id == env.message_id)).first()
-                if row is not None:
-                    if not hmac.compare_digest(row.sha256, env.sha256):
-                        out.append(ReceiveResult("conflict", b""))
-                        continue
-                    rec = c.execute(sa.select(receipts.c.raw).where(
-                        receipts.c.envelope_id == row.id, receipts.c.office == me)).scalar()
-                    out.append(ReceiveResult("duplicate", rec or b""))
+            known: dict[tuple[str, bytes], tuple[int, bytes]] = {}
+            for row in c.execute(sa.select(envelopes.c.id, envelopes.c.sender,
+                                           envelopes.c.message_id, envelopes.c.sha256)
+                                 .where(envelopes.c.message_id.in_(
+                                     {e.message_id for e in items}))):
+                known[(row.sender, row.message_id)] = (row.id, row.sha256)
+            fresh: list[tuple[int, Incoming, bytes]] = []
+            for i, env in enumerate(items):
+                key = (env.sender, env.message_id)
+                if key in known:
                     continue
-                eid = self._insert_envelope(c, env, "in", now_ms, None)
-                c.execute(sa.insert(inbox).values(envelope_id=eid, received_at_ms=now_ms))
                 receipt = sign_receipt(env, now_ms)
-                c.execute(sa.insert(receipts).values(envelope_id=eid, office=me,
-                                                     direction="issued", raw=receipt,
-                                                     received_at_ms=now_ms))
-                out.append(ReceiveResult("accepted", receipt))
-        return out
+                known[key] = (-1 - len(fresh), env.sha256)  # a repeat within this batch
+                fresh.append((i, env, receipt))
+            ids = self._insert_envelopes(c, [(e, now_ms, None) for _, e, _ in fresh], "in")
+            if fresh:
+                c.execute(sa.insert(inbox), [{"envelope_id": eid, "received_at_ms": now_ms}
+                                             for eid in ids])
+                c.execute(sa.insert(receipts), [
+                    {"envelope_id": eid, "office": me, "direction": "issued", "raw": r,
+                     "received_at_ms": now_ms} for eid, (_, _, r) in zip(ids, fresh,
+                                                                          strict=True)])
+            for (i, _, receipt) in fresh:
+                out[i] = ReceiveResult("accepted", receipt)
+            stored = {eid for eid, _ in known.values() if eid > 0}
+            receipt_of = {r.envelope_id: r.raw for r in c.execute(
+                sa.select(receipts.c.envelope_id, receipts.c.raw).where(
+                    receipts.c.envelope_id.in_(stored), receipts.c.office == me))} if stored \
+                else {}
+            fresh_receipt = {-1 - n: r for n, (_, _, r) in enumerate(fresh)}
+            for i, env in enumerate(items):
+                if out[i] is not None:
+                    continue
+                eid, sha = known[(env.sender, env.message_id)]
+                if not hmac.compare_digest(sha, env.sha256):
+                    out[i] = ReceiveResult("conflict", b"")
+                else:
+                    raw = receipt_of.get(eid, b"") if eid > 0 else fresh_receipt[eid]
+                    out[i] = ReceiveResult("duplicate", raw)
+        return [r for r in out if r is not None]
 
     def remember_nonce(self, peer: str, nonce: str, *, now_ms: int, expires_ms: int) -> bool:
         """False if (peer, nonce) was seen and has not expired: a replay."""
@@ -454,6 +505,31 @@ class AsyncStore:
     def __init__(self, store: Store) -> None:
         self.sync = store
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Submission) -> None:
+        """Group commit: submissions that arrive while a commit is running share the next
+        one. Returns once this submission is durably stored."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await fut
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.call(self.sync.submit_many, [s for s, _ in batch])
+            except Exception as e:  # noqa: BLE001 - every waiter gets the failure
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(e)
+            else:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_result(None)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()

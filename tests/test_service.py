@@ -229,6 +229,14 @@ async def test_duplicate_and_conflict(pair, session):
     _, d3, _ = await _post(session, pair, frame_batch([other]))
     assert d3["results"][0]["code"] == "CONFLICT"
     assert len(await officer(pair, session, HEKOU).inbox()) == 1
+    # Repeats and conflicts inside one batch are sorted out the same way.
+    new = _sealed(pair, message_id=b"\x43" * 16)
+    clash = _sealed(pair, message_id=b"\x43" * 16, payload=case_payloads()[3].payload)
+    _, d4, _ = await _post(session, pair, frame_batch([new, new, clash, first]))
+    got = [r.get("status", r.get("code")) for r in d4["results"]]
+    assert got == ["accepted", "duplicate", "CONFLICT", "duplicate"]
+    assert d4["results"][0]["receipt"] == d4["results"][1]["receipt"]
+    assert len(await officer(pair, session, HEKOU).inbox()) == 2
 
 
 async def test_single_put_path_must_match_the_envelope(pair, session):

@@ -1,0 +1,167 @@
+"""End-to-end: two gateways on this machine (SQLite), from submission to verified receipt.
+
+    python bench/bench_gateways.py [--messages 3000] [--rate 200] [--seconds 10]
+
+Starts the Lào Cai and Hekou gateways as separate processes with fresh keys,
+then (1) submits --messages 2 KiB messages through the officer API with 32 in
+flight and measures messages per second until every receipt is stored and
+verified; (2) offers --rate messages per second for --seconds and reports
+p50/p90/p99 latency from submission to stored receipt (sender's clock). The raw
+crypto floor of one message (seal: sign + X25519 + AEAD; open: verify; receipt:
+sign + verify) is measured in the same run and printed with the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gateway import envelope  # noqa: E402
+from gateway.client import OfficerClient  # noqa: E402
+from gateway.demo import GatewayProcess, free_port  # noqa: E402
+from gateway.home import add_user, init_home  # noqa: E402
+from gateway.messages import Payload, pb  # noqa: E402
+from gateway.provision import provision  # noqa: E402
+from gateway.receipt import make_receipt, verify_receipt  # noqa: E402
+from gateway.scenario import HEKOU, LAOCAI  # noqa: E402
+
+
+def payload_2k() -> Payload:
+    return Payload(pb.CaseNotice(
+        context=pb.MessageContext(case_reference="BENCH", priority=1, handling_code=1),
+        offence=pb.LocalizedText(vi="x" * 1024, zh="y" * 1000)))
+
+
+def crypto_floor_us(net, n: int = 2000) -> float:
+    d = net.directory()
+    p = payload_2k()
+    now = int(time.time() * 1000)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        data = envelope.seal(p, sender=net.keyrings[LAOCAI], recipients=[HEKOU], directory=d,
+                             now_ms=now)
+        env = envelope.verify(data, d, now_ms=now)
+        rec = make_receipt(net.keyrings[HEKOU], message_id=env.header.message_id,
+                           sender=LAOCAI, envelope_sha256=env.sha256, received_at_ms=now)
+        verify_receipt(rec, d, receiver=HEKOU, message_id=env.header.message_id,
+                       envelope_sha256=env.sha256, now_ms=now)
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+async def submit_all(base: str, token: str, n: int, concurrency: int) -> list[float]:
+    body = {"to": [HEKOU], "payload": payload_2k().to_dict()}
+    headers = {"Authorization": f"Bearer {token}"}
+    times: list[float] = []
+    sem = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as s:
+        async def one() -> None:
+            async with sem, s.post(base + "/api/v1/messages", json=body,
+                                   headers=headers) as r:
+                assert r.status == 201, await r.text()
+                times.append(time.perf_counter())
+        await asyncio.gather(*(one() for _ in range(n)))
+    return times
+
+
+async def offer(base: str, token: str, rate: float, seconds: float) -> int:
+    body = {"to": [HEKOU], "payload": payload_2k().to_dict()}
+    headers = {"Authorization": f"Bearer {token}"}
+    n = int(rate * seconds)
+    start = time.perf_counter()
+    async with aiohttp.ClientSession() as s:
+        async def one(i: int) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+            async with s.post(base + "/api/v1/messages", json=body, headers=headers) as r:
+                assert r.status == 201
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return n
+
+
+def delivered(db: Path) -> tuple[int, list[int]]:
+    e = sa.create_engine(f"sqlite:///{db}")
+    with e.connect() as c:
+        rows = c.execute(sa.text(
+            "SELECT o.delivered_at_ms - e.created_at_ms FROM outbox o JOIN envelopes e "
+            "ON e.id = o.envelope_id WHERE o.state = 'delivered' ORDER BY o.id")).all()
+    e.dispose()
+    return len(rows), [int(r[0]) for r in rows]
+
+
+def wait_delivered(db: Path, n: int, timeout: float = 300) -> float:
+    deadline = time.monotonic() + timeout
+    while True:
+        got, _ = delivered(db)
+        if got >= n:
+            return time.perf_counter()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {got} of {n} delivered")
+        time.sleep(0.02)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=3000)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=10.0)
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp:
+        ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
+        net = provision(int(time.time() * 1000),
+                        endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
+        procs, tokens = {}, {}
+        for office in (LAOCAI, HEKOU):
+            home = Path(tmp) / office
+            init_home(home, keyring=net.keyrings[office], directory=net.directory_bytes,
+                      roots=net.roots, peer_port=ports[office][0], api_port=ports[office][1],
+                      peer_rate=100000.0, peer_burst=100000)
+            tokens[office] = add_user(home, "bench", "officer").read_text().strip()
+            procs[office] = GatewayProcess(home)
+            procs[office].start()
+        for office, proc in procs.items():
+            proc.wait_healthy(OfficerClient(f"http://127.0.0.1:{ports[office][1]}",
+                                            tokens[office]))
+        floor = crypto_floor_us(net)
+        base = f"http://127.0.0.1:{ports[LAOCAI][1]}"
+        db = Path(tmp) / LAOCAI / "gateway.db"
+        try:
+            t0 = time.perf_counter()
+            sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], a.messages, 32))
+            t_sub = max(sub_times) - t0
+            t_end = wait_delivered(db, a.messages)
+            e2e = a.messages / (t_end - t0)
+            print(f"throughput: {a.messages} messages of 2 KiB, 32 in flight, SQLite, both "
+                  "gateways on this machine")
+            print(f"  submission accepted (stored)  {a.messages / t_sub:8.0f} msg/s")
+            print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
+                  f"({(t_end - t0) * 1e6 / a.messages:.0f} us per message)")
+            print(f"  raw crypto per message (seal+verify+receipt sign+verify) {floor:.0f} us "
+                  f"= {1e6 / floor:.0f} msg/s on one core")
+            print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
+            before, _ = delivered(db)
+            n = asyncio.run(offer(base, tokens[LAOCAI], a.rate, a.seconds))
+            wait_delivered(db, before + n)
+            _, lat = delivered(db)
+            lat = sorted(lat[before:])
+            q = statistics.quantiles(lat, n=100)
+            print(f"latency at {a.rate:.0f} msg/s offered for {a.seconds:.0f} s ({n} messages), "
+                  "submission to stored verified receipt:")
+            print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
+                  f"max {lat[-1]} ms")
+        finally:
+            for p in procs.values():
+                p.stop()
+
+
+if __name__ == "__main__":
+    main()
