@@ -151,19 +151,18 @@ def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
                        proof: Sequence[bytes]) -> None:
     """Check that the tree of size ``new`` extends the tree of size ``old``.
 
-    The trivial cases (equal sizes, old size 0) are decided first, as in
-    transparency-dev/merkle, whose vectors this agrees with."""
-    if old < 0 or new < old:
+    As in transparency-dev/merkle (whose vectors this agrees with), a proof from the empty
+    tree is meaningless and refused: a witness treats "old size 0" before calling this; and
+    equal sizes are decided before any hash-length check."""
+    if old <= 0:
+        raise ProofError("no consistency proof from the empty tree")
+    if new < old:
         raise ProofError(f"size {new} cannot extend size {old}")
     if old == new:
         if proof:
             raise ProofError("proof must be empty for equal sizes")
         if old_root != new_root:
             raise ProofError("same size, different roots: the log forked")
-        return
-    if old == 0:
-        if proof:
-            raise ProofError("proof must be empty from size 0")
         return
     if not proof:
         raise ProofError("empty consistency proof")
