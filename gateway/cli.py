@@ -353,6 +353,28 @@ def cmd_show(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_export(a: argparse.Namespace) -> int:
+    from gateway.bundle import export_bundle
+
+    m = export_bundle(Path(a.home), Path(a.out))
+    print(f"audit bundle of {m['office']}: {m['size']} entries -> {a.out}")
+    return 0
+
+
+def cmd_audit_verify(a: argparse.Namespace) -> int:
+    from gateway.bundle import render_report, verify_bundles
+
+    report = verify_bundles([Path(b) for b in a.bundle])
+    if a.json:
+        _print_json(report.to_dict())
+    else:
+        print(render_report(report, a.lang), end="")
+    if not report.ok:
+        print(f"FAILED: {report.problems[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_health(a: argparse.Namespace) -> int:
     _print_json(_client(a).health())
     return 0
@@ -489,6 +511,19 @@ def build_parser() -> argparse.ArgumentParser:
     he = sub.add_parser("health", help="store, peers' reachability, backlog, clock skew")
     api_args(he)
     he.set_defaults(func=cmd_health)
+
+    au = sub.add_parser("audit", help="export and verify the signed audit log").add_subparsers(
+        dest="audit_cmd", required=True)
+    ae = au.add_parser("export", help="write this gateway's audit bundle (a tar file)")
+    ae.add_argument("--home", required=True)
+    ae.add_argument("--out", required=True)
+    ae.set_defaults(func=cmd_audit_export)
+    av = au.add_parser("verify", help="verify one bundle, or both sides' (exit 1 naming the "
+                                      "first problem)")
+    av.add_argument("bundle", nargs="+", help="one bundle, or two (one per side)")
+    av.add_argument("--lang", choices=LANGS, default="both")
+    av.add_argument("--json", action="store_true")
+    av.set_defaults(func=cmd_audit_verify)
 
     se = sub.add_parser("seal", help="seal a payload JSON file into an envelope (offline)")
     se.add_argument("payload")

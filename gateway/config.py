@@ -62,6 +62,8 @@ class Config:
     retry_cap_ms: int = 300_000
     #: Timeout of one delivery request, seconds.
     request_timeout_s: float = 30.0
+    #: How often the audit log is checkpointed and sent to the peers to cosign, seconds.
+    checkpoint_interval_s: float = 10.0
     #: Lifetime given to envelopes this gateway seals, ms (30 days).
     message_ttl_ms: int = 30 * 24 * 3600 * 1000
 

@@ -154,7 +154,7 @@ class PeerDelivery:
             for i in expired]
         if not live:
             await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
-                                delivered=[], retry=[], dead=dead)
+                                delivered=[], retry=[], dead=dead, items=items)
             return
         body = frame_batch([i.raw for i in live])
         headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=self.peer,
@@ -168,7 +168,7 @@ class PeerDelivery:
                 payload = await resp.read()
                 retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            await self._transient(live, dead, "PEER_UNAVAILABLE",
+            await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
             return
         if status == 413 and len(live) > 1:
@@ -181,19 +181,19 @@ class PeerDelivery:
             if status == 413:
                 dead.append((live[0].outbox_id, "TOO_LARGE", msg))
                 await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
-                                    delivered=[], retry=[], dead=dead)
+                                    delivered=[], retry=[], dead=dead, items=items)
                 return
             wait = None
             if retry_after and retry_after.isdigit():
                 wait = int(retry_after) * 1000
-            await self._transient(live, dead, code, msg, wait_ms=wait)
+            await self._transient(items, live, dead, code, msg, wait_ms=wait)
             return
         self.batch_size = gw.config.batch_size
         self.stopped = False
-        await self._record(live, dead, payload)
+        await self._record(items, live, dead, payload)
 
-    async def _record(self, live: list[OutboxItem], dead: list[tuple[int, str, str]],
-                      payload: bytes) -> None:
+    async def _record(self, items: list[OutboxItem], live: list[OutboxItem],
+                      dead: list[tuple[int, str, str]], payload: bytes) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
         try:
@@ -201,7 +201,8 @@ class PeerDelivery:
             if len(results) != len(live):
                 raise ValueError("result count differs")
         except (ValueError, KeyError, TypeError):
-            await self._transient(live, dead, "MALFORMED", "peer answered with unreadable JSON")
+            await self._transient(items, live, dead, "MALFORMED",
+                                  "peer answered with unreadable JSON")
             return
         delivered, retry = [], []
         for item, res in zip(live, results, strict=True):
@@ -229,7 +230,7 @@ class PeerDelivery:
                                                gw.config.retry_cap_ms),
                               str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
-                            delivered=delivered, retry=retry, dead=dead)
+                            delivered=delivered, retry=retry, dead=dead, items=items)
         if self.failures:
             self.failures = 0
             self.next_attempt_ms = 0
@@ -238,8 +239,9 @@ class PeerDelivery:
         log.info("delivered", peer=self.peer, delivered=len(delivered), retry=len(retry),
                  dead=len(dead))
 
-    async def _transient(self, live: list[OutboxItem], dead: list[tuple[int, str, str]],
-                         code: str, msg: str, wait_ms: int | None = None) -> None:
+    async def _transient(self, items: list[OutboxItem], live: list[OutboxItem],
+                         dead: list[tuple[int, str, str]], code: str, msg: str,
+                         wait_ms: int | None = None) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
         self.failures += 1
@@ -248,7 +250,7 @@ class PeerDelivery:
         self.next_attempt_ms = now + delay
         retry = [(i.outbox_id, self.next_attempt_ms, code, msg) for i in live]
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now, delivered=[],
-                            retry=retry, dead=dead)
+                            retry=retry, dead=dead, items=items)
         await gw.store.call(gw.store.sync.peer_update, self.peer, failures=self.failures,
                             next_attempt_ms=self.next_attempt_ms, last_failure_ms=now,
                             last_error_code=code, last_error=msg[:300])

@@ -70,6 +70,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
             if user is None:
                 raise Unauthorized("unknown token")
             cache[token] = user
+            await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
+                                                       "type": "user.login", "user": user[0]}])
         request[USER], request[ROLE] = user
         return await handler(request)
 
@@ -155,7 +157,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
         env = envelope.verify(row["raw"], gw.directory, now_ms=row["stored_at_ms"],
                               max_size=gw.config.max_envelope_bytes)
         payload = envelope.open_envelope(env, gw.keyring)
-        await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms())
+        await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
+                            message_id=mid, sender=env.header.sender)
         log.info("message_opened", message_id=mid.hex(), user_id=user)
         names = {o.office_id: (o.name_vi, o.name_zh) for o in gw.directory.offices.values()}
         return web.json_response({

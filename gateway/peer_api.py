@@ -18,6 +18,7 @@ we must be a recipient, then dedupe and store, and only then a signed receipt.
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from gateway.errors import (
     GatewayError,
     Malformed,
     NotARecipient,
+    NotFound,
     Replay,
     status_for,
 )
@@ -37,6 +39,7 @@ from gateway.peerauth import AuthenticatedRequest, verify_request
 from gateway.receipt import make_receipt
 from gateway.store import Incoming
 from gateway.web import TokenBucket, error_middleware
+from gateway.witness import add_checkpoint
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
@@ -71,6 +74,7 @@ def build_peer_app(gw: Gateway) -> web.Application:
         now = gw.clock.now_ms()
         results: list[dict[str, Any] | None] = []
         accepted: list[tuple[int, Incoming]] = []
+        refused: list[dict[str, Any]] = []
         for i, blob in enumerate(blobs):
             try:
                 env = envelope.verify(blob, gw.directory, now_ms=now,
@@ -83,6 +87,9 @@ def build_peer_app(gw: Gateway) -> web.Application:
             except GatewayError as e:
                 log.warning("envelope_refused", origin=auth.origin, index=i, code=e.code)
                 results.append({"code": e.code, "message": e.message})
+                refused.append({"t": now, "type": "envelope.rejected", "peer": auth.origin,
+                                "code": e.code,
+                                "envelope_sha256": hashlib.sha256(blob).hexdigest()})
                 continue
             results.append(None)
             accepted.append((i, Incoming(
@@ -106,6 +113,8 @@ def build_peer_app(gw: Gateway) -> web.Application:
                     results[i] = {"status": res.status, "message_id": inc.message_id.hex(),
                                   "receipt": base64.b64encode(res.receipt).decode("ascii")}
             log.info("envelopes_received", origin=auth.origin, count=len(accepted))
+        if refused:
+            await gw.store.call(gw.store.sync.audit, refused)
         return [r for r in results if r is not None]
 
     async def post_batch(request: web.Request) -> web.Response:
@@ -133,6 +142,48 @@ def build_peer_app(gw: Gateway) -> web.Application:
         await authenticate(request, await request.read())
         return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms()})
 
+    async def witness(request: web.Request) -> web.Response:
+        body = await request.read()
+        auth = await authenticate(request, body)
+        ans = await add_checkpoint(gw, auth.origin, body)
+        return web.Response(status=ans.status, text=ans.body, content_type=ans.content_type)
+
+    async def audit_checkpoint(request: web.Request) -> web.Response:
+        await authenticate(request, await request.read())
+        latest = await gw.store.call(gw.store.sync.latest_checkpoint)
+        if latest is None:
+            raise NotFound("no checkpoint yet")
+        return web.Response(text=latest["note"], content_type="text/plain")
+
+    def _int(request: web.Request, name: str) -> int:
+        v = request.query.get(name, "")
+        if not v.isdigit() or len(v) > 15:
+            raise Malformed(f"query parameter {name} must be a number")
+        return int(v)
+
+    async def audit_consistency(request: web.Request) -> web.Response:
+        await authenticate(request, await request.read())
+        old, new = _int(request, "old"), _int(request, "new")
+        size, _ = await gw.store.call(gw.store.sync.audit_head)
+        if not 0 < old <= new <= size:
+            raise Malformed(f"need 0 < old <= new <= {size}")
+        proof = await gw.store.call(gw.store.sync.audit_consistency, old, new)
+        return web.Response(text="".join(base64.b64encode(p).decode() + "\n" for p in proof))
+
+    async def audit_inclusion(request: web.Request) -> web.Response:
+        await authenticate(request, await request.read())
+        index, size = _int(request, "index"), _int(request, "size")
+        head, _ = await gw.store.call(gw.store.sync.audit_head)
+        if size > head:
+            raise Malformed(f"the log has {head} entries")
+        leaf, proof = await gw.store.call(gw.store.sync.audit_inclusion, index, size)
+        return web.json_response({"index": index, "size": size, "leaf": leaf.decode("ascii"),
+                                  "proof": [base64.b64encode(p).decode() for p in proof]})
+
+    app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
+    app.router.add_get("/peer/v1/audit/checkpoint", audit_checkpoint)
+    app.router.add_get("/peer/v1/audit/consistency", audit_consistency)
+    app.router.add_get("/peer/v1/audit/inclusion", audit_inclusion)
     app.router.add_post("/peer/v1/envelopes", post_batch)
     app.router.add_put("/peer/v1/envelopes/{sender}/{message_id}", put_one)
     app.router.add_get("/peer/v1/ping", ping)

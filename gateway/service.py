@@ -31,6 +31,7 @@ from gateway.officer_api import build_officer_app
 from gateway.peer_api import build_peer_app
 from gateway.peerauth import sign_request
 from gateway.store import AsyncStore, Incoming, Store, Submission, make_engine, migrate
+from gateway.witness import checkpoint_and_witness
 
 __all__ = ["Gateway"]
 
@@ -46,6 +47,7 @@ class Gateway:
         self.deliveries: dict[str, PeerDelivery] = {}
         self.peer_info: dict[str, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self.witness_lock = asyncio.Lock()
         self._runners: list[web.AppRunner] = []
         self.peer_port = 0
         self.api_port = 0
@@ -70,7 +72,12 @@ class Gateway:
         self.load_identity()
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
         await asyncio.to_thread(migrate, engine)
-        self.store = AsyncStore(Store(engine))
+        self.store = AsyncStore(Store(engine, self.office_id))
+        await self.store.call(self.store.sync.audit, [{
+            "t": self.clock.now_ms(), "type": "gateway.started",
+            "serial": self.directory.serial,
+            "directory_sha256": hashlib.sha256(self.directory.signed_bytes).hexdigest(),
+            "keys": sorted(k.key_id for k in self.keyring.keys)}])
         ssl_client: ssl.SSLContext | bool = True
         if self.config.tls_ca:
             ssl_client = ssl.create_default_context(cafile=str(self.config.path(
@@ -93,6 +100,7 @@ class Gateway:
         for d in self.deliveries.values():
             self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
         self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
+        self._tasks.append(asyncio.create_task(self._checkpointer(), name="checkpointer"))
         log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
                  api_port=self.api_port, peers=sorted(self.deliveries))
 
@@ -183,6 +191,14 @@ class Gateway:
                 await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
             await asyncio.sleep(PING_EVERY_S)
 
+    async def _checkpointer(self) -> None:
+        while True:
+            try:
+                await checkpoint_and_witness(self)
+            except GatewayError as e:
+                log.error("checkpoint_failed", code=e.code)
+            await asyncio.sleep(self.config.checkpoint_interval_s)
+
     async def health(self) -> dict[str, Any]:
         try:
             await self.store.call(self.store.sync.ping)
@@ -201,6 +217,17 @@ class Gateway:
                 "backlog": {s: backlog.get(peer, {}).get(s, 0)
                             for s in ("queued", "delivered", "dead")},
             }
-        return {"office": self.office_id, "status": "ok" if store == "ok" else "degraded",
-                "store": store, "directory_serial": self.directory.serial,
-                "time_ms": self.clock.now_ms(), "peers": peers}
+        audit: dict[str, Any] = {}
+        if store == "ok":
+            size, _ = await self.store.call(self.store.sync.audit_head)
+            alerts = await self.store.call(self.store.sync.alerts, 5)
+            audit = {"size": size, "alerts": [
+                {"t": a["t"], "origin": a["origin"], "kind": a["kind"], "detail": a["detail"]}
+                for a in alerts]}
+            for peer, info in peers.items():
+                info["cosigned_our_log_to"] = await self.store.call(
+                    self.store.sync.witnessed_size, peer)
+        status = "ok" if store == "ok" and not audit.get("alerts") else "degraded"
+        return {"office": self.office_id, "status": status, "store": store,
+                "directory_serial": self.directory.serial, "time_ms": self.clock.now_ms(),
+                "peers": peers, "audit": audit}

@@ -11,10 +11,11 @@ ciphertext plus routing metadata; users are stored by token hash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,15 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from gateway.errors import ConfigError, StorageError
+from gateway.audit import LEAF_PREFIX, encode_leaf
+from gateway.errors import ConfigError, NotFound, StorageError
+from gateway.merkle import (
+    CompactRange,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    root_hash,
+)
 
 __all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "Submission",
            "metadata"]
@@ -122,6 +131,56 @@ users = sa.Table(
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
 )
 
+audit_leaves = sa.Table(
+    "audit_leaves", metadata,
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("t", sa.BigInteger, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+audit_nodes = sa.Table(
+    "audit_nodes", metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+audit_checkpoints = sa.Table(
+    "audit_checkpoints", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root", sa.LargeBinary(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),  # signed, with cosignatures as they arrive
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+witnessed_by = sa.Table(  # the latest checkpoint of OUR log that each peer cosigned
+    "witnessed_by", metadata,
+    sa.Column("peer", sa.String(64), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+)
+
+witness_log = sa.Table(  # every checkpoint of a PEER's log that we cosigned
+    "witness_log", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("origin", sa.String(128), nullable=False, index=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root", sa.LargeBinary(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+)
+
+audit_alerts = sa.Table(
+    "audit_alerts", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("t", sa.BigInteger, nullable=False),
+    sa.Column("origin", sa.String(128), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(300), nullable=False),
+)
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -209,11 +268,168 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-class Store:
-    """Synchronous queries; use through ``AsyncStore`` from the event loop."""
+class _DbTree:
+    """Reads complete-subtree hashes of the audit tree from the store (for proofs)."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, c: sa.Connection) -> None:
+        self.c = c
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.cache:
+            h = self.c.execute(sa.select(audit_nodes.c.hash).where(
+                audit_nodes.c.level == level, audit_nodes.c.idx == index)).scalar()
+            if h is None:
+                raise StorageError(f"audit tree node {level}/{index} is missing")
+            self.cache[key] = bytes(h)
+        return self.cache[key]
+
+
+class Store:
+    """Synchronous queries; use through ``AsyncStore`` from the event loop.
+
+    Writes that are audit events append their leaves to the audit log in the same
+    transaction; the in-memory right edge of the tree is replaced only after the commit,
+    so a failed transaction leaves no trace in either."""
+
+    def __init__(self, engine: sa.Engine, office_id: str = "") -> None:
         self.engine = engine
+        self.office_id = office_id
+        self._edge: CompactRange | None = None
+
+    # ------------------------------------------------------------------ audit log
+
+    def _load_edge(self, c: sa.Connection) -> CompactRange:
+        if self._edge is None:
+            size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
+                       .scalar() or 0)
+            tree, hashes, start = _DbTree(c), [], 0
+            for level in range(size.bit_length() - 1, -1, -1):
+                if size >> level & 1:
+                    hashes.append(tree.node(level, start >> level))
+                    start += 1 << level
+            self._edge = CompactRange(size, hashes)
+        return self._edge
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[tuple[sa.Connection, list[dict[str, Any]]]]:
+        """A transaction in which audit events can be recorded (appended on commit)."""
+        events: list[dict[str, Any]] = []
+        with self.engine.begin() as c:
+            yield c, events
+            edge = self._append(c, events) if events else None
+        if edge is not None:
+            self._edge = edge
+
+    def _append(self, c: sa.Connection, events: list[dict[str, Any]]) -> CompactRange:
+        edge = self._load_edge(c).copy()
+        leaves, nodes = [], []
+        for ev in events:
+            data = encode_leaf({"v": 1, "seq": edge.size, "office": self.office_id, **ev})
+            h = leaf_hash(LEAF_PREFIX + data)
+            leaves.append({"idx": edge.size, "t": ev["t"], "data": data, "hash": h})
+            nodes += [{"level": lv, "idx": i, "hash": nh} for lv, i, nh in edge.append(h)]
+        c.execute(sa.insert(audit_leaves), leaves)
+        c.execute(sa.insert(audit_nodes), nodes)
+        return edge
+
+    def audit(self, events: Sequence[dict[str, Any]]) -> None:
+        """Record events that are not part of another write."""
+        with self._tx() as (_, ev):
+            ev.extend(events)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        with self.engine.connect() as c:
+            edge = self._load_edge(c)
+            return edge.size, edge.root()
+
+    def audit_consistency(self, old: int, new: int) -> list[bytes]:
+        with self.engine.connect() as c:
+            return consistency_proof(_DbTree(c), old, new)
+
+    def audit_inclusion(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        with self.engine.connect() as c:
+            data = c.execute(sa.select(audit_leaves.c.data).where(
+                audit_leaves.c.idx == index)).scalar()
+            if data is None or index >= size:
+                raise NotFound(f"no audit entry {index} in a log of size {size}")
+            return bytes(data), inclusion_proof(_DbTree(c), index, size)
+
+    def audit_root(self, size: int) -> bytes:
+        with self.engine.connect() as c:
+            return root_hash(_DbTree(c), size)
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, now_ms: int) -> int:
+        with self.engine.begin() as c:
+            res = c.execute(sa.insert(audit_checkpoints).values(
+                size=size, root=root, note=note, created_ms=now_ms))
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def add_cosignature(self, checkpoint_id: int, peer: str, size: int, line: str,
+                        now_ms: int) -> None:
+        with self.engine.begin() as c:
+            note = c.execute(sa.select(audit_checkpoints.c.note).where(
+                audit_checkpoints.c.id == checkpoint_id)).scalar_one()
+            if line not in note:
+                c.execute(sa.update(audit_checkpoints).where(
+                    audit_checkpoints.c.id == checkpoint_id).values(note=note + line))
+            n = c.execute(sa.update(witnessed_by).where(witnessed_by.c.peer == peer)
+                          .values(size=size, updated_ms=now_ms)).rowcount
+            if n == 0:
+                c.execute(sa.insert(witnessed_by).values(peer=peer, size=size,
+                                                         updated_ms=now_ms))
+
+    def witnessed_size(self, peer: str) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(witnessed_by.c.size).where(
+                witnessed_by.c.peer == peer)).scalar() or 0)
+
+    def latest_checkpoint(self) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(audit_checkpoints).order_by(
+                audit_checkpoints.c.id.desc()).limit(1)).first()
+            return dict(row._mapping) if row else None
+
+    def witness_latest(self, origin: str) -> tuple[int, bytes] | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(witness_log.c.size, witness_log.c.root)
+                            .where(witness_log.c.origin == origin)
+                            .order_by(witness_log.c.id.desc()).limit(1)).first()
+            return (int(row.size), bytes(row.root)) if row else None
+
+    def witness_record(self, origin: str, peer: str, size: int, root: bytes, note: str,
+                       now_ms: int) -> None:
+        with self._tx() as (c, ev):
+            c.execute(sa.insert(witness_log).values(origin=origin, size=size, root=root,
+                                                    note=note, created_ms=now_ms))
+            ev.append({"t": now_ms, "type": "checkpoint.cosigned", "peer": peer,
+                       "origin": origin, "size": size, "root": root.hex()})
+
+    def alert(self, origin: str, kind: str, detail: str, now_ms: int) -> None:
+        with self._tx() as (c, ev):
+            c.execute(sa.insert(audit_alerts).values(t=now_ms, origin=origin, kind=kind,
+                                                     detail=detail[:300]))
+            ev.append({"t": now_ms, "type": "witness.alert", "origin": origin, "kind": kind})
+
+    def alerts(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                sa.select(audit_alerts).order_by(audit_alerts.c.id.desc()).limit(limit))]
+
+    def export_audit(self) -> dict[str, Any]:
+        """Everything an offline auditor needs from this store (no payloads, no keys)."""
+        with self.engine.connect() as c:
+            leaves = [bytes(r.data) for r in c.execute(
+                sa.select(audit_leaves.c.data).order_by(audit_leaves.c.idx))]
+            cps = [r.note for r in c.execute(
+                sa.select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.id))]
+            witnessed = [{"origin": r.origin, "note": r.note} for r in c.execute(
+                sa.select(witness_log.c.origin, witness_log.c.note)
+                .order_by(witness_log.c.id))]
+        return {"leaves": leaves, "checkpoints": cps, "witnessed": witnessed}
 
     # ------------------------------------------------------------------ outgoing
 
@@ -224,9 +440,14 @@ class Store:
 
     def submit_many(self, items: Sequence[Submission]) -> None:
         """Several submissions in one transaction (group commit); all or none are stored."""
-        with self.engine.begin() as c:
+        with self._tx() as (c, ev):
             ids = self._insert_envelopes(c, [(s.envelope, s.now_ms, s.submitted_by)
                                              for s in items], "out")
+            ev.extend({"t": s.now_ms, "type": "message.created", "user": s.submitted_by or "-",
+                       "message_id": s.envelope.message_id.hex(),
+                       "message_type": _type_slug(s.envelope.message_type),
+                       "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
+                      for s in items)
             c.execute(sa.insert(outbox), [
                 {"envelope_id": eid, "peer": p, "state": "queued",
                  "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
@@ -281,12 +502,33 @@ class Store:
     def record_results(self, peer: str, *, now_ms: int,
                        delivered: Iterable[tuple[int, int, bytes, int]],
                        retry: Iterable[tuple[int, int, str, str]],
-                       dead: Iterable[tuple[int, str, str]]) -> None:
+                       dead: Iterable[tuple[int, str, str]],
+                       items: Sequence[OutboxItem] = ()) -> None:
         """One transaction: delivered (outbox id, envelope id, receipt, received at),
-        retry (outbox id, next attempt, code, message), dead (outbox id, code, message)."""
+        retry (outbox id, next attempt, code, message), dead (outbox id, code, message).
+        ``items`` are the outbox items concerned, for the audit log."""
         delivered, retry, dead = list(delivered), list(retry), list(dead)
         oid: sa.BindParameter[int] = sa.bindparam("oid", type_=sa.BigInteger)
-        with self.engine.begin() as c:
+        by_id = {i.outbox_id: i for i in items}
+        with self._tx() as (c, ev):
+            for i in items:
+                if i.attempts == 0 and not any(d[0] == i.outbox_id for d in dead
+                                               if d[1] == "EXPIRED"):
+                    ev.append({"t": now_ms, "type": "message.sent", "peer": peer,
+                               "message_id": i.message_id.hex(),
+                               "envelope_sha256": i.sha256.hex()})
+            for o, _, raw, at in delivered:
+                if o in by_id:
+                    ev.append({"t": now_ms, "type": "message.delivered", "peer": peer,
+                               "message_id": by_id[o].message_id.hex(),
+                               "envelope_sha256": by_id[o].sha256.hex(),
+                               "receipt_sha256": hashlib.sha256(raw).hexdigest(),
+                               "received_at": at})
+            for o, code, _ in dead:
+                if o in by_id:
+                    ev.append({"t": now_ms, "type": "message.dead", "peer": peer,
+                               "message_id": by_id[o].message_id.hex(),
+                               "envelope_sha256": by_id[o].sha256.hex(), "code": code})
             if delivered:
                 c.execute(sa.update(outbox).where(outbox.c.id == oid, outbox.c.state == "queued")
                           .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
@@ -315,7 +557,7 @@ class Store:
                 sign_receipt: Callable[[Incoming, int], bytes], me: str) -> list[ReceiveResult]:
         """Dedupe on (sender, message id), store new envelopes and their receipts, atomically."""
         out: list[ReceiveResult | None] = [None] * len(items)
-        with self.engine.begin() as c:
+        with self._tx() as (c, ev):
             known: dict[tuple[str, bytes], tuple[int, bytes]] = {}
             for row in c.execute(sa.select(envelopes.c.id, envelopes.c.sender,
                                            envelopes.c.message_id, envelopes.c.sha256)
@@ -338,8 +580,13 @@ class Store:
                     {"envelope_id": eid, "office": me, "direction": "issued", "raw": r,
                      "received_at_ms": now_ms} for eid, (_, _, r) in zip(ids, fresh,
                                                                           strict=True)])
-            for (i, _, receipt) in fresh:
+            for (i, env, receipt) in fresh:
                 out[i] = ReceiveResult("accepted", receipt)
+                ev.append({"t": now_ms, "type": "envelope.received", "peer": env.sender,
+                           "message_id": env.message_id.hex(),
+                           "message_type": _type_slug(env.message_type),
+                           "envelope_sha256": env.sha256.hex(),
+                           "receipt_sha256": hashlib.sha256(receipt).hexdigest()})
             stored = {eid for eid, _ in known.values() if eid > 0}
             receipt_of = {r.envelope_id: r.raw for r in c.execute(
                 sa.select(receipts.c.envelope_id, receipts.c.raw).where(
@@ -352,6 +599,9 @@ class Store:
                 eid, sha = known[(env.sender, env.message_id)]
                 if not hmac.compare_digest(sha, env.sha256):
                     out[i] = ReceiveResult("conflict", b"")
+                    ev.append({"t": now_ms, "type": "envelope.rejected", "peer": env.sender,
+                               "message_id": env.message_id.hex(),
+                               "envelope_sha256": env.sha256.hex(), "code": "CONFLICT"})
                 else:
                     raw = receipt_of.get(eid, b"") if eid > 0 else fresh_receipt[eid]
                     out[i] = ReceiveResult("duplicate", raw)
@@ -467,10 +717,14 @@ class Store:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
 
-    def mark_opened(self, inbox_id: int, user: str, now_ms: int) -> None:
-        with self.engine.begin() as c:
+    def mark_opened(self, inbox_id: int, user: str, now_ms: int, *, message_id: bytes,
+                    sender: str) -> None:
+        """Record a read: the first reader in the inbox, every read in the audit log."""
+        with self._tx() as (c, ev):
             c.execute(sa.update(inbox).where(inbox.c.id == inbox_id, inbox.c.opened_at_ms.is_(None))
                       .values(opened_at_ms=now_ms, opened_by=user))
+            ev.append({"t": now_ms, "type": "message.opened", "user": user, "peer": sender,
+                       "message_id": message_id.hex()})
 
     # ------------------------------------------------------------------ users
 
@@ -493,6 +747,15 @@ class Store:
     def ping(self) -> None:
         with self.engine.connect() as c:
             c.execute(sa.text("SELECT 1"))
+
+
+def _type_slug(message_type: int) -> str:
+    from gateway.messages import MessageType
+
+    try:
+        return MessageType(message_type).slug
+    except ValueError:
+        return "unknown"
 
 
 def _token_hash(token: str) -> bytes:

@@ -1,0 +1,91 @@
+"""The audit log's leaves: versioned, canonical, metadata only.
+
+A leaf is ``LEAF_PREFIX ‖ canonical JSON`` where the JSON object has sorted keys, no
+white space and ASCII-only escapes, so that any implementation re-encodes it to the same
+bytes. Keys are restricted to the ``FIELDS`` below and values to ids, codes, hex digests
+and integers: there is no field that could carry a name, a place or free text, so a
+leaf cannot hold personal data or ciphertext by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.errors import Malformed
+
+__all__ = ["EVENT_TYPES", "FIELDS", "LEAF_PREFIX", "decode_leaf", "encode_leaf"]
+
+LEAF_PREFIX = b"blo-audit/v1\n"
+
+#: event type -> glossary term (for the bilingual report)
+EVENT_TYPES = {
+    "gateway.started": "audit.gateway_started",
+    "message.created": "audit.message_created",
+    "message.sent": "audit.message_sent",
+    "message.delivered": "audit.message_delivered",
+    "message.dead": "audit.message_dead",
+    "envelope.received": "audit.envelope_received",
+    "envelope.rejected": "audit.envelope_rejected",
+    "message.opened": "audit.message_opened",
+    "user.login": "audit.user_login",
+    "checkpoint.cosigned": "audit.checkpoint_cosigned",
+    "witness.alert": "audit.witness_alert",
+    "workflow.transition": "audit.workflow_transition",
+}
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")
+_HEX = re.compile(r"^[0-9a-f]{32,64}$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+_WORD = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
+
+#: field -> validator. Only these may appear in a leaf.
+FIELDS: dict[str, re.Pattern[str] | type] = {
+    "v": int, "seq": int, "t": int, "type": _WORD,
+    "office": _ID, "peer": _ID, "user": _ID, "key_id": _ID, "origin": _ID,
+    "message_id": _HEX, "message_type": _WORD, "envelope_sha256": _HEX,
+    "receipt_sha256": _HEX, "directory_sha256": _HEX, "root": _HEX,
+    "code": _CODE, "serial": int, "size": int, "received_at": int,
+    "state_from": _WORD, "state_to": _WORD, "case_id": _HEX, "keys": list, "peers": list,
+    "kind": _WORD,
+}
+
+
+def _check(key: str, value: Any) -> None:
+    rule = FIELDS.get(key)
+    if rule is None:
+        raise Malformed(f"audit leaf field {key!r} is not allowed")
+    if rule is int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise Malformed(f"audit field {key} must be a non-negative integer")
+    elif rule is list:
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) and _ID.match(v) for v in value):
+            raise Malformed(f"audit field {key} must be a list of ids")
+    elif not isinstance(value, str) or not rule.match(value):  # type: ignore[union-attr]
+        raise Malformed(f"audit field {key} has a value of the wrong form")
+
+
+def encode_leaf(event: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of one event (the JSON part; prepend LEAF_PREFIX to hash it)."""
+    if event.get("type") not in EVENT_TYPES:
+        raise Malformed(f"unknown audit event type {event.get('type')!r}")
+    for k, v in event.items():
+        _check(k, v)
+    return json.dumps(dict(event), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+def decode_leaf(line: bytes) -> dict[str, Any]:
+    """Parse and check one leaf; refuses anything that is not exactly canonical."""
+    try:
+        obj = json.loads(line)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise Malformed("audit leaf is not JSON") from e
+    if not isinstance(obj, dict):
+        raise Malformed("audit leaf is not an object")
+    if encode_leaf(obj) != line:
+        raise Malformed("audit leaf is not in canonical form")
+    return obj
