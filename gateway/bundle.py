@@ -191,6 +191,11 @@ def _load(path: Path, report: Report) -> _Bundle | None:
     if first_seq_problem:
         p.append(first_seq_problem)
     n = len(lines)
+    for size, ks in sizes.items():
+        distinct = {c.root for k in ks if (c := parsed[k]) is not None}
+        if len(distinct) > 1:
+            p.append(f"{path}: forked checkpoints: {len(distinct)} different roots signed "
+                     f"for size {size}")
     peers = [o for o in directory.offices if o != office]
     cosigned = 0
     for k, (note, maybe) in enumerate(zip(checkpoints, parsed, strict=True)):
@@ -215,11 +220,6 @@ def _load(path: Path, report: Report) -> _Bundle | None:
         elif roots_at.get(cp.size) != cp.root:
             p.append(f"{path}: the first {cp.size} entries differ from what checkpoint #{k} "
                      "signed (an entry was edited, deleted, inserted or reordered)")
-    for size, ks in sizes.items():
-        distinct = {c.root for k in ks if (c := parsed[k]) is not None}
-        if len(distinct) > 1:
-            p.append(f"{path}: forked checkpoints: {len(distinct)} different roots signed "
-                     f"for size {size}")
     counts = Counter(leaf.get("type", "?") for leaf in leaves)
     report.logs.append({"bundle": str(path), "office": office, "entries": n,
                         "checkpoints": len(checkpoints), "cosignatures": cosigned,

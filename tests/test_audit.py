@@ -1,0 +1,234 @@
+"""The audit log end to end: real gateways, witnessing across the border, exported bundles,
+and every kind of tampering an operator might try."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import tarfile
+import time
+
+import aiohttp
+import pytest
+
+from gateway.bundle import verify_bundles
+from gateway.merkle import leaf_hash, verify_consistency, verify_inclusion
+from gateway.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
+from gateway.peerauth import sign_request
+from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.witness import checkpoint_and_witness
+from harness import BACKENDS, Officer, Pair, wait_for
+
+
+@pytest.fixture(params=BACKENDS)
+async def pair(request, tmp_path):
+    p = Pair(tmp_path, request.param, checkpoint_interval_s=3600)
+    yield p
+    await p.close()
+
+
+async def _exchange(pair: Pair) -> None:
+    """The scenario through the officer APIs, one message opened, logs cosigned both ways."""
+    await pair.start(LAOCAI)
+    await pair.start(HEKOU)
+    async with aiohttp.ClientSession() as s:
+        mids = []
+        for step in case_payloads():
+            o = Officer(s, pair.api(step.sender), pair.tokens[step.sender]["officer"])
+            mids.append((o, await o.send(list(step.recipients), step.payload.to_dict())))
+        for o, m in mids:
+            async def done(o=o, m=m) -> bool:
+                return (await o.status(m))["deliveries"][0]["state"] == "delivered"
+            await wait_for(done)
+        reader = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        await reader.call("GET", f"/api/v1/inbox/{mids[0][1]}", expect=200)
+    for _ in range(2):  # twice: the second round cosigns the growth of the first
+        for office in (LAOCAI, HEKOU):
+            await checkpoint_and_witness(pair.gateways[office])
+
+
+async def _bundles(pair: Pair, tmp_path) -> tuple:
+    from gateway.bundle import export_bundle
+
+    out = {}
+    for office in (LAOCAI, HEKOU):
+        out[office] = tmp_path / f"{office}.tar"
+        export_bundle(pair.homes[office], out[office])
+    return out[LAOCAI], out[HEKOU]
+
+
+async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path):
+    await _exchange(pair)
+    for office, peer in ((LAOCAI, HEKOU), (HEKOU, LAOCAI)):
+        health = await pair.gateways[office].health()
+        assert health["audit"]["alerts"] == []
+        assert health["peers"][peer]["cosigned_our_log_to"] > 0
+    a, b = await _bundles(pair, tmp_path)
+    for paths in ([a], [b], [a, b]):
+        report = verify_bundles(paths)
+        assert report.ok, report.problems
+    report = verify_bundles([a, b])
+    assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 6
+    assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 3
+    events = report.logs[1]["events"]
+    assert events["envelope.received"] == 6 and events["message.opened"] == 1
+    assert report.logs[0]["cosignatures"] >= 1
+    # No personal data and no ciphertext in the bundles.
+    for path in (a, b):
+        blob = path.read_bytes()
+        for secret in ("Giàng", "王氏梅", "Giang Thi Mai", "+84 900", "ba tuần"):
+            assert secret.encode() not in blob
+
+
+def _rewrite(src, dst, *, leaves=None, checkpoints=None):
+    with tarfile.open(src) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    if leaves is not None:
+        lines = members["leaves.jsonl"].split(b"\n")[:-1]
+        members["leaves.jsonl"] = b"".join(x + b"\n" for x in leaves(lines))
+    if checkpoints is not None:
+        cps = json.loads(members["checkpoints.json"])
+        members["checkpoints.json"] = json.dumps(checkpoints(cps)).encode()
+    with tarfile.open(dst, "w") as tar:
+        for name, blob in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(blob)
+            tar.addfile(info, io.BytesIO(blob))
+    return dst
+
+
+def _edit(lines):
+    out = list(lines)
+    obj = json.loads(out[3])
+    obj["t"] += 1  # still canonical, still the same sequence number
+    out[3] = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    return out
+
+
+async def test_every_kind_of_tampering_is_detected(tmp_path):
+    pair = Pair(tmp_path, "sqlite", checkpoint_interval_s=3600)
+    try:
+        await _exchange(pair)
+        a, b = await _bundles(pair, tmp_path)
+    finally:
+        await pair.close()
+    ring = pair.net.keyrings[LAOCAI]
+
+    def fork(cps):
+        body, _ = split_note(cps[0])
+        cp = parse_checkpoint(body)
+        return [*cps, make_checkpoint(ring, cp.size, bytes(32), int(time.time() * 1000))]
+
+    def bad_sig(cps):
+        note = cps[0]
+        i = note.index("\u2014") + 40
+        return [note[:i] + ("A" if note[i] != "A" else "B") + note[i + 1:], *cps[1:]]
+
+    cases = {
+        "edited": (dict(leaves=_edit), "differ from what checkpoint"),
+        "deleted": (dict(leaves=lambda ls: ls[:5] + ls[6:]), "deleted at position 5"),
+        "reordered": (dict(leaves=lambda ls: ls[:5] + [ls[6], ls[5]] + ls[7:]),
+                      "at position 5"),
+        "inserted": (dict(leaves=lambda ls: ls[:5] + [ls[4]] + ls[5:]), "at position 5"),
+        "truncated": (dict(leaves=lambda ls: ls[:-3]), "truncated"),
+        "forked": (dict(checkpoints=fork), "forked checkpoints"),
+        "bad signature": (dict(checkpoints=bad_sig), "BAD_SIGNATURE"),
+    }
+    for name, (change, expect) in cases.items():
+        bad = _rewrite(a, tmp_path / f"{name}.tar", **change)
+        report = verify_bundles([bad])
+        assert not report.ok, name
+        assert expect in report.problems[0], (name, report.problems)
+
+
+async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_path):
+    """An operator who truncates their log and re-signs every checkpoint passes alone,
+    but the other side's cosigned view exposes it."""
+    pair = Pair(tmp_path, "sqlite", checkpoint_interval_s=3600)
+    try:
+        await _exchange(pair)
+        a, b = await _bundles(pair, tmp_path)
+    finally:
+        await pair.close()
+    ring = pair.net.keyrings[LAOCAI]
+    from gateway.merkle import MemoryTree
+    from gateway.audit import LEAF_PREFIX
+
+    def resign(cps):
+        with tarfile.open(a) as tar:
+            lines = tar.extractfile("leaves.jsonl").read().split(b"\n")[:-1][:4]
+        t = MemoryTree()
+        for line in lines:
+            t.append_hash(leaf_hash(LEAF_PREFIX + line))
+        return [make_checkpoint(ring, 4, t.root(), int(time.time() * 1000))]
+
+    forged = _rewrite(a, tmp_path / "forged.tar", leaves=lambda ls: ls[:4], checkpoints=resign)
+    assert verify_bundles([forged]).ok
+    report = verify_bundles([forged, b])
+    assert not report.ok
+    assert any("truncated" in p or "split view" in p for p in report.problems)
+
+
+async def test_witness_refuses_rollback_fork_and_bad_proofs(pair):
+    await _exchange(pair)
+    hk = pair.gateways[HEKOU]
+    held, root = await hk.store.call(hk.store.sync.witness_latest, log_origin(LAOCAI))
+    ring = pair.net.keyrings[LAOCAI]
+    now = int(time.time() * 1000)
+    path = "/peer/v1/witness/add-checkpoint"
+
+    async def submit(old: int, size: int, root: bytes, proof=()):
+        note = make_checkpoint(ring, size, root, now)
+        body = (f"old {old}\n" + "".join(base64.b64encode(p).decode() + "\n" for p in proof)
+                + "\n" + note).encode()
+        h = sign_request(ring, method="POST", path_qs=path, destination=HEKOU, body=body,
+                         now_ms=int(time.time() * 1000))
+        async with aiohttp.ClientSession() as s, s.post(pair.peer(HEKOU) + path, data=body,
+                                                        headers=h) as r:
+            return r.status, await r.text()
+
+    # Rollback: a smaller tree, claiming the size the witness holds.
+    status, _ = await submit(held, held - 2, root)
+    assert status == 400
+    # Rollback while pretending to start over.
+    status, text = await submit(0, held - 2, root)
+    assert (status, text.strip()) == (409, str(held))
+    # Fork: same size, another root.
+    status, _ = await submit(held, held, bytes(32))
+    assert status == 409
+    # Growth with a proof that does not hold.
+    status, _ = await submit(held, held + 5, bytes(32), proof=[bytes(32)] * 3)
+    assert status == 422
+    alerts = {a["kind"] for a in (await hk.health())["audit"]["alerts"]}
+    assert {"rollback", "fork", "inconsistent"} <= alerts
+    # The honest path still works afterwards.
+    await checkpoint_and_witness(pair.gateways[LAOCAI])
+
+
+async def test_proofs_served_to_peers_verify(pair):
+    await _exchange(pair)
+    lc = pair.gateways[LAOCAI]
+    ring = pair.net.keyrings[HEKOU]
+    async with aiohttp.ClientSession() as s:
+        async def get(path: str):
+            h = sign_request(ring, method="GET", path_qs=path, destination=LAOCAI, body=b"",
+                             now_ms=int(time.time() * 1000))
+            async with s.get(pair.peer(LAOCAI) + path, headers=h) as r:
+                assert r.status == 200, await r.text()
+                return await r.text()
+
+        note = await get("/peer/v1/audit/checkpoint")
+        body, _ = split_note(note)
+        cp = parse_checkpoint(body)
+        for index in (0, cp.size // 2, cp.size - 1):
+            data = json.loads(await get(f"/peer/v1/audit/inclusion?index={index}&size={cp.size}"))
+            from gateway.audit import LEAF_PREFIX
+
+            verify_inclusion(leaf_hash(LEAF_PREFIX + data["leaf"].encode()), index, cp.size,
+                             [base64.b64decode(p) for p in data["proof"]], cp.root)
+        old = 3
+        old_root = await lc.store.call(lc.store.sync.audit_root, old)
+        text = await get(f"/peer/v1/audit/consistency?old={old}&new={cp.size}")
+        verify_consistency(old, cp.size, old_root, cp.root,
+                           [base64.b64decode(x) for x in text.split()])
