@@ -26,13 +26,13 @@ import nacl.signing
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.audit import LEAF_PREFIX, encode_leaf  # noqa: E402
-from gateway.bundle import FORMAT, verify_bundles  # noqa: E402
-from gateway.merkle import MemoryTree, consistency_proof, inclusion_proof, leaf_hash  # noqa: E402
-from gateway.notes import log_origin, make_checkpoint  # noqa: E402
-from gateway.provision import provision  # noqa: E402
-from gateway.scenario import LAOCAI  # noqa: E402
-from gateway.store import Store, make_engine, migrate  # noqa: E402
+from gateway.audit import LEAF_PREFIX, encode_leaf
+from gateway.bundle import FORMAT, verify_bundles
+from gateway.merkle import MemoryTree, consistency_proof, inclusion_proof, leaf_hash
+from gateway.notes import log_origin, make_checkpoint
+from gateway.provision import provision
+from gateway.scenario import LAOCAI
+from gateway.store import Store, make_engine, migrate
 
 
 def event(i: int) -> dict[str, object]:

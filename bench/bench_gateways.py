@@ -26,14 +26,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway import envelope  # noqa: E402
-from gateway.client import OfficerClient  # noqa: E402
-from gateway.demo import GatewayProcess, free_port  # noqa: E402
-from gateway.home import add_user, init_home  # noqa: E402
-from gateway.messages import Payload, pb  # noqa: E402
-from gateway.provision import provision  # noqa: E402
-from gateway.receipt import make_receipt, verify_receipt  # noqa: E402
-from gateway.scenario import HEKOU, LAOCAI  # noqa: E402
+from gateway import envelope
+from gateway.client import OfficerClient
+from gateway.demo import GatewayProcess, free_port
+from gateway.home import add_user, init_home
+from gateway.messages import Payload, pb
+from gateway.provision import provision
+from gateway.receipt import make_receipt, verify_receipt
+from gateway.scenario import HEKOU, LAOCAI
 
 
 def payload_2k() -> Payload:

@@ -11,6 +11,7 @@ import time
 
 import aiohttp
 import pytest
+from harness import BACKENDS, Officer, Pair, wait_for
 
 from gateway.bundle import verify_bundles
 from gateway.merkle import leaf_hash, verify_consistency, verify_inclusion
@@ -18,7 +19,6 @@ from gateway.notes import log_origin, make_checkpoint, parse_checkpoint, split_n
 from gateway.peerauth import sign_request
 from gateway.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.witness import checkpoint_and_witness
-from harness import BACKENDS, Officer, Pair, wait_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -152,8 +152,8 @@ async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_p
     finally:
         await pair.close()
     ring = pair.net.keyrings[LAOCAI]
-    from gateway.merkle import MemoryTree
     from gateway.audit import LEAF_PREFIX
+    from gateway.merkle import MemoryTree
 
     def resign(cps):
         with tarfile.open(a) as tar:
