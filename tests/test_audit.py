@@ -110,7 +110,7 @@ async def test_every_kind_of_tampering_is_detected(tmp_path):
     pair = Pair(tmp_path, "sqlite", checkpoint_interval_s=3600)
     try:
         await _exchange(pair)
-        a, b = await _bundles(pair, tmp_path)
+        a, _b = await _bundles(pair, tmp_path)
     finally:
         await pair.close()
     ring = pair.net.keyrings[LAOCAI]
@@ -126,14 +126,14 @@ async def test_every_kind_of_tampering_is_detected(tmp_path):
         return [note[:i] + ("A" if note[i] != "A" else "B") + note[i + 1:], *cps[1:]]
 
     cases = {
-        "edited": (dict(leaves=_edit), "differ from what checkpoint"),
-        "deleted": (dict(leaves=lambda ls: ls[:5] + ls[6:]), "deleted at position 5"),
-        "reordered": (dict(leaves=lambda ls: ls[:5] + [ls[6], ls[5]] + ls[7:]),
+        "edited": ({"leaves": _edit}, "differ from what checkpoint"),
+        "deleted": ({"leaves": lambda ls: ls[:5] + ls[6:]}, "deleted at position 5"),
+        "reordered": ({"leaves": lambda ls: [*ls[:5], ls[6], ls[5], *ls[7:]]},
                       "at position 5"),
-        "inserted": (dict(leaves=lambda ls: ls[:5] + [ls[4]] + ls[5:]), "at position 5"),
-        "truncated": (dict(leaves=lambda ls: ls[:-3]), "truncated"),
-        "forked": (dict(checkpoints=fork), "forked checkpoints"),
-        "bad signature": (dict(checkpoints=bad_sig), "BAD_SIGNATURE"),
+        "inserted": ({"leaves": lambda ls: [*ls[:5], ls[4], *ls[5:]]}, "at position 5"),
+        "truncated": ({"leaves": lambda ls: ls[:-3]}, "truncated"),
+        "forked": ({"checkpoints": fork}, "forked checkpoints"),
+        "bad signature": ({"checkpoints": bad_sig}, "BAD_SIGNATURE"),
     }
     for name, (change, expect) in cases.items():
         bad = _rewrite(a, tmp_path / f"{name}.tar", **change)
