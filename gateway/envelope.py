@@ -103,6 +103,7 @@ class Header:
     handling_code: HandlingCode
     deadline_ms: int
     payload_nonce: bytes
+    workflow_step: int = 0
 
     @property
     def message_id_hex(self) -> str:
@@ -135,7 +136,7 @@ class Header:
             raise Malformed("a recipient office is listed twice")
         return cls(h.message_id, mtype, h.sender, tuple(recips), h.created_at_ms,
                    h.expires_at_ms, h.in_reply_to, h.case_reference, priority, handling,
-                   h.deadline_ms, h.payload_nonce)
+                   h.deadline_ms, h.payload_nonce, h.workflow_step)
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,7 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
         priority=common_pb2.Priority.Name(ctx.priority),
         handling_code=common_pb2.HandlingCode.Name(ctx.handling_code),
         deadline_ms=ctx.deadline_ms, payload_nonce=rng(12),
+        workflow_step=payload.workflow_step,
     )
     header = pbh.SerializeToString(deterministic=True)
     if len(header) > MAX_HEADER_BYTES:
@@ -304,8 +306,9 @@ def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:
         raise Malformed("payload type differs from the header's message type")
     ctx = payload.context
     mirrored = (ctx.case_reference, ctx.in_reply_to, ctx.priority, ctx.handling_code,
-                ctx.deadline_ms)
-    if mirrored != (h.case_reference, h.in_reply_to, h.priority, h.handling_code, h.deadline_ms):
+                ctx.deadline_ms, payload.workflow_step)
+    if mirrored != (h.case_reference, h.in_reply_to, h.priority, h.handling_code, h.deadline_ms,
+                    h.workflow_step):
         raise Malformed("payload context differs from the envelope header")
     return payload
 

@@ -27,6 +27,7 @@ from gateway.schemas.blo.v1 import common_pb2, envelope_pb2, payloads_pb2
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
+    "WORKFLOW_FIELD",
     "Context",
     "HandlingCode",
     "MessageType",
@@ -99,6 +100,15 @@ class Context:
     handling_code: HandlingCode = HandlingCode.LAW_ENFORCEMENT_ONLY
 
 
+#: The enum field of each type that moves a workflow; mirrored as header ``workflow_step``.
+WORKFLOW_FIELD = {
+    MessageType.STATUS_UPDATE: "status",
+    MessageType.REPATRIATION_NOTICE: "step",
+    MessageType.VERIFICATION_RESPONSE: "result",
+    MessageType.HOTLINE_REPORT: "classification",
+    MessageType.REJECTION: "reason_code",
+}
+
 _BODY = payloads_pb2.Payload.DESCRIPTOR.oneofs_by_name["body"]
 _BODY_FIELDS = payloads_pb2.Payload.DESCRIPTOR.fields_by_name
 
@@ -125,6 +135,12 @@ class Payload:
         """The body message (e.g. a ``HotlineReport``); a copy-free view."""
         body: PbMessage = getattr(self._pb, self.message_type.slug)
         return body
+
+    @property
+    def workflow_step(self) -> int:
+        """The body's workflow enum (see ``WORKFLOW_FIELD``), mirrored in the envelope header."""
+        name = WORKFLOW_FIELD.get(self.message_type)
+        return int(getattr(self.body, name)) if name else 0
 
     @property
     def context(self) -> Context:

@@ -45,7 +45,7 @@ class RecipientKey(_message.Message):
     def __init__(self, office_id: _Optional[str] = ..., key_id: _Optional[str] = ..., ephemeral_public_key: _Optional[bytes] = ..., wrapped_key: _Optional[bytes] = ...) -> None: ...
 
 class EnvelopeHeader(_message.Message):
-    __slots__ = ("message_id", "message_type", "sender", "recipients", "created_at_ms", "expires_at_ms", "in_reply_to", "case_reference", "priority", "handling_code", "deadline_ms", "payload_nonce")
+    __slots__ = ("message_id", "message_type", "sender", "recipients", "created_at_ms", "expires_at_ms", "in_reply_to", "case_reference", "priority", "handling_code", "deadline_ms", "payload_nonce", "workflow_step")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_TYPE_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +58,7 @@ class EnvelopeHeader(_message.Message):
     HANDLING_CODE_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_MS_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_NONCE_FIELD_NUMBER: _ClassVar[int]
+    WORKFLOW_STEP_FIELD_NUMBER: _ClassVar[int]
     message_id: bytes
     message_type: MessageType
     sender: str
@@ -70,7 +71,8 @@ class EnvelopeHeader(_message.Message):
     handling_code: _common_pb2.HandlingCode
     deadline_ms: int
     payload_nonce: bytes
-    def __init__(self, message_id: _Optional[bytes] = ..., message_type: _Optional[_Union[MessageType, str]] = ..., sender: _Optional[str] = ..., recipients: _Optional[_Iterable[_Union[RecipientKey, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., in_reply_to: _Optional[str] = ..., case_reference: _Optional[str] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., handling_code: _Optional[_Union[_common_pb2.HandlingCode, str]] = ..., deadline_ms: _Optional[int] = ..., payload_nonce: _Optional[bytes] = ...) -> None: ...
+    workflow_step: int
+    def __init__(self, message_id: _Optional[bytes] = ..., message_type: _Optional[_Union[MessageType, str]] = ..., sender: _Optional[str] = ..., recipients: _Optional[_Iterable[_Union[RecipientKey, _Mapping]]] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., in_reply_to: _Optional[str] = ..., case_reference: _Optional[str] = ..., priority: _Optional[_Union[_common_pb2.Priority, str]] = ..., handling_code: _Optional[_Union[_common_pb2.HandlingCode, str]] = ..., deadline_ms: _Optional[int] = ..., payload_nonce: _Optional[bytes] = ..., workflow_step: _Optional[int] = ...) -> None: ...
 
 class ReceiptBody(_message.Message):
     __slots__ = ("message_id", "sender", "receiver", "envelope_sha256", "received_at_ms")
