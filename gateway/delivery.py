@@ -54,6 +54,7 @@ log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
     "MALFORMED", "UNSUPPORTED_VERSION", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
     "KEY_REVOKED", "KEY_EXPIRED", "EXPIRED", "NOT_A_RECIPIENT", "CONFLICT", "DECRYPTION_FAILED",
+    "INVALID_TRANSITION",
 })
 PATH = "/peer/v1/envelopes"
 _U32 = struct.Struct(">I")

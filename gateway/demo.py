@@ -26,8 +26,9 @@ from gateway.bundle import export_bundle, render_report, verify_bundles
 from gateway.client import OfficerClient
 from gateway.errors import GatewayError
 from gateway.home import add_user, init_home
+from gateway.messages import Payload
 from gateway.provision import provision
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.scenario import HEKOU, LAOCAI, ScenarioMessage, case_payloads, send_in_order
 
 __all__ = ["GatewayProcess", "free_port", "run_demo"]
 
@@ -118,10 +119,16 @@ def _run(folder: Path, lang: str) -> int:
             proc.wait_healthy(clients[office])
         print(f"2. Two gateways running: Lào Cai BLO (peer port {ports[LAOCAI][0]}), "
               f"Hekou BLO (peer port {ports[HEKOU][0]})")
-        sent = []
-        for step in case_payloads():
-            res = clients[step.sender].send(list(step.recipients), step.payload.to_dict())
-            sent.append((step, res["message_id"]))
+        steps = case_payloads()
+
+        def send(step: ScenarioMessage, payload: Payload) -> str:
+            client = clients[step.sender]
+            mid = str(client.send(list(step.recipients), payload.to_dict())["message_id"])
+            _wait("delivery", lambda: _delivered(client, mid))  # answers follow receipt
+            return mid
+
+        ids = send_in_order(steps, send)
+        sent = list(zip(steps, ids, strict=True))
         for step, mid in sent:
             client = clients[step.sender]
             _wait("delivery", lambda c=client, m=mid: _delivered(c, m))  # type: ignore[misc]
@@ -134,7 +141,7 @@ def _run(folder: Path, lang: str) -> int:
 
         procs[HEKOU].stop()
         print("4. Hekou gateway stopped. Lào Cai officers keep sending:")
-        later = [s for s in case_payloads() if s.sender == LAOCAI][:3]
+        later = [s for s in case_payloads() if s.sender == LAOCAI and s.answers is None][:3]
         queued = [clients[LAOCAI].send([HEKOU], s.payload.to_dict())["message_id"]
                   for s in later]
         _wait("a failed attempt", lambda: all(

@@ -95,7 +95,7 @@ def build_peer_app(gw: Gateway) -> web.Application:
             accepted.append((i, Incoming(
                 h.message_id, h.sender, h.recipient_offices, int(h.message_type), env.sha256,
                 blob, h.created_at_ms, h.expires_at_ms, h.case_reference, h.in_reply_to,
-                int(h.priority), int(h.handling_code), h.deadline_ms)))
+                int(h.priority), int(h.handling_code), h.deadline_ms, h.workflow_step)))
         if accepted:
             def sign(inc: Incoming, at_ms: int) -> bytes:
                 return make_receipt(gw.keyring, message_id=inc.message_id, sender=inc.sender,
@@ -104,7 +104,9 @@ def build_peer_app(gw: Gateway) -> web.Application:
             stored = await gw.store.call(gw.store.sync.receive, [a for _, a in accepted],
                                          now_ms=now, sign_receipt=sign, me=gw.office_id)
             for (i, inc), res in zip(accepted, stored, strict=True):
-                if res.status == "conflict":
+                if res.status == "invalid":
+                    results[i] = {"code": "INVALID_TRANSITION", "message": res.detail}
+                elif res.status == "conflict":
                     results[i] = {"code": "CONFLICT", "message":
                                   "this message id was received before with different bytes"}
                     log.warning("envelope_conflict", origin=auth.origin,

@@ -7,11 +7,13 @@ payload of every type, each addressed as in the scenario.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.messages import MessageType, Payload, PbMessage, pb
 
-__all__ = ["HEKOU", "LAOCAI", "LAOCAI_BORDER_GUARD", "ScenarioMessage", "case_payloads"]
+__all__ = ["HEKOU", "LAOCAI", "LAOCAI_BORDER_GUARD", "ScenarioMessage", "case_payloads",
+           "send_in_order"]
 
 LAOCAI = "vn.laocai.blo"
 HEKOU = "cn.yunnan.hekou.blo"
@@ -54,11 +56,31 @@ _HOME = pb.Address(country="VN", province_code="15", province="Lào Cai", commun
 
 @dataclass(frozen=True)
 class ScenarioMessage:
-    """One step of the case: who sends it to whom, and the payload."""
+    """One step of the case: who sends it to whom, the payload, and which earlier step
+    (index) it answers — its ``in_reply_to`` is that step's message id once sent."""
 
     sender: str
     recipients: tuple[str, ...]
     payload: Payload
+    answers: int | None = None
+
+    def replying_to(self, message_id: str) -> Payload:
+        """The payload with ``context.in_reply_to`` set to ``message_id``."""
+        body = type(self.payload.body)()
+        body.CopyFrom(self.payload.body)
+        body.context.in_reply_to = message_id  # type: ignore[attr-defined]
+        return Payload(body)
+
+
+def send_in_order(steps: list[ScenarioMessage],
+                  send: Callable[[ScenarioMessage, Payload], str]) -> list[str]:
+    """Send every step with ``send(step, payload) -> message id``, chaining the answers."""
+    ids: list[str] = []
+    for step in steps:
+        payload = (step.replying_to(ids[step.answers]) if step.answers is not None
+                   else step.payload)
+        ids.append(send(step, payload))
+    return ids
 
 
 def case_payloads() -> list[ScenarioMessage]:
@@ -157,17 +179,25 @@ def case_payloads() -> list[ScenarioMessage]:
                              remarks=_text("Đang xác minh.", "正在核查。", 2))
     rejection = pb.Rejection(context=_ctx(priority=1, handling=1), reason_code=3,
                              reason=_text("Trùng với yêu cầu đã gửi trước.", "与此前请求重复。", 2))
+    agreement = pb.RepatriationNotice()
+    agreement.CopyFrom(notice)
+    agreement.step = 3
+    agreement.proposed_time.CopyFrom(_t(148.33, VN))
+    agreement.remarks.CopyFrom(_text("Đồng ý bàn giao lúc 14:00 (giờ Bắc Kinh).",
+                                     "同意于北京时间14:00交接。", 2))
+    agreement.context.reply_to = LAOCAI
     steps = [
-        (LAOCAI, (HEKOU,), hotline),
-        (HEKOU, (LAOCAI,), ack),
-        (HEKOU, (LAOCAI,), request),
-        (LAOCAI, (HEKOU,), status),
-        (LAOCAI, (HEKOU,), response),
-        (LAOCAI, (HEKOU,), notice),
-        (HEKOU, (LAOCAI,), rejection),
-        (LAOCAI, (HEKOU,), record),
-        (LAOCAI, (HEKOU,), case_notice),
+        (LAOCAI, (HEKOU,), hotline, None),      # 0 the hotline report is forwarded
+        (HEKOU, (LAOCAI,), ack, 0),             # 1 acknowledged
+        (HEKOU, (LAOCAI,), request, None),      # 2 identification request
+        (LAOCAI, (HEKOU,), status, 2),          # 3 in progress
+        (LAOCAI, (HEKOU,), response, 2),        # 4 answered: identity confirmed
+        (LAOCAI, (HEKOU,), notice, None),       # 5 repatriation proposed
+        (HEKOU, (LAOCAI,), rejection, None),    # 6 a duplicate request from another channel
+        (HEKOU, (LAOCAI,), agreement, 5),       # 7 agreed, at 14:00 Beijing time
+        (LAOCAI, (HEKOU,), record, 5),          # 8 handover executed
+        (LAOCAI, (HEKOU,), case_notice, None),  # 9 case notice about the recruiter
     ]
-    out = [ScenarioMessage(s, r, Payload(m)) for s, r, m in steps]
+    out = [ScenarioMessage(s, r, Payload(m), a) for s, r, m, a in steps]
     assert {m.payload.message_type for m in out} == set(MessageType)
     return out

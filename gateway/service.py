@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
+import nacl.utils
 from aiohttp import web
 
 from gateway import envelope
@@ -30,8 +31,17 @@ from gateway.messages import Payload
 from gateway.officer_api import build_officer_app
 from gateway.peer_api import build_peer_app
 from gateway.peerauth import sign_request
-from gateway.store import AsyncStore, Incoming, Store, Submission, make_engine, migrate
+from gateway.store import (
+    AsyncStore,
+    Incoming,
+    Store,
+    Submission,
+    deadline_for,
+    make_engine,
+    migrate,
+)
 from gateway.witness import checkpoint_and_witness
+from gateway.workflow import transition
 
 __all__ = ["Gateway"]
 
@@ -48,6 +58,7 @@ class Gateway:
         self.peer_info: dict[str, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.witness_lock = asyncio.Lock()
+        self._case_locks: dict[str, asyncio.Lock] = {}
         self._runners: list[web.AppRunner] = []
         self.peer_port = 0
         self.api_port = 0
@@ -135,20 +146,39 @@ class Gateway:
             if office not in self.deliveries:
                 self.directory.office(office)  # UNKNOWN_KEY if not in the directory
                 raise NotFound(f"no gateway endpoint is known for office {office}")
-        now = self.clock.now_ms()
-        data, h = envelope.seal_with_header(payload, sender=self.keyring, recipients=list(to),
-                                            directory=self.directory, now_ms=now,
-                                            ttl_ms=self.config.message_ttl_ms)
-        inc = Incoming(h.message_id, h.sender, h.recipient_offices, int(h.message_type),
-                       hashlib.sha256(data).digest(), data, h.created_at_ms, h.expires_at_ms,
-                       h.case_reference, h.in_reply_to, int(h.priority), int(h.handling_code),
-                       h.deadline_ms)
-        await self.store.submit(Submission(inc, tuple(to), now, user))
+        mid = nacl.utils.random(16)
+        ctx = payload.context
+        root = ctx.in_reply_to or mid.hex()
+        async with self._case_lock(root):
+            current = (await self.store.call(self.store.sync.case_state, ctx.in_reply_to)
+                       if ctx.in_reply_to else None)
+            step = transition(message_id=mid.hex(), message_type=payload.message_type,
+                              step=payload.workflow_step, in_reply_to=ctx.in_reply_to,
+                              current=current)
+            now = self.clock.now_ms()
+            data, h = envelope.seal_with_header(
+                payload, sender=self.keyring, recipients=list(to), directory=self.directory,
+                now_ms=now, ttl_ms=self.config.message_ttl_ms, message_id=mid)
+            inc = Incoming(h.message_id, h.sender, h.recipient_offices, int(h.message_type),
+                           hashlib.sha256(data).digest(), data, h.created_at_ms,
+                           h.expires_at_ms, h.case_reference, h.in_reply_to, int(h.priority),
+                           int(h.handling_code), h.deadline_ms, h.workflow_step)
+            deadline = h.deadline_ms or deadline_for(inc, now)
+            await self.store.submit(Submission(inc, tuple(to), now, user, step, deadline))
         log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
                  to=list(to), user_id=user)
         for office in to:
             self.deliveries[office].wake.set()
         return h.message_id
+
+    def _case_lock(self, root: str) -> asyncio.Lock:
+        """One lock per case item, so two officers cannot race one item's transition."""
+        lock = self._case_locks.get(root)
+        if lock is None:
+            if len(self._case_locks) > 10_000:
+                self._case_locks = {k: v for k, v in self._case_locks.items() if v.locked()}
+            lock = self._case_locks[root] = asyncio.Lock()
+        return lock
 
     async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None:
         """Authenticated traffic from ``peer``: note it, and retry our queue for it now."""

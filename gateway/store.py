@@ -35,6 +35,14 @@ from gateway.merkle import (
     leaf_hash,
     root_hash,
 )
+from gateway.messages import MessageType
+from gateway.workflow import (
+    DEFAULT_DEADLINE_HOURS,
+    WAITING,
+    InvalidTransition,
+    Step,
+    transition,
+)
 
 __all__ = ["AsyncStore", "Incoming", "OutboxItem", "ReceiveResult", "Store", "Submission",
            "metadata"]
@@ -181,6 +189,23 @@ audit_alerts = sa.Table(
     sa.Column("detail", sa.String(300), nullable=False),
 )
 
+case_items = sa.Table(
+    "case_items", metadata,
+    sa.Column("root_id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("message_type", sa.SmallInteger, nullable=False),
+    sa.Column("root_step", sa.Integer, nullable=False),
+    sa.Column("case_reference", sa.String(128), nullable=False, index=True),
+    sa.Column("opened_by", sa.String(64), nullable=False),  # office that sent the root
+    sa.Column("counterpart", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("priority", sa.SmallInteger, nullable=False),
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False),
+    sa.Column("deadline_ms", sa.BigInteger, nullable=False),
+    sa.Column("answered_ms", sa.BigInteger, nullable=True),
+)
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -214,6 +239,7 @@ class Incoming:
     priority: int
     handling_code: int
     deadline_ms: int
+    workflow_step: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,12 +248,15 @@ class Submission:
     peers: tuple[str, ...]
     now_ms: int
     submitted_by: str | None
+    step: Step | None = None
+    deadline_ms: int = 0
 
 
 @dataclass(frozen=True)
 class ReceiveResult:
-    status: str  # "accepted" | "duplicate" | "conflict"
+    status: str  # "accepted" | "duplicate" | "conflict" | "invalid"
     receipt: bytes
+    detail: str = ""
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -448,11 +477,53 @@ class Store:
                        "message_type": _type_slug(s.envelope.message_type),
                        "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
                       for s in items)
+            for s in items:
+                if s.step is not None:
+                    self._apply_step(c, ev, s.step, s.envelope, self.office_id,
+                                     s.peers[0], s.now_ms, s.deadline_ms)
             c.execute(sa.insert(outbox), [
                 {"envelope_id": eid, "peer": p, "state": "queued",
                  "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
                  "updated_at_ms": s.now_ms}
                 for eid, s in zip(ids, items, strict=True) for p in s.peers])
+
+    def case_state(self, root_id: str) -> tuple[str, str] | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
+                case_items.c.root_id == root_id)).first()
+        return (row.kind, row.state) if row else None
+
+    def _apply_step(self, c: sa.Connection, ev: list[dict[str, Any]], step: Step,
+                    env: Incoming, opened_by: str, counterpart: str, now_ms: int,
+                    deadline_ms: int) -> None:
+        if step.new_item:
+            c.execute(sa.insert(case_items).values(
+                root_id=step.root, kind=step.kind, message_type=env.message_type,
+                root_step=env.workflow_step, case_reference=env.case_reference,
+                opened_by=opened_by, counterpart=counterpart, state=step.state_to,
+                priority=env.priority, created_ms=now_ms, updated_ms=now_ms,
+                deadline_ms=deadline_ms))
+        else:
+            values: dict[str, Any] = {"state": step.state_to, "updated_ms": now_ms}
+            waiting = WAITING[step.kind]
+            if step.state_from in waiting and step.state_to not in waiting:
+                values["answered_ms"] = sa.func.coalesce(case_items.c.answered_ms, now_ms)
+            c.execute(sa.update(case_items).where(case_items.c.root_id == step.root)
+                      .values(**values))
+        ev.append({"t": now_ms, "type": "workflow.transition", "case_id": step.root,
+                   "message_id": env.message_id.hex(), "state_to": step.state_to,
+                   **({"state_from": step.state_from} if step.state_from else {})})
+
+    def cases(self, *, limit: int = 500) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                sa.select(case_items).order_by(case_items.c.created_ms.desc()).limit(limit))]
+
+    def cases_between(self, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                sa.select(case_items).where(case_items.c.created_ms >= start_ms,
+                                            case_items.c.created_ms < end_ms))]
 
     def _insert_envelopes(self, c: sa.Connection,
                           rows: Sequence[tuple[Incoming, int, str | None]],
@@ -569,6 +640,17 @@ class Store:
                 key = (env.sender, env.message_id)
                 if key in known:
                     continue
+                try:
+                    step = self._receive_step(c, env)
+                except InvalidTransition as e:
+                    out[i] = ReceiveResult("invalid", b"", e.message)
+                    ev.append({"t": now_ms, "type": "envelope.rejected", "peer": env.sender,
+                               "message_id": env.message_id.hex(),
+                               "envelope_sha256": env.sha256.hex(), "code": e.code})
+                    continue
+                if step is not None:
+                    self._apply_step(c, ev, step, env, env.sender, env.sender, now_ms,
+                                     env.deadline_ms or deadline_for(env, now_ms))
                 receipt = sign_receipt(env, now_ms)
                 known[key] = (-1 - len(fresh), env.sha256)  # a repeat within this batch
                 fresh.append((i, env, receipt))
@@ -606,6 +688,16 @@ class Store:
                     raw = receipt_of.get(eid, b"") if eid > 0 else fresh_receipt[eid]
                     out[i] = ReceiveResult("duplicate", raw)
         return [r for r in out if r is not None]
+
+    def _receive_step(self, c: sa.Connection, env: Incoming) -> Step | None:
+        current = None
+        if env.in_reply_to:
+            row = c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
+                case_items.c.root_id == env.in_reply_to)).first()
+            current = (row.kind, row.state) if row else None
+        return transition(message_id=env.message_id.hex(),
+                          message_type=MessageType(env.message_type), step=env.workflow_step,
+                          in_reply_to=env.in_reply_to, current=current)
 
     def remember_nonce(self, peer: str, nonce: str, *, now_ms: int, expires_ms: int) -> bool:
         """False if (peer, nonce) was seen and has not expired: a replay."""
@@ -749,9 +841,15 @@ class Store:
             c.execute(sa.text("SELECT 1"))
 
 
-def _type_slug(message_type: int) -> str:
-    from gateway.messages import MessageType
+def deadline_for(env: Incoming, now_ms: int,
+                 hours: dict[str, dict[int, int]] | None = None) -> int:
+    """The default answer deadline of a new item: by root type and priority."""
+    table = (hours or DEFAULT_DEADLINE_HOURS).get(_type_slug(env.message_type), {})
+    h = table.get(env.priority) or table.get(1) or 72
+    return now_ms + h * 3600_000
 
+
+def _type_slug(message_type: int) -> str:
     try:
         return MessageType(message_type).slug
     except ValueError:

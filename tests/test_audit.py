@@ -36,7 +36,13 @@ async def _exchange(pair: Pair) -> None:
         mids = []
         for step in case_payloads():
             o = Officer(s, pair.api(step.sender), pair.tokens[step.sender]["officer"])
-            mids.append((o, await o.send(list(step.recipients), step.payload.to_dict())))
+            payload = (step.replying_to(mids[step.answers][1]) if step.answers is not None
+                       else step.payload)
+            mids.append((o, await o.send(list(step.recipients), payload.to_dict())))
+
+            async def done(o=o, m=mids[-1][1]) -> bool:
+                return (await o.status(m))["deliveries"][0]["state"] == "delivered"
+            await wait_for(done)
         for o, m in mids:
             async def done(o=o, m=m) -> bool:
                 return (await o.status(m))["deliveries"][0]["state"] == "delivered"
@@ -70,7 +76,7 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
         assert report.ok, report.problems
     report = verify_bundles([a, b])
     assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 6
-    assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 3
+    assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 4
     events = report.logs[1]["events"]
     assert events["envelope.received"] == 6 and events["message.opened"] == 1
     assert report.logs[0]["cosignatures"] >= 1

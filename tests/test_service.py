@@ -50,8 +50,12 @@ async def test_every_type_both_ways_with_verified_receipts(pair, session):
     sent = []
     for step in case_payloads():
         o = officer(pair, session, step.sender)
-        sent.append((step, await o.send(list(step.recipients), step.payload.to_dict())))
-    for step, mid in sent:
+        payload = (step.replying_to(sent[step.answers][1]) if step.answers is not None
+                   else step.payload)
+        sent.append((step, await o.send(list(step.recipients), payload.to_dict()), payload))
+        # The other side answers only what it has received.
+        await wait_for(lambda o=o, mid=sent[-1][1]: delivered(o, mid), what="delivery")
+    for step, mid, payload in sent:
         o = officer(pair, session, step.sender)
         await wait_for(lambda o=o, mid=mid: delivered(o, mid), what="delivery")
         st = await o.status(mid)
@@ -65,17 +69,17 @@ async def test_every_type_both_ways_with_verified_receipts(pair, session):
         # The recipient opens it: the same payload, rendered in both languages.
         r = officer(pair, session, step.recipients[0])
         shown = await r.call("GET", f"/api/v1/inbox/{mid}?lang=both", expect=200)
-        assert Payload.from_dict(shown["payload"]) == step.payload
+        assert Payload.from_dict(shown["payload"]) == payload
         assert "│" in shown["text"]
     inbox = await officer(pair, session, HEKOU).inbox()
-    assert len(inbox) == sum(1 for s, _ in sent if s.recipients == (HEKOU,))
+    assert len(inbox) == sum(1 for s, _, _ in sent if s.recipients == (HEKOU,))
     assert all(m["opened_by"] == "officer" for m in inbox)
 
 
 async def test_peer_down_then_up(pair, session):
     await pair.start(LAOCAI)
     o = officer(pair, session, LAOCAI)
-    steps = [s for s in case_payloads() if s.sender == LAOCAI]
+    steps = [s for s in case_payloads() if s.answers is None] * 2
     mids = [await o.send([HEKOU], s.payload.to_dict()) for s in steps]
 
     async def failed_once() -> bool:
@@ -96,7 +100,7 @@ async def test_our_gateway_restarted_mid_queue_loses_nothing(pair, session):
     """Stop the sender with messages queued; on restart the backlog drains exactly once."""
     await pair.start(LAOCAI)
     o = officer(pair, session, LAOCAI)
-    payload = case_payloads()[4].payload.to_dict()
+    payload = case_payloads()[9].payload.to_dict()
     mids = [await o.send([HEKOU], payload) for _ in range(30)]
     await pair.stop(LAOCAI)
     await pair.start(HEKOU)
