@@ -375,6 +375,32 @@ def cmd_audit_verify(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cases(a: argparse.Namespace) -> int:
+    query = "?overdue=1" if a.overdue else (f"?due_hours={a.due_hours}" if a.due_hours else "")
+    data = _client(a).cases(query)
+    if a.json:
+        _print_json(data)
+        return 0
+    from gateway.render import iso_time
+
+    for c in data["cases"]:
+        flag = "OVERDUE" if c["overdue"] else ("waiting" if c["waiting"] else "")
+        print(f"{c['id']}  {c['type']:<24} {c['case_reference'] or '-':<14} {c['state']:<16} "
+              f"due {iso_time(c['deadline_ms'], 420)}  {flag}")
+    return 0
+
+
+def cmd_stats(a: argparse.Namespace) -> int:
+    from gateway.stats import stats_csv
+
+    data = _client(a).stats(a.from_, a.to)
+    if a.csv:
+        print(stats_csv(data), end="")
+    else:
+        _print_json(data)
+    return 0
+
+
 def cmd_health(a: argparse.Namespace) -> int:
     _print_json(_client(a).health())
     return 0
@@ -508,6 +534,18 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--lang", choices=LANGS, default="both")
     api_args(sh)
     sh.set_defaults(func=cmd_show)
+    cs = sub.add_parser("cases", help="case items: state, deadline, overdue")
+    cs.add_argument("--overdue", action="store_true", help="only overdue items")
+    cs.add_argument("--due-hours", type=float, help="only items due within this many hours")
+    api_args(cs)
+    cs.set_defaults(func=cmd_cases)
+    st = sub.add_parser("stats", help="statistics for a reporting period (from state and "
+                                      "metadata, never plaintext)")
+    st.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD")
+    st.add_argument("--to", required=True, help="day after the last, YYYY-MM-DD")
+    st.add_argument("--csv", action="store_true")
+    api_args(st)
+    st.set_defaults(func=cmd_stats)
     he = sub.add_parser("health", help="store, peers' reachability, backlog, clock skew")
     api_args(he)
     he.set_defaults(func=cmd_health)

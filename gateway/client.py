@@ -74,6 +74,14 @@ class OfficerClient:
         result: dict[str, Any] = self._call("GET", f"/api/v1/inbox/{message_id}?lang={lang}")
         return result
 
+    def cases(self, query: str = "") -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/api/v1/cases" + query)
+        return result
+
+    def stats(self, start: str, end: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"/api/v1/stats?from={start}&to={end}")
+        return result
+
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/health")
         return result

@@ -232,6 +232,7 @@ class PeerDelivery:
                               str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                             delivered=delivered, retry=retry, dead=dead, items=items)
+        gw.peer_info.setdefault(self.peer, {})["reachable"] = True
         if self.failures:
             self.failures = 0
             self.next_attempt_ms = 0
@@ -246,6 +247,8 @@ class PeerDelivery:
         gw = self.gw
         now = gw.clock.now_ms()
         self.failures += 1
+        if code == "PEER_UNAVAILABLE":
+            gw.peer_info.setdefault(self.peer, {})["reachable"] = False
         delay = wait_ms if wait_ms is not None else backoff_ms(
             self.failures, gw.config.retry_base_ms, gw.config.retry_cap_ms)
         self.next_attempt_ms = now + delay

@@ -29,7 +29,9 @@ from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
 from gateway.receipt import verify_receipt
 from gateway.render import LANGS, render, render_header
+from gateway.stats import compute_stats, parse_day, stats_csv
 from gateway.web import error_middleware
+from gateway.workflow import WAITING
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
@@ -166,6 +168,44 @@ def build_officer_app(gw: Gateway) -> web.Application:
             "type": env.header.message_type.slug, "payload": payload.to_dict(),
             "text": render_header(env.header, lang, names) + "\n" + render(payload, lang)})
 
+    async def cases(request: web.Request) -> web.Response:
+        """Case items with their state, deadline and whether they are overdue or due soon.
+        ``?overdue=1`` keeps the overdue ones; ``?due_hours=N`` those due within N hours."""
+        need(request, "officer", "auditor")
+        now = gw.clock.now_ms()
+        rows = await gw.store.call(gw.store.sync.cases, limit=_limit(request))
+        out = []
+        for r in rows:
+            waiting = r["state"] in WAITING[r["kind"]]
+            item = {"id": r["root_id"], "kind": r["kind"],
+                    "type": MessageType(r["message_type"]).slug,
+                    "case_reference": r["case_reference"], "opened_by": r["opened_by"],
+                    "counterpart": r["counterpart"], "state": r["state"],
+                    "created_ms": r["created_ms"], "updated_ms": r["updated_ms"],
+                    "deadline_ms": r["deadline_ms"], "waiting": waiting,
+                    "overdue": waiting and r["deadline_ms"] < now}
+            if request.query.get("overdue") == "1" and not item["overdue"]:
+                continue
+            if "due_hours" in request.query:
+                hours = float(request.query["due_hours"])
+                if not (waiting and r["deadline_ms"] < now + hours * 3600_000):
+                    continue
+            out.append(item)
+        return web.json_response({"now_ms": now, "cases": out})
+
+    async def stats(request: web.Request) -> web.Response:
+        need(request, "officer", "auditor")
+        try:
+            start, end = parse_day(request.query["from"]), parse_day(request.query["to"])
+        except (KeyError, ValueError) as e:
+            raise Malformed("give from=YYYY-MM-DD and to=YYYY-MM-DD (to is exclusive)") from e
+        items = await gw.store.call(gw.store.sync.cases_between, start, end)
+        figures = compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
+                                now_ms=gw.clock.now_ms())
+        if request.query.get("format") == "csv":
+            return web.Response(text=stats_csv(figures), content_type="text/csv")
+        return web.json_response(figures)
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response(await gw.health())
 
@@ -176,6 +216,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
     app.router.add_get("/api/v1/messages/{id}", status)
     app.router.add_get("/api/v1/inbox", inbox_list)
     app.router.add_get("/api/v1/inbox/{id}", inbox_open)
+    app.router.add_get("/api/v1/cases", cases)
+    app.router.add_get("/api/v1/stats", stats)
     app.router.add_get("/health", health)
     return app
 
