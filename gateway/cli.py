@@ -390,9 +390,40 @@ def cmd_cases(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(a: argparse.Namespace) -> int:
+    c = _client(a)
+    if a.pdf:
+        Path(a.pdf).write_bytes(c.raw(f"/api/v1/records/{a.message_id}/pdf"))
+        print(f"handover record {a.message_id}: {a.pdf}")
+        return 0
+    data = c._call("GET", f"/api/v1/records/{a.message_id}?lang={a.lang}")
+    if a.json:
+        _print_json(data)
+        return 0
+    print(data["text"], end="")
+    for office in data["parties"]:
+        s = data["signatures"].get(office)
+        state = ("signed, verified" if s and s["verified"] else
+                 f"signature INVALID: {s['problem']}" if s else "not signed yet")
+        print(f"  {office}: {state}" + (f" ({s['key_id']})" if s else ""))
+    print("complete: signed by both sides" if data["complete"] else "incomplete")
+    return 0
+
+
+def cmd_countersign(a: argparse.Namespace) -> int:
+    res = _client(a)._call("POST", f"/api/v1/records/{a.message_id}/countersign", {})
+    print(f"record {res['record']} signed; signature sent as {res['signature_message_id']}")
+    return 0
+
+
 def cmd_stats(a: argparse.Namespace) -> int:
     from gateway.stats import stats_csv
 
+    if a.pdf:
+        c = _client(a)
+        Path(a.pdf).write_bytes(c.raw(f"/api/v1/stats.pdf?from={a.from_}&to={a.to}"))
+        print(f"statistics {a.from_} .. {a.to}: {a.pdf}")
+        return 0
     data = _client(a).stats(a.from_, a.to)
     if a.csv:
         print(stats_csv(data), end="")
@@ -544,8 +575,20 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD")
     st.add_argument("--to", required=True, help="day after the last, YYYY-MM-DD")
     st.add_argument("--csv", action="store_true")
+    st.add_argument("--pdf", metavar="FILE", help="write the bilingual PDF report")
     api_args(st)
     st.set_defaults(func=cmd_stats)
+    rc = sub.add_parser("record", help="a handover record with both sides' signatures")
+    rc.add_argument("message_id")
+    rc.add_argument("--pdf", metavar="FILE", help="write the bilingual PDF for hand signing")
+    rc.add_argument("--lang", choices=LANGS, default="both")
+    api_args(rc)
+    rc.set_defaults(func=cmd_record)
+    cg = sub.add_parser("countersign", help="sign a received handover record (both sides sign "
+                                            "the same bytes)")
+    cg.add_argument("message_id")
+    api_args(cg)
+    cg.set_defaults(func=cmd_countersign)
     he = sub.add_parser("health", help="store, peers' reachability, backlog, clock skew")
     api_args(he)
     he.set_defaults(func=cmd_health)

@@ -53,6 +53,7 @@ __all__ = [
     "Recipient",
     "VerifiedEnvelope",
     "open_envelope",
+    "open_with_plaintext",
     "peek_signer",
     "seal",
     "seal_with_header",
@@ -287,6 +288,11 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
 
 def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:
     """Decrypt and parse the payload; only a recipient office's keyring can."""
+    return open_with_plaintext(env, keyring)[0]
+
+
+def open_with_plaintext(env: VerifiedEnvelope, keyring: Keyring) -> tuple[Payload, bytes]:
+    """``open_envelope``, also returning the exact decrypted bytes (for signing a record)."""
     h = env.header
     mine = next((r for r in h.recipients if r.office_id == keyring.office_id), None)
     if mine is None:
@@ -310,7 +316,7 @@ def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:
     if mirrored != (h.case_reference, h.in_reply_to, h.priority, h.handling_code, h.deadline_ms,
                     h.workflow_step):
         raise Malformed("payload context differs from the envelope header")
-    return payload
+    return payload, plaintext
 
 
 def _wrap(content_key: bytes, message_id: bytes, directory: Directory, office_id: str,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from gateway import envelope
+from gateway import envelope, records
 from gateway.errors import Forbidden, Malformed, NotFound, Unauthorized
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
@@ -206,6 +206,47 @@ def build_officer_app(gw: Gateway) -> web.Application:
             return web.Response(text=stats_csv(figures), content_type="text/csv")
         return web.json_response(figures)
 
+    async def record(request: web.Request) -> web.StreamResponse:
+        """A handover record with both sides' signatures (``/pdf`` for the printable form)."""
+        need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        view = await records.record_view(gw, mid)
+        user = request[USER]
+        await gw.store.call(gw.store.sync.audit, [{
+            "t": gw.clock.now_ms(), "type": "message.opened", "user": user,
+            "message_id": mid.hex(), "peer": view["header"].sender}])
+        if request.path.endswith("/pdf"):
+            pdf = records.record_pdf(gw, view)
+            return web.Response(body=pdf, content_type="application/pdf")
+        lang = request.query.get("lang", "both")
+        if lang not in LANGS:
+            raise Malformed(f"lang must be one of {', '.join(LANGS)}")
+        return web.json_response({
+            "message_id": view["message_id"], "parties": view["parties"],
+            "complete": view["complete"], "payload": view["payload"].to_dict(),
+            "signatures": {o: {"key_id": s.key_id, "fingerprint": s.fingerprint,
+                               "verified": s.verified, "problem": s.problem}
+                           for o, s in view["signatures"].items()},
+            "text": render(view["payload"], lang)})
+
+    async def countersign(request: web.Request) -> web.Response:
+        user = need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        ack = await records.countersign(gw, mid, user=user)
+        return web.json_response({"record": mid.hex(), "signature_message_id": ack.hex()},
+                                 status=201)
+
+    async def stats_pdf(request: web.Request) -> web.Response:
+        need(request, "officer", "auditor")
+        try:
+            start, end = parse_day(request.query["from"]), parse_day(request.query["to"])
+        except (KeyError, ValueError) as e:
+            raise Malformed("give from=YYYY-MM-DD and to=YYYY-MM-DD (to is exclusive)") from e
+        items = await gw.store.call(gw.store.sync.cases_between, start, end)
+        figures = compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
+                                now_ms=gw.clock.now_ms())
+        return web.Response(body=records.stats_pdf(figures), content_type="application/pdf")
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response(await gw.health())
 
@@ -218,6 +259,10 @@ def build_officer_app(gw: Gateway) -> web.Application:
     app.router.add_get("/api/v1/inbox/{id}", inbox_open)
     app.router.add_get("/api/v1/cases", cases)
     app.router.add_get("/api/v1/stats", stats)
+    app.router.add_get("/api/v1/stats.pdf", stats_pdf)
+    app.router.add_get("/api/v1/records/{id}", record)
+    app.router.add_get("/api/v1/records/{id}/pdf", record)
+    app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_get("/health", health)
     return app
 

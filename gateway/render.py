@@ -22,8 +22,8 @@ from gateway.glossary import term
 from gateway.messages import Payload, PbMessage
 from gateway.schemas.blo.v1 import envelope_pb2, options_pb2
 
-__all__ = ["LANGS", "Row", "format_rows", "iso_time", "label_of", "render", "render_header",
-           "rows_for"]
+__all__ = ["LANGS", "Row", "format_rows", "header_rows", "iso_time", "label_of",
+           "message_type_label", "render", "render_header", "rows_for"]
 
 LANGS = ("vi", "zh", "both")
 COLUMN = 58
@@ -170,6 +170,13 @@ def render(payload: Payload, lang: str = "both") -> str:
     return format_rows(list(rows_for(payload.body)), lang, title=title)
 
 
+def message_type_label(slug: str) -> tuple[str, str]:
+    """(vi, zh) of a message type given as ``hotline_report`` etc."""
+    value = envelope_pb2.MessageType.DESCRIPTOR.values_by_name.get(
+        "MESSAGE_TYPE_" + slug.upper())
+    return label_of(value) if value is not None else (slug, slug)
+
+
 def _zoned(unix_millis: int) -> tuple[str, str]:
     """Header times carry no zone: Vietnamese readers see UTC+7, Chinese readers UTC+8."""
     return iso_time(unix_millis, 7 * 60), iso_time(unix_millis, 8 * 60)
@@ -178,6 +185,13 @@ def _zoned(unix_millis: int) -> tuple[str, str]:
 def render_header(header: Any, lang: str = "both", office_names: dict[str, tuple[str, str]]
                   | None = None) -> str:
     """The envelope metadata (an ``envelope.Header``) in the same layout."""
+    t = term("envelope_header")
+    return format_rows(header_rows(header, office_names), lang, title=(t.vi, t.zh))
+
+
+def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = None
+                ) -> list[Row]:
+    """Rows for the envelope metadata (an ``envelope.Header``)."""
     names = office_names or {}
 
     def office(oid: str) -> tuple[str, str]:
@@ -205,4 +219,4 @@ def render_header(header: Any, lang: str = "both", office_names: dict[str, tuple
     hc = {1: "h0", 2: "h1", 3: "h2", 4: "h3"}.get(int(header.handling_code))
     if hc:
         rows.append(Row(0, *lab("handling_code"), *lab(f"handling.{hc}")))
-    return format_rows(rows, lang, title=lab("envelope_header"))
+    return rows

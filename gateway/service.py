@@ -24,13 +24,14 @@ from gateway import envelope
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.delivery import PeerDelivery
-from gateway.errors import ConfigError, GatewayError, NotFound
+from gateway.errors import ConfigError, GatewayError, Malformed, NotFound
 from gateway.identity import Directory, Keyring, TrustRoots
 from gateway.logs import get_logger
-from gateway.messages import Payload
+from gateway.messages import MessageType, Payload
 from gateway.officer_api import build_officer_app
 from gateway.peer_api import build_peer_app
 from gateway.peerauth import sign_request
+from gateway.records import sign_own_record
 from gateway.store import (
     AsyncStore,
     Incoming,
@@ -140,8 +141,17 @@ class Gateway:
 
     # ------------------------------------------------------------------ operations
 
-    async def submit(self, payload: Payload, to: Sequence[str], *, user: str) -> bytes:
-        """Seal for ``to`` and commit to the outbox; returns the message id."""
+    async def submit(self, payload: Payload, to: Sequence[str], *, user: str,
+                     self_copy: bool = False) -> bytes:
+        """Seal for ``to`` and commit to the outbox; returns the message id.
+
+        A handover record (and with ``self_copy``, any message) is also sealed to our own
+        office, so that we can open what we sent; it is delivered only to ``to``. After a
+        handover record, our signature over its exact bytes follows automatically."""
+        if self.office_id in to:
+            raise Malformed("a message cannot be addressed to this office itself")
+        record = payload.message_type == MessageType.HANDOVER_RECORD
+        sealed_to = [*to, self.office_id] if (self_copy or record) else list(to)
         for office in to:
             if office not in self.deliveries:
                 self.directory.office(office)  # UNKNOWN_KEY if not in the directory
@@ -157,7 +167,7 @@ class Gateway:
                               current=current)
             now = self.clock.now_ms()
             data, h = envelope.seal_with_header(
-                payload, sender=self.keyring, recipients=list(to), directory=self.directory,
+                payload, sender=self.keyring, recipients=sealed_to, directory=self.directory,
                 now_ms=now, ttl_ms=self.config.message_ttl_ms, message_id=mid)
             inc = Incoming(h.message_id, h.sender, h.recipient_offices, int(h.message_type),
                            hashlib.sha256(data).digest(), data, h.created_at_ms,
@@ -169,6 +179,8 @@ class Gateway:
                  to=list(to), user_id=user)
         for office in to:
             self.deliveries[office].wake.set()
+        if record:
+            await sign_own_record(self, h.message_id, list(to))
         return h.message_id
 
     def _case_lock(self, root: str) -> asyncio.Lock:

@@ -514,6 +514,23 @@ class Store:
                    "message_id": env.message_id.hex(), "state_to": step.state_to,
                    **({"state_from": step.state_from} if step.state_from else {})})
 
+    def envelope_by_id(self, message_id: bytes) -> dict[str, Any] | None:
+        """The stored envelope with this id (sent or received) and its storage time."""
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(envelopes.c.raw, envelopes.c.sender,
+                                      envelopes.c.stored_at_ms, envelopes.c.direction,
+                                      envelopes.c.message_type)
+                            .where(envelopes.c.message_id == message_id)).first()
+        return dict(row._mapping) if row else None
+
+    def replies_to(self, message_id_hex: str, message_type: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                sa.select(envelopes.c.raw, envelopes.c.sender, envelopes.c.stored_at_ms)
+                .where(envelopes.c.in_reply_to == message_id_hex,
+                       envelopes.c.message_type == message_type)
+                .order_by(envelopes.c.id))]
+
     def cases(self, *, limit: int = 500) -> list[dict[str, Any]]:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(

@@ -201,3 +201,52 @@ async def test_statistics_for_a_period(pair):
             text = await r.text()
         assert text.startswith("type,direction,state,count")
         assert "hotline_reports_classified_share,1.0" in text
+
+
+async def test_handover_record_signed_by_both_sides_and_printed(pair, tmp_path):
+    import shutil
+    import subprocess
+
+    await pair.start(LAOCAI)
+    await pair.start(HEKOU)
+    steps = case_payloads()
+    async with aiohttp.ClientSession() as s:
+        lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
+        hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        plan = await _send_delivered(lc, HEKOU, steps[5].payload)
+        await _send_delivered(hk, LAOCAI, _agreement(steps, plan))
+        record = await _send_delivered(lc, HEKOU, steps[8].replying_to(plan))
+
+        async def signed_by(o: Officer, n: int) -> bool:
+            data = await o.call("GET", f"/api/v1/records/{record}", expect=200)
+            return sum(1 for x in data["signatures"].values() if x["verified"]) >= n
+
+        await wait_for(lambda: signed_by(hk, 1), what="Lào Cai's signature at Hekou")
+        view = await hk.call("GET", f"/api/v1/records/{record}", expect=200)
+        assert view["complete"] is False and LAOCAI in view["signatures"]
+        # Hekou's officer checks the record and countersigns the same bytes.
+        await hk.call("POST", f"/api/v1/records/{record}/countersign", {}, expect=201)
+        data = await hk.call("POST", f"/api/v1/records/{record}/countersign", {}, expect=409)
+        assert data["code"] == "CONFLICT"
+        await wait_for(lambda: signed_by(lc, 2), what="both signatures at Lào Cai")
+        for side in (lc, hk):
+            view = await side.call("GET", f"/api/v1/records/{record}", expect=200)
+            assert view["complete"] is True
+            assert set(view["signatures"]) == {LAOCAI, HEKOU}
+        async with s.get(pair.api(LAOCAI) + f"/api/v1/records/{record}/pdf",
+                         headers=lc.h) as r:
+            assert r.status == 200 and r.content_type == "application/pdf"
+            pdf = await r.read()
+    path = tmp_path / "record.pdf"
+    path.write_bytes(pdf)
+    import os
+
+    if os.environ.get("BLO_KEEP_PDF"):
+        shutil.copy(path, os.environ["BLO_KEEP_PDF"])
+    assert pdf.startswith(b"%PDF")
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        for expected in ("Biên bản bàn giao", "交接记录", "Giàng Thị Mai", "王氏梅",
+                         "Đã kiểm tra chữ ký", "签名已验证"):
+            assert expected in text, expected

@@ -485,16 +485,20 @@ class HotlineReport(_message.Message):
     def __init__(self, context: _Optional[_Union[_common_pb2.MessageContext, _Mapping]] = ..., channel: _Optional[_Union[ReportChannel, str]] = ..., received_at: _Optional[_Union[_common_pb2.ZonedTime, _Mapping]] = ..., reporter: _Optional[_Union[Reporter, _Mapping]] = ..., subject: _Optional[_Union[_common_pb2.Person, _Mapping]] = ..., location: _Optional[_Union[_common_pb2.Place, _Mapping]] = ..., facts: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., classification: _Optional[_Union[ReportClassification, str]] = ..., routed_to: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Acknowledgement(_message.Message):
-    __slots__ = ("context", "subject_message_id", "acknowledged_at", "remarks")
+    __slots__ = ("context", "subject_message_id", "acknowledged_at", "remarks", "record_signature", "record_signer_key_id")
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
     REMARKS_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SIGNER_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     context: _common_pb2.MessageContext
     subject_message_id: str
     acknowledged_at: _common_pb2.ZonedTime
     remarks: _common_pb2.LocalizedText
-    def __init__(self, context: _Optional[_Union[_common_pb2.MessageContext, _Mapping]] = ..., subject_message_id: _Optional[str] = ..., acknowledged_at: _Optional[_Union[_common_pb2.ZonedTime, _Mapping]] = ..., remarks: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ...) -> None: ...
+    record_signature: bytes
+    record_signer_key_id: str
+    def __init__(self, context: _Optional[_Union[_common_pb2.MessageContext, _Mapping]] = ..., subject_message_id: _Optional[str] = ..., acknowledged_at: _Optional[_Union[_common_pb2.ZonedTime, _Mapping]] = ..., remarks: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., record_signature: _Optional[bytes] = ..., record_signer_key_id: _Optional[str] = ...) -> None: ...
 
 class StatusUpdate(_message.Message):
     __slots__ = ("context", "subject_message_id", "status", "expected_by", "remarks")
