@@ -75,10 +75,10 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
         report = verify_bundles(paths)
         assert report.ok, report.problems
     report = verify_bundles([a, b])
-    assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 6
+    assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 7  # 6 + the record signature
     assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 4
     events = report.logs[1]["events"]
-    assert events["envelope.received"] == 6 and events["message.opened"] == 1
+    assert events["envelope.received"] == 7 and events["message.opened"] == 1
     assert report.logs[0]["cosignatures"] >= 1
     # No personal data and no ciphertext in the bundles.
     for path in (a, b):
