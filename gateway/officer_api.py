@@ -28,6 +28,7 @@ from gateway.errors import Forbidden, Malformed, NotFound, Unauthorized
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
 from gateway.receipt import verify_receipt
+from gateway.release import check_forward, released_copy
 from gateway.render import LANGS, render, render_header
 from gateway.stats import compute_stats, parse_day, stats_csv
 from gateway.web import error_middleware
@@ -247,6 +248,31 @@ def build_officer_app(gw: Gateway) -> web.Application:
                                 now_ms=gw.clock.now_ms())
         return web.Response(body=records.stats_pdf(figures), content_type="application/pdf")
 
+    async def forward(request: web.Request) -> web.Response:
+        """Forward a received message to other offices, within its handling code and the
+        person's consent; the copy is a new message from this office."""
+        user = need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        try:
+            data = await request.json()
+            to = list(data["to"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise Malformed('send {"to": [office, ...]}') from e
+        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
+        if len(rows) != 1:
+            raise NotFound("no such message in the inbox")
+        env = envelope.verify(rows[0]["raw"], gw.directory, now_ms=rows[0]["stored_at_ms"],
+                              max_size=gw.config.max_envelope_bytes)
+        payload = envelope.open_envelope(env, gw.keyring)
+        check_forward(payload, originator=env.header.sender, to=to)
+        copy = released_copy(payload)
+        body = type(copy.body)()
+        body.CopyFrom(copy.body)
+        body.context.in_reply_to = ""  # type: ignore[attr-defined]
+        new = await gw.submit(Payload(body), to, user=user)
+        return web.json_response({"forwarded": mid.hex(), "message_id": new.hex(), "to": to},
+                                 status=201)
+
     async def health(request: web.Request) -> web.Response:
         return web.json_response(await gw.health())
 
@@ -257,6 +283,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
     app.router.add_get("/api/v1/messages/{id}", status)
     app.router.add_get("/api/v1/inbox", inbox_list)
     app.router.add_get("/api/v1/inbox/{id}", inbox_open)
+    app.router.add_post("/api/v1/inbox/{id}/forward", forward)
     app.router.add_get("/api/v1/cases", cases)
     app.router.add_get("/api/v1/stats", stats)
     app.router.add_get("/api/v1/stats.pdf", stats_pdf)

@@ -154,7 +154,8 @@ class Gateway:
         sealed_to = [*to, self.office_id] if (self_copy or record) else list(to)
         for office in to:
             if office not in self.deliveries:
-                self.directory.office(office)  # UNKNOWN_KEY if not in the directory
+                if office not in self.directory.offices:
+                    raise NotFound(f"office {office} is not in the trust directory")
                 raise NotFound(f"no gateway endpoint is known for office {office}")
         mid = nacl.utils.random(16)
         ctx = payload.context

@@ -15,7 +15,7 @@ from gateway.config import Config, load_config
 from gateway.demo import free_port
 from gateway.home import add_user, init_home
 from gateway.provision import Network, provision
-from gateway.scenario import HEKOU, LAOCAI
+from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 from gateway.service import Gateway
 
 PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
@@ -28,14 +28,14 @@ class Pair:
     def __init__(self, root: Path, backend: str, **settings: Any) -> None:
         self.root = root
         self.backend = backend
-        self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
+        self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)}
         self.net: Network = provision(int(time.time() * 1000), endpoints={
             o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
         self.homes: dict[str, Path] = {}
         self.schemas: list[str] = []
         self.gateways: dict[str, Gateway] = {}
         self.tokens: dict[str, dict[str, str]] = {}
-        for office in (LAOCAI, HEKOU):
+        for office in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD):
             home = root / office
             extra: dict[str, Any] = {"retry_base_ms": 100, "retry_cap_ms": 1000, **settings}
             if backend == "postgres":
