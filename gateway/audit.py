@@ -36,6 +36,7 @@ EVENT_TYPES = {
     "checkpoint.cosigned": "audit.checkpoint_cosigned",
     "witness.alert": "audit.witness_alert",
     "workflow.transition": "audit.workflow_transition",
+    "message.shredded": "audit.message_shredded",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")

@@ -64,6 +64,9 @@ class Config:
     request_timeout_s: float = 30.0
     #: How often the audit log is checkpointed and sent to the peers to cosign, seconds.
     checkpoint_interval_s: float = 10.0
+    #: Retention: after this many days a stored message's storage key is destroyed
+    #: (crypto-shredding); its metadata and audit entries stay. 0 keeps messages forever.
+    retention_days: float = 1825.0
     #: Lifetime given to envelopes this gateway seals, ms (30 days).
     message_ttl_ms: int = 30 * 24 * 3600 * 1000
 

@@ -29,6 +29,7 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Replay",
+    "Shredded",
     "StorageError",
     "Unauthorized",
     "UnknownKey",
@@ -164,6 +165,13 @@ class StorageError(GatewayError):
 
     code = "STORAGE_UNAVAILABLE"
     http_status = 503
+
+
+class Shredded(GatewayError):
+    """The message's storage key was destroyed at the end of its retention period."""
+
+    code = "SHREDDED"
+    http_status = 410
 
 
 class ConfigError(GatewayError):

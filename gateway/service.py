@@ -232,7 +232,19 @@ class Gateway:
             await asyncio.gather(*(self.ping(p) for p in self.deliveries))
             with contextlib.suppress(GatewayError):
                 await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
+                await self.retention_sweep()
             await asyncio.sleep(PING_EVERY_S)
+
+    async def retention_sweep(self) -> int:
+        """Crypto-shred what has passed the retention period; returns how many."""
+        if self.config.retention_days <= 0:
+            return 0
+        now = self.clock.now_ms()
+        n: int = await self.store.call(self.store.sync.shred_expired,
+                                       now - int(self.config.retention_days * 86_400_000), now)
+        if n:
+            log.info("messages_shredded", count=n)
+        return n
 
     async def _checkpointer(self) -> None:
         while True:

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import nacl.utils
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.audit import LEAF_PREFIX, encode_leaf
-from gateway.errors import ConfigError, NotFound, StorageError
+from gateway.errors import ConfigError, NotFound, Shredded, StorageError
 from gateway.merkle import (
     CompactRange,
     consistency_proof,
@@ -69,6 +71,7 @@ envelopes = sa.Table(
     sa.Column("handling_code", sa.SmallInteger, nullable=False),
     sa.Column("deadline_ms", sa.BigInteger, nullable=False),
     sa.Column("submitted_by", sa.String(64), nullable=True),
+    sa.Column("shredded_at_ms", sa.BigInteger, nullable=True),
     sa.UniqueConstraint("sender", "message_id", name="uq_envelopes_sender_message"),
 )
 
@@ -204,6 +207,13 @@ case_items = sa.Table(
     sa.Column("updated_ms", sa.BigInteger, nullable=False),
     sa.Column("deadline_ms", sa.BigInteger, nullable=False),
     sa.Column("answered_ms", sa.BigInteger, nullable=True),
+)
+
+content_keys = sa.Table(  # per-envelope storage keys; deleting one shreds that envelope
+    "content_keys", metadata,
+    sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("key", sa.LargeBinary(32), nullable=False),
 )
 
 P = ParamSpec("P")
@@ -519,16 +529,22 @@ class Store:
         with self.engine.connect() as c:
             row = c.execute(sa.select(envelopes.c.raw, envelopes.c.sender,
                                       envelopes.c.stored_at_ms, envelopes.c.direction,
-                                      envelopes.c.message_type)
+                                      envelopes.c.message_type, envelopes.c.shredded_at_ms,
+                                      content_keys.c.key)
+                            .outerjoin(content_keys,
+                                       content_keys.c.envelope_id == envelopes.c.id)
                             .where(envelopes.c.message_id == message_id)).first()
-        return dict(row._mapping) if row else None
+        return _plain_row(row) if row else None
 
     def replies_to(self, message_id_hex: str, message_type: int) -> list[dict[str, Any]]:
         with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(
-                sa.select(envelopes.c.raw, envelopes.c.sender, envelopes.c.stored_at_ms)
+            return [_plain_row(r) for r in c.execute(
+                sa.select(envelopes.c.raw, envelopes.c.sender, envelopes.c.stored_at_ms,
+                          envelopes.c.shredded_at_ms, content_keys.c.key)
+                .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
                 .where(envelopes.c.in_reply_to == message_id_hex,
-                       envelopes.c.message_type == message_type)
+                       envelopes.c.message_type == message_type,
+                       envelopes.c.shredded_at_ms.is_(None))
                 .order_by(envelopes.c.id))]
 
     def cases(self, *, limit: int = 500) -> list[dict[str, Any]]:
@@ -547,16 +563,22 @@ class Store:
                           direction: str) -> list[int]:
         if not rows:
             return []
+        keys = [nacl.utils.random(32) for _ in rows]
         stmt = sa.insert(envelopes).returning(envelopes.c.id, sort_by_parameter_order=True)
         result = c.execute(stmt, [{
             "direction": direction, "message_id": env.message_id, "sender": env.sender,
             "recipients": ",".join(env.recipients), "message_type": env.message_type,
-            "sha256": env.sha256, "raw": env.raw, "created_at_ms": env.created_at_ms,
+            "sha256": env.sha256, "raw": _seal_at_rest(k, env.raw),
+            "created_at_ms": env.created_at_ms,
             "expires_at_ms": env.expires_at_ms, "stored_at_ms": now_ms,
             "case_reference": env.case_reference, "in_reply_to": env.in_reply_to,
             "priority": env.priority, "handling_code": env.handling_code,
-            "deadline_ms": env.deadline_ms, "submitted_by": by} for env, now_ms, by in rows])
-        return [int(r[0]) for r in result]
+            "deadline_ms": env.deadline_ms, "submitted_by": by}
+            for (env, now_ms, by), k in zip(rows, keys, strict=True)])
+        ids = [int(r[0]) for r in result]
+        c.execute(sa.insert(content_keys), [{"envelope_id": i, "key": k}
+                                            for i, k in zip(ids, keys, strict=True)])
+        return ids
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         """INSERT that skips rows violating a unique constraint (SQLite and PostgreSQL)."""
@@ -571,14 +593,17 @@ class Store:
     def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
         """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
         q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
-                       envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms)
+                       envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
+                       content_keys.c.key)
              .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+             .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
              .where(outbox.c.peer == peer, outbox.c.state == "queued",
                     outbox.c.next_attempt_ms <= now_ms)
              .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
         with self.engine.connect() as c:
-            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256, r.raw,
-                               r.expires_at_ms, r.attempts) for r in c.execute(q)]
+            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
+                               _open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts)
+                    for r in c.execute(q)]
 
     def next_due_ms(self, peer: str) -> int | None:
         q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
@@ -820,11 +845,37 @@ class Store:
 
     def inbox_envelope(self, message_id: bytes) -> list[dict[str, Any]]:
         q = (sa.select(envelopes.c.id, envelopes.c.raw, envelopes.c.sender,
-                       envelopes.c.stored_at_ms, inbox.c.id.label("iid"))
+                       envelopes.c.stored_at_ms, envelopes.c.shredded_at_ms, content_keys.c.key,
+                       inbox.c.id.label("iid"))
              .join(inbox, inbox.c.envelope_id == envelopes.c.id)
+             .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
              .where(envelopes.c.message_id == message_id))
         with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
+            return [_plain_row(r) for r in c.execute(q)]
+
+    def shred_expired(self, before_ms: int, now_ms: int) -> int:
+        """Crypto-shredding: destroy the storage keys of envelopes stored before ``before_ms``
+        (and the ciphertext with them). Their metadata and audit leaves remain; the audit
+        log records each shredding. Undelivered copies go to the dead letters."""
+        with self._tx() as (c, ev):
+            rows = c.execute(sa.select(envelopes.c.id, envelopes.c.message_id,
+                                       envelopes.c.sha256)
+                             .where(envelopes.c.stored_at_ms < before_ms,
+                                    envelopes.c.shredded_at_ms.is_(None))).all()
+            if not rows:
+                return 0
+            ids = [r.id for r in rows]
+            c.execute(sa.delete(content_keys).where(content_keys.c.envelope_id.in_(ids)))
+            c.execute(sa.update(envelopes).where(envelopes.c.id.in_(ids))
+                      .values(raw=b"", shredded_at_ms=now_ms))
+            c.execute(sa.update(outbox).where(outbox.c.envelope_id.in_(ids),
+                                              outbox.c.state == "queued")
+                      .values(state="dead", last_error_code="SHREDDED",
+                              last_error="retention expired before delivery",
+                              updated_at_ms=now_ms))
+            ev.extend({"t": now_ms, "type": "message.shredded", "message_id": r.message_id.hex(),
+                       "envelope_sha256": r.sha256.hex()} for r in rows)
+            return len(rows)
 
     def mark_opened(self, inbox_id: int, user: str, now_ms: int, *, message_id: bytes,
                     sender: str) -> None:
@@ -856,6 +907,26 @@ class Store:
     def ping(self) -> None:
         with self.engine.connect() as c:
             c.execute(sa.text("SELECT 1"))
+
+
+def _seal_at_rest(key: bytes, raw: bytes) -> bytes:
+    nonce = nacl.utils.random(12)
+    return nonce + ChaCha20Poly1305(key).encrypt(nonce, raw, b"blo-gateway/at-rest/v1")
+
+
+def _open_at_rest(key: bytes | None, blob: bytes) -> bytes:
+    if key is None:
+        raise Shredded("this message was crypto-shredded at the end of its retention period")
+    return ChaCha20Poly1305(key).decrypt(blob[:12], blob[12:], b"blo-gateway/at-rest/v1")
+
+
+def _plain_row(row: Any) -> dict[str, Any]:
+    """A row with ``raw`` decrypted from its at-rest form (Shredded if its key is gone)."""
+    d = dict(row._mapping)
+    if d.get("shredded_at_ms") is not None:
+        raise Shredded("this message was crypto-shredded at the end of its retention period")
+    d["raw"] = _open_at_rest(d.pop("key"), d["raw"])
+    return d
 
 
 def deadline_for(env: Incoming, now_ms: int,

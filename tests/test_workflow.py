@@ -9,6 +9,13 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
+
+def fonts_installed() -> bool:
+    from gateway.pdf import FONT_PATHS
+
+    return all(any(__import__("os").path.exists(p) for p in paths)
+               for paths in FONT_PATHS.values())
+
 from gateway import envelope
 from gateway.clock import FakeClock
 from gateway.delivery import frame_batch
@@ -172,7 +179,7 @@ async def test_deadlines_on_an_injected_clock(pair):
             assert (await _cases(side))[notice]["state"] == "acknowledged"
 
 
-async def test_statistics_for_a_period(pair):
+async def test_statistics_for_a_period(pair, tmp_path):
     await pair.start(LAOCAI)
     await pair.start(HEKOU)
     steps = case_payloads()
@@ -201,6 +208,21 @@ async def test_statistics_for_a_period(pair):
             text = await r.text()
         assert text.startswith("type,direction,state,count")
         assert "hotline_reports_classified_share,1.0" in text
+        async with s.get(pair.api(HEKOU) + f"/api/v1/stats.pdf?from={today}&to={tomorrow}",
+                         headers=offs[HEKOU].h) as r:
+            body = await r.read()
+    if fonts_installed():
+        import shutil
+        import subprocess
+
+        assert body.startswith(b"%PDF")
+        if shutil.which("pdftotext"):
+            path = tmp_path / "stats.pdf"
+            path.write_bytes(body)
+            text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True,
+                                  text=True, check=True).stdout
+            for expected in ("Tỷ lệ giải quyết", "办结率", "75 %", "Tin báo đường dây nóng"):
+                assert expected in text, expected
 
 
 async def test_handover_record_signed_by_both_sides_and_printed(pair, tmp_path):
@@ -235,6 +257,12 @@ async def test_handover_record_signed_by_both_sides_and_printed(pair, tmp_path):
             assert set(view["signatures"]) == {LAOCAI, HEKOU}
         async with s.get(pair.api(LAOCAI) + f"/api/v1/records/{record}/pdf",
                          headers=lc.h) as r:
+            if not fonts_installed():
+                # Without the Debian fonts the gateway says exactly what to install.
+                data = await r.json()
+                assert (r.status, data["code"]) == (500, "BAD_CONFIG")
+                assert "fonts-wqy-microhei" in data["message"]
+                return
             assert r.status == 200 and r.content_type == "application/pdf"
             pdf = await r.read()
     path = tmp_path / "record.pdf"
