@@ -3,18 +3,12 @@ on both sides, the deadline clock, and statistics from metadata only."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
-
-
-def fonts_installed() -> bool:
-    from gateway.pdf import FONT_PATHS
-
-    return all(any(__import__("os").path.exists(p) for p in paths)
-               for paths in FONT_PATHS.values())
 
 from gateway import envelope
 from gateway.clock import FakeClock
@@ -25,6 +19,12 @@ from gateway.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.workflow import InvalidTransition, transition
 
 HOUR = 3600_000
+
+
+def fonts_installed() -> bool:
+    from gateway.pdf import FONT_PATHS
+
+    return all(any(os.path.exists(p) for p in paths) for paths in FONT_PATHS.values())
 
 
 @pytest.fixture(params=BACKENDS)
