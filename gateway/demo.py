@@ -28,6 +28,7 @@ from gateway.errors import GatewayError
 from gateway.home import add_user, init_home
 from gateway.messages import Payload
 from gateway.provision import provision
+from gateway.render import iso_time
 from gateway.scenario import HEKOU, LAOCAI, ScenarioMessage, case_payloads, send_in_order
 
 __all__ = ["GatewayProcess", "free_port", "run_demo"]
@@ -138,6 +139,35 @@ def _run(folder: Path, lang: str) -> int:
             st = clients[step.sender].status(mid)["deliveries"][0]
             print(f"   {step.payload.message_type.slug:<24} {step.sender:>20} -> {st['to']:<20}"
                   f" {st['state']}, receipt by {st['receipt']['signed_by'][:20]}… verified")
+
+        record = ids[8]
+        clients[HEKOU]._call("POST", f"/api/v1/records/{record}/countersign", {})
+        _wait("both signatures", lambda: clients[LAOCAI]._call(
+            "GET", f"/api/v1/records/{record}")["complete"])
+        view = clients[LAOCAI]._call("GET", f"/api/v1/records/{record}")
+        print("   The case on both sides (LC-2026-0042), moved by the messages themselves:")
+        lc_cases = {c["id"]: c for c in clients[LAOCAI].cases()["cases"]}
+        hk_cases = {c["id"]: c for c in clients[HEKOU].cases()["cases"]}
+        for cid, c in lc_cases.items():
+            print(f"   {c['type']:<24} Lào Cai: {c['state']:<13} Hekou: "
+                  f"{hk_cases[cid]['state']:<13} answer due {iso_time(c['deadline_ms'], 420)}")
+        signers = ", ".join(f"{o} ({s['key_id'][:16]}…)" for o, s in view["signatures"].items())
+        print(f"   Handover record signed by both gateways over the same bytes: {signers}; "
+              f"complete: {view['complete']}")
+        try:
+            pdf = clients[LAOCAI].raw(f"/api/v1/records/{record}/pdf")
+            (folder / "handover-record.pdf").write_bytes(pdf)
+            print("   Bilingual handover record for hand signing: "
+                  f"{folder / 'handover-record.pdf'}")
+        except GatewayError as e:
+            print(f"   (no PDF: {e.message})")
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+        nxt = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 31 * 3600))
+        figures = clients[HEKOU].stats(day, nxt)
+        print(f"   Statistics at Hekou for {day}: {figures['items']} items, hotline reports "
+              f"received {figures['hotline_reports_received']} (classified "
+              f"{100 * (figures['hotline_reports_classified_share'] or 0):.0f} %), resolved "
+              f"{100 * (figures['resolved_share'] or 0):.0f} %, overdue {figures['overdue']}")
 
         procs[HEKOU].stop()
         print("4. Hekou gateway stopped. Lào Cai officers keep sending:")
