@@ -46,6 +46,9 @@ class Config:
     tls_ca: str = ""
     #: Override peer endpoints from the directory: {"cn.yunnan.hekou.blo": "https://..."}.
     peer_urls: dict[str, str] = field(default_factory=dict)
+    #: Answer deadlines in hours by "<type>.<priority>", overriding the defaults of
+    #: gateway/workflow.py, e.g. {"identification_request.urgent" = 12}.
+    deadline_hours: dict[str, float] = field(default_factory=dict)
     #: Largest peer request body (a batch of envelopes), bytes.
     max_request_bytes: int = 16 * 1024 * 1024
     #: Largest single envelope, bytes.
@@ -127,7 +130,7 @@ def render_config(cfg: Config) -> str:
             out.append(comments[f.name])
         if isinstance(value, dict):
             out.append(f"[{f.name}]" if value else f"# [{f.name}]")
-            out += [f'"{k}" = "{v}"' for k, v in value.items()]
+            out += [f'"{k}" = {_toml(v)}' for k, v in value.items()]
             continue
         out.append(f"{f.name} = {_toml(value)}")
     return "\n".join(out) + "\n"

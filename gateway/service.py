@@ -42,7 +42,7 @@ from gateway.store import (
     migrate,
 )
 from gateway.witness import checkpoint_and_witness
-from gateway.workflow import transition
+from gateway.workflow import deadline_table, transition
 
 __all__ = ["Gateway"]
 
@@ -84,7 +84,8 @@ class Gateway:
         self.load_identity()
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
         await asyncio.to_thread(migrate, engine)
-        self.store = AsyncStore(Store(engine, self.office_id))
+        self.deadlines = deadline_table(self.config.deadline_hours)
+        self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
         await self.store.call(self.store.sync.audit, [{
             "t": self.clock.now_ms(), "type": "gateway.started",
             "serial": self.directory.serial,
@@ -174,7 +175,7 @@ class Gateway:
                            hashlib.sha256(data).digest(), data, h.created_at_ms,
                            h.expires_at_ms, h.case_reference, h.in_reply_to, int(h.priority),
                            int(h.handling_code), h.deadline_ms, h.workflow_step)
-            deadline = h.deadline_ms or deadline_for(inc, now)
+            deadline = h.deadline_ms or deadline_for(inc, now, self.deadlines)
             await self.store.submit(Submission(inc, tuple(to), now, user, step, deadline))
         log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
                  to=list(to), user_id=user)

@@ -332,9 +332,11 @@ class Store:
     transaction; the in-memory right edge of the tree is replaced only after the commit,
     so a failed transaction leaves no trace in either."""
 
-    def __init__(self, engine: sa.Engine, office_id: str = "") -> None:
+    def __init__(self, engine: sa.Engine, office_id: str = "",
+                 deadline_hours: dict[str, dict[int, float]] | None = None) -> None:
         self.engine = engine
         self.office_id = office_id
+        self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
 
     # ------------------------------------------------------------------ audit log
@@ -692,7 +694,8 @@ class Store:
                     continue
                 if step is not None:
                     self._apply_step(c, ev, step, env, env.sender, env.sender, now_ms,
-                                     env.deadline_ms or deadline_for(env, now_ms))
+                                     env.deadline_ms or deadline_for(env, now_ms,
+                                                                     self.deadline_hours))
                 receipt = sign_receipt(env, now_ms)
                 known[key] = (-1 - len(fresh), env.sha256)  # a repeat within this batch
                 fresh.append((i, env, receipt))
@@ -930,11 +933,11 @@ def _plain_row(row: Any) -> dict[str, Any]:
 
 
 def deadline_for(env: Incoming, now_ms: int,
-                 hours: dict[str, dict[int, int]] | None = None) -> int:
+                 hours: dict[str, dict[int, float]] | None = None) -> int:
     """The default answer deadline of a new item: by root type and priority."""
     table = (hours or DEFAULT_DEADLINE_HOURS).get(_type_slug(env.message_type), {})
     h = table.get(env.priority) or table.get(1) or 72
-    return now_ms + h * 3600_000
+    return now_ms + int(h * 3600_000)
 
 
 def _type_slug(message_type: int) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.errors import GatewayError
+from gateway.errors import ConfigError, GatewayError
 from gateway.messages import MessageType
 
 __all__ = ["DEFAULT_DEADLINE_HOURS", "WAITING", "InvalidTransition", "Step", "transition"]
@@ -55,12 +55,27 @@ WAITING = {
 }
 #: default answer time, hours, by root type and priority (1 routine, 2 high, 3 urgent).
 #: Law 53/2024 Art. 27 asks initial verification within 3 days inside Vietnam.
-DEFAULT_DEADLINE_HOURS: dict[str, dict[int, int]] = {
+DEFAULT_DEADLINE_HOURS: dict[str, dict[int, float]] = {
     "identification_request": {1: 72, 2: 72, 3: 24},
     "repatriation_notice": {1: 120, 2: 72, 3: 24},
     "case_notice": {1: 168, 2: 72, 3: 24},
     "hotline_report": {1: 48, 2: 24, 3: 4},
 }
+
+PRIORITY_NAMES = {"routine": 1, "high": 2, "urgent": 3}
+
+
+def deadline_table(overrides: dict[str, float]) -> dict[str, dict[int, float]]:
+    """The defaults with ``{"<type>.<priority>": hours}`` overrides applied."""
+    table: dict[str, dict[int, float]] = {t: dict(v) for t, v in DEFAULT_DEADLINE_HOURS.items()}
+    for key, hours in overrides.items():
+        mtype, _, prio = key.partition(".")
+        if mtype not in table or prio not in PRIORITY_NAMES or hours <= 0:
+            raise ConfigError(f"deadline_hours: {key!r} must be <type>.<routine|high|urgent> "
+                              f"with a positive number, type one of {', '.join(table)}")
+        table[mtype][PRIORITY_NAMES[prio]] = hours
+    return table
+
 
 # (kind, event) -> {from state: to state}
 def _to(target: str, *sources: str) -> dict[str, str]:

@@ -150,7 +150,17 @@ def _agreement(steps, plan: str) -> Payload:
     return Payload(body)
 
 
-async def test_deadlines_on_an_injected_clock(pair):
+async def test_deadlines_on_an_injected_clock(tmp_path):
+    # Configured on the receiving side: a routine case notice gets 120 h, not the default 168.
+    pair = Pair(tmp_path, BACKENDS[-1], checkpoint_interval_s=3600,
+                deadline_hours={"case_notice.routine": 120})
+    try:
+        await _deadlines(pair)
+    finally:
+        await pair.close()
+
+
+async def _deadlines(pair: Pair) -> None:
     start = int(time.time() * 1000)
     clocks = {LAOCAI: FakeClock(start), HEKOU: FakeClock(start)}
     await pair.start(LAOCAI, clock=clocks[LAOCAI])
@@ -160,11 +170,11 @@ async def test_deadlines_on_an_injected_clock(pair):
         hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
         body = pb.CaseNotice()
         body.CopyFrom(case_payloads()[9].payload.body)
-        body.context.priority = 1  # routine: 168 h to acknowledge by default
+        body.context.priority = 1  # routine
         notice = await _send_delivered(lc, HEKOU, Payload(body))
         item = (await _cases(hk))[notice]
-        assert item["deadline_ms"] == start + 168 * HOUR and item["overdue"] is False
-        assert notice in await _cases(hk, "?due_hours=200")
+        assert item["deadline_ms"] == start + 120 * HOUR and item["overdue"] is False
+        assert notice in await _cases(hk, "?due_hours=130")
         assert notice not in await _cases(hk, "?due_hours=100")
         for c in clocks.values():
             c.advance(169 * HOUR)
