@@ -35,29 +35,20 @@ class OfficerClient:
 
     def raw(self, path: str) -> bytes:
         """GET returning the body as bytes (PDFs)."""
-        req = urllib.request.Request(self.base_url + path)  # noqa: S310
-        req.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return bytes(resp.read())
-        except urllib.error.HTTPError as e:
-            try:
-                err = json.loads(e.read())
-                raise RemoteError(str(err["code"]), str(err["message"]), e.code) from None
-            except (ValueError, KeyError):
-                raise RemoteError("HTTP_ERROR", f"HTTP {e.code}", e.code) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
-            raise PeerUnavailable(f"cannot reach the gateway at {self.base_url}: {e}") from e
+        return self._request("GET", path, None)
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        return json.loads(self._request(method, path, data))
+
+    def _request(self, method: str, path: str, data: bytes | None) -> bytes:
         req = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
         req.add_header("Authorization", f"Bearer {self.token}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return json.loads(resp.read())
+                return bytes(resp.read())
         except urllib.error.HTTPError as e:
             try:
                 err = json.loads(e.read())

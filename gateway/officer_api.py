@@ -194,15 +194,18 @@ def build_officer_app(gw: Gateway) -> web.Application:
             out.append(item)
         return web.json_response({"now_ms": now, "cases": out})
 
-    async def stats(request: web.Request) -> web.Response:
+    async def figures_for(request: web.Request) -> dict[str, Any]:
         need(request, "officer", "auditor")
         try:
             start, end = parse_day(request.query["from"]), parse_day(request.query["to"])
         except (KeyError, ValueError) as e:
             raise Malformed("give from=YYYY-MM-DD and to=YYYY-MM-DD (to is exclusive)") from e
         items = await gw.store.call(gw.store.sync.cases_between, start, end)
-        figures = compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
-                                now_ms=gw.clock.now_ms())
+        return compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
+                             now_ms=gw.clock.now_ms())
+
+    async def stats(request: web.Request) -> web.Response:
+        figures = await figures_for(request)
         if request.query.get("format") == "csv":
             return web.Response(text=stats_csv(figures), content_type="text/csv")
         return web.json_response(figures)
@@ -238,14 +241,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
                                  status=201)
 
     async def stats_pdf(request: web.Request) -> web.Response:
-        need(request, "officer", "auditor")
-        try:
-            start, end = parse_day(request.query["from"]), parse_day(request.query["to"])
-        except (KeyError, ValueError) as e:
-            raise Malformed("give from=YYYY-MM-DD and to=YYYY-MM-DD (to is exclusive)") from e
-        items = await gw.store.call(gw.store.sync.cases_between, start, end)
-        figures = compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
-                                now_ms=gw.clock.now_ms())
+        figures = await figures_for(request)
         return web.Response(body=records.stats_pdf(figures), content_type="application/pdf")
 
     async def forward(request: web.Request) -> web.Response:
