@@ -325,6 +325,58 @@ class _DbTree:
         return self.cache[key]
 
 
+class _Steps:
+    """Workflow steps of one transaction, written in bulk; later messages of the same batch
+    see the states that earlier ones made."""
+
+    def __init__(self, c: sa.Connection) -> None:
+        self.c = c
+        self.state: dict[str, tuple[str, str]] = {}
+        self.new: list[dict[str, Any]] = []
+        self.moves: list[dict[str, Any]] = []
+
+    def current(self, root: str) -> tuple[str, str] | None:
+        if root not in self.state:
+            row = self.c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
+                case_items.c.root_id == root)).first()
+            if row is None:
+                return None
+            self.state[root] = (row.kind, row.state)
+        return self.state[root]
+
+    def add(self, ev: list[dict[str, Any]], step: Step, env: Incoming, opened_by: str,
+            counterpart: str, now_ms: int, deadline_ms: int) -> None:
+        self.state[step.root] = (step.kind, step.state_to)
+        if step.new_item:
+            self.new.append({
+                "root_id": step.root, "kind": step.kind, "message_type": env.message_type,
+                "root_step": env.workflow_step, "case_reference": env.case_reference,
+                "opened_by": opened_by, "counterpart": counterpart, "state": step.state_to,
+                "priority": env.priority, "created_ms": now_ms, "updated_ms": now_ms,
+                "deadline_ms": deadline_ms})
+        else:
+            waiting = WAITING[step.kind]
+            answered = step.state_from in waiting and step.state_to not in waiting
+            self.moves.append({"root": step.root, "st": step.state_to, "now": now_ms,
+                               "ans": now_ms if answered else None})
+        ev.append({"t": now_ms, "type": "workflow.transition", "case_id": step.root,
+                   "message_id": env.message_id.hex(), "state_to": step.state_to,
+                   **({"state_from": step.state_from} if step.state_from else {})})
+
+    def flush(self) -> None:
+        if self.new:
+            self.c.execute(sa.insert(case_items), self.new)
+        if self.moves:
+            # New items first: a reply in the same batch may move an item just opened.
+            self.c.execute(
+                sa.update(case_items).where(case_items.c.root_id == sa.bindparam("root"))
+                .values(state=sa.bindparam("st"), updated_ms=sa.bindparam("now"),
+                        answered_ms=sa.func.coalesce(case_items.c.answered_ms,
+                                                     sa.bindparam("ans", type_=sa.BigInteger))),
+                self.moves)
+        self.new, self.moves = [], []
+
+
 class Store:
     """Synchronous queries; use through ``AsyncStore`` from the event loop.
 
@@ -489,10 +541,12 @@ class Store:
                        "message_type": _type_slug(s.envelope.message_type),
                        "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
                       for s in items)
+            steps = _Steps(c)
             for s in items:
                 if s.step is not None:
-                    self._apply_step(c, ev, s.step, s.envelope, self.office_id,
-                                     s.peers[0], s.now_ms, s.deadline_ms)
+                    steps.add(ev, s.step, s.envelope, self.office_id, s.peers[0], s.now_ms,
+                              s.deadline_ms)
+            steps.flush()
             c.execute(sa.insert(outbox), [
                 {"envelope_id": eid, "peer": p, "state": "queued",
                  "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
@@ -504,27 +558,6 @@ class Store:
             row = c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
                 case_items.c.root_id == root_id)).first()
         return (row.kind, row.state) if row else None
-
-    def _apply_step(self, c: sa.Connection, ev: list[dict[str, Any]], step: Step,
-                    env: Incoming, opened_by: str, counterpart: str, now_ms: int,
-                    deadline_ms: int) -> None:
-        if step.new_item:
-            c.execute(sa.insert(case_items).values(
-                root_id=step.root, kind=step.kind, message_type=env.message_type,
-                root_step=env.workflow_step, case_reference=env.case_reference,
-                opened_by=opened_by, counterpart=counterpart, state=step.state_to,
-                priority=env.priority, created_ms=now_ms, updated_ms=now_ms,
-                deadline_ms=deadline_ms))
-        else:
-            values: dict[str, Any] = {"state": step.state_to, "updated_ms": now_ms}
-            waiting = WAITING[step.kind]
-            if step.state_from in waiting and step.state_to not in waiting:
-                values["answered_ms"] = sa.func.coalesce(case_items.c.answered_ms, now_ms)
-            c.execute(sa.update(case_items).where(case_items.c.root_id == step.root)
-                      .values(**values))
-        ev.append({"t": now_ms, "type": "workflow.transition", "case_id": step.root,
-                   "message_id": env.message_id.hex(), "state_to": step.state_to,
-                   **({"state_from": step.state_from} if step.state_from else {})})
 
     def envelope_by_id(self, message_id: bytes) -> dict[str, Any] | None:
         """The stored envelope with this id (sent or received) and its storage time."""
@@ -680,12 +713,17 @@ class Store:
                                      {e.message_id for e in items}))):
                 known[(row.sender, row.message_id)] = (row.id, row.sha256)
             fresh: list[tuple[int, Incoming, bytes]] = []
+            steps = _Steps(c)
             for i, env in enumerate(items):
                 key = (env.sender, env.message_id)
                 if key in known:
                     continue
                 try:
-                    step = self._receive_step(c, env)
+                    step = transition(
+                        message_id=env.message_id.hex(),
+                        message_type=MessageType(env.message_type), step=env.workflow_step,
+                        in_reply_to=env.in_reply_to,
+                        current=steps.current(env.in_reply_to) if env.in_reply_to else None)
                 except InvalidTransition as e:
                     out[i] = ReceiveResult("invalid", b"", e.message)
                     ev.append({"t": now_ms, "type": "envelope.rejected", "peer": env.sender,
@@ -693,12 +731,12 @@ class Store:
                                "envelope_sha256": env.sha256.hex(), "code": e.code})
                     continue
                 if step is not None:
-                    self._apply_step(c, ev, step, env, env.sender, env.sender, now_ms,
-                                     env.deadline_ms or deadline_for(env, now_ms,
-                                                                     self.deadline_hours))
+                    steps.add(ev, step, env, env.sender, env.sender, now_ms,
+                              env.deadline_ms or deadline_for(env, now_ms, self.deadline_hours))
                 receipt = sign_receipt(env, now_ms)
                 known[key] = (-1 - len(fresh), env.sha256)  # a repeat within this batch
                 fresh.append((i, env, receipt))
+            steps.flush()
             ids = self._insert_envelopes(c, [(e, now_ms, None) for _, e, _ in fresh], "in")
             if fresh:
                 c.execute(sa.insert(inbox), [{"envelope_id": eid, "received_at_ms": now_ms}
@@ -733,16 +771,6 @@ class Store:
                     raw = receipt_of.get(eid, b"") if eid > 0 else fresh_receipt[eid]
                     out[i] = ReceiveResult("duplicate", raw)
         return [r for r in out if r is not None]
-
-    def _receive_step(self, c: sa.Connection, env: Incoming) -> Step | None:
-        current = None
-        if env.in_reply_to:
-            row = c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
-                case_items.c.root_id == env.in_reply_to)).first()
-            current = (row.kind, row.state) if row else None
-        return transition(message_id=env.message_id.hex(),
-                          message_type=MessageType(env.message_type), step=env.workflow_step,
-                          in_reply_to=env.in_reply_to, current=current)
 
     def remember_nonce(self, peer: str, nonce: str, *, now_ms: int, expires_ms: int) -> bool:
         """False if (peer, nonce) was seen and has not expired: a replay."""
