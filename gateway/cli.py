@@ -447,7 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "Hekou border liaison offices. Errors print 'error <CODE>: ...' and exit 2.")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("demo", help="run the demo: offices, every message type sealed and opened")
+    d = sub.add_parser("demo", help="two gateways on this machine walk one case end to end: "
+                                    "every message type, an outage, the co-signed handover "
+                                    "record, statistics, and both audit logs verified")
     d.add_argument("--workdir", help="keep keys and files here (default: a temporary folder)")
     d.add_argument("--lang", choices=LANGS, default="both", help="rendering language")
     d.set_defaults(func=cmd_demo)
