@@ -221,7 +221,8 @@ def _run(folder: Path, lang: str) -> int:
         print(render_report(report, lang))
         if not report.ok:
             raise TimeoutError(f"audit verification failed: {report.problems[0]}")
-        print("demo complete: every message type delivered both ways with signed receipts; "
+        print("demo complete: the case walked end to end (every message type both ways with "
+              "signed receipts, a handover record signed by both gateways, statistics); "
               "delivery resumed after an outage; both audit logs cosigned across the border "
               "and verified offline")
         return 0
