@@ -232,12 +232,13 @@ class PeerDelivery:
                               str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                             delivered=delivered, retry=retry, dead=dead, items=items)
-        gw.peer_info.setdefault(self.peer, {})["reachable"] = True
-        if self.failures:
+        info = gw.peer_info.setdefault(self.peer, {})
+        info.update(reachable=True, last_success_ms=now)
+        if self.failures:  # persist the reset only when there was something to reset
             self.failures = 0
             self.next_attempt_ms = 0
-        await gw.store.call(gw.store.sync.peer_update, self.peer, failures=0, next_attempt_ms=0,
-                            last_success_ms=now)
+            await gw.store.call(gw.store.sync.peer_update, self.peer, failures=0,
+                                next_attempt_ms=0, last_success_ms=now)
         log.info("delivered", peer=self.peer, delivered=len(delivered), retry=len(retry),
                  dead=len(dead))
 

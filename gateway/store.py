@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.audit import LEAF_PREFIX, encode_leaf
-from gateway.errors import ConfigError, NotFound, Shredded, StorageError
+from gateway.errors import ConfigError, NotFound, Replay, Shredded, StorageError
 from gateway.merkle import (
     CompactRange,
     consistency_proof,
@@ -702,10 +702,21 @@ class Store:
     # ------------------------------------------------------------------ incoming
 
     def receive(self, items: Sequence[Incoming], *, now_ms: int,
-                sign_receipt: Callable[[Incoming, int], bytes], me: str) -> list[ReceiveResult]:
-        """Dedupe on (sender, message id), store new envelopes and their receipts, atomically."""
+                sign_receipt: Callable[[Incoming, int], bytes], me: str,
+                nonce: tuple[str, str, int] | None = None,
+                events: Sequence[dict[str, Any]] = ()) -> list[ReceiveResult]:
+        """Dedupe on (sender, message id), store new envelopes and their receipts, atomically;
+        with ``nonce`` (peer, nonce, expiry) the request's nonce too: a replay raises Replay
+        and stores nothing. ``events`` are further audit events of the same request."""
         out: list[ReceiveResult | None] = [None] * len(items)
         with self._tx() as (c, ev):
+            if nonce is not None:
+                peer, value, expires = nonce
+                if c.execute(sa.select(nonces.c.nonce).where(
+                        nonces.c.peer == peer, nonces.c.nonce == value)).first() is not None:
+                    raise Replay("this request was already received (same nonce)")
+                c.execute(sa.insert(nonces).values(peer=peer, nonce=value, expires_ms=expires))
+            ev.extend(events)
             known: dict[tuple[str, bytes], tuple[int, bytes]] = {}
             for row in c.execute(sa.select(envelopes.c.id, envelopes.c.sender,
                                            envelopes.c.message_id, envelopes.c.sha256)
