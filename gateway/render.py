@@ -207,7 +207,8 @@ def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = N
             Row(0, *lab("message_type"), *label_of(mt)),
             Row(0, *lab("sender"), *office(header.sender))]
     for rid in header.recipient_offices:
-        rows.append(Row(0, *lab("recipients"), *office(rid)))
+        if rid != header.sender:  # the sender's own copy of a record is not a recipient
+            rows.append(Row(0, *lab("recipients"), *office(rid)))
     rows.append(Row(0, *lab("created_at"), *_zoned(header.created_at_ms)))
     for t, value in (("case_reference", header.case_reference),
                      ("in_reply_to", header.in_reply_to)):
