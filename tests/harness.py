@@ -75,6 +75,11 @@ class Pair:
                     c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
             engine.dispose()
 
+    def officer(self, session: aiohttp.ClientSession, office: str,
+                user: str = "officer") -> Officer:
+        """The officer API of ``office``, as ``user``."""
+        return Officer(session, self.api(office), self.tokens[office][user])
+
     def api(self, office: str) -> str:
         return f"http://127.0.0.1:{self.ports[office][1]}"
 
@@ -108,6 +113,17 @@ class Officer:
     async def inbox(self) -> list[dict[str, Any]]:
         data = await self.call("GET", "/api/v1/inbox?limit=1000", expect=200)
         return list(data["messages"])
+
+
+def error_code(fn: Any) -> str:
+    """The stable code of the GatewayError ``fn()`` raises, or "OK"."""
+    from gateway.errors import GatewayError
+
+    try:
+        fn()
+    except GatewayError as e:
+        return e.code
+    return "OK"
 
 
 async def wait_for(check: Any, timeout: float = 20.0, what: str = "condition") -> None:

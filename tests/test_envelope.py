@@ -5,11 +5,11 @@ from __future__ import annotations
 import struct
 
 import pytest
+from harness import error_code
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import envelope
-from gateway.errors import GatewayError
 from gateway.identity import Directory, Keyring, build_directory, sign_directory
 from gateway.messages import MessageType, Payload, pb
 from gateway.provision import Network
@@ -18,12 +18,7 @@ from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 PAYLOADS = {m.payload.message_type: m.payload for m in case_payloads()}
 
 
-def _code(fn) -> str:
-    try:
-        fn()
-    except GatewayError as e:
-        return e.code
-    return "OK"
+_code = error_code
 
 
 def _seal(net: Network, d: Directory, payload: Payload, now: int, sender=LAOCAI,

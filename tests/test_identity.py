@@ -5,9 +5,9 @@ from __future__ import annotations
 import stat
 
 import pytest
+from harness import error_code
 
 from gateway import envelope
-from gateway.errors import GatewayError
 from gateway.identity import (
     Directory,
     Keyring,
@@ -30,12 +30,7 @@ def _entries(net: Network, rings: dict[str, Keyring] | None = None):
             for o, i in d.offices.items()]
 
 
-def _code(fn) -> str:
-    try:
-        fn()
-    except GatewayError as e:
-        return e.code
-    return "OK"
+_code = error_code
 
 
 def test_directory_needs_both_countries(net, now_ms):

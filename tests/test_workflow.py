@@ -84,8 +84,7 @@ async def test_request_lifecycle_same_state_on_both_sides(pair):
     await pair.start(HEKOU)
     steps = case_payloads()
     async with aiohttp.ClientSession() as s:
-        lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
-        hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        lc, hk = pair.officer(s, LAOCAI), pair.officer(s, HEKOU)
         req = await _send_delivered(hk, LAOCAI, steps[2].payload)
         for side in (lc, hk):
             assert (await _cases(side))[req]["state"] == "sent"
@@ -124,8 +123,7 @@ async def test_handover_lifecycle_and_out_of_order_record(pair):
     await pair.start(HEKOU)
     steps = case_payloads()
     async with aiohttp.ClientSession() as s:
-        lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
-        hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        lc, hk = pair.officer(s, LAOCAI), pair.officer(s, HEKOU)
         plan = await _send_delivered(lc, HEKOU, steps[5].payload)  # proposal
         # A handover record before any agreement is refused.
         data = await lc.call("POST", "/api/v1/messages", {
@@ -166,8 +164,7 @@ async def _deadlines(pair: Pair) -> None:
     await pair.start(LAOCAI, clock=clocks[LAOCAI])
     await pair.start(HEKOU, clock=clocks[HEKOU])
     async with aiohttp.ClientSession() as s:
-        lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
-        hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        lc, hk = pair.officer(s, LAOCAI), pair.officer(s, HEKOU)
         body = pb.CaseNotice()
         body.CopyFrom(case_payloads()[9].payload.body)
         body.context.priority = 1  # routine
@@ -243,8 +240,7 @@ async def test_handover_record_signed_by_both_sides_and_printed(pair, tmp_path):
     await pair.start(HEKOU)
     steps = case_payloads()
     async with aiohttp.ClientSession() as s:
-        lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
-        hk = Officer(s, pair.api(HEKOU), pair.tokens[HEKOU]["officer"])
+        lc, hk = pair.officer(s, LAOCAI), pair.officer(s, HEKOU)
         plan = await _send_delivered(lc, HEKOU, steps[5].payload)
         await _send_delivered(hk, LAOCAI, _agreement(steps, plan))
         record = await _send_delivered(lc, HEKOU, steps[8].replying_to(plan))
