@@ -140,6 +140,15 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("token_sha256", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("disabled_at_ms", sa.BigInteger, nullable=True),
+)
+
+directory_history = sa.Table(  # every trust directory this gateway accepted; highest wins
+    "directory_history", metadata,
+    sa.Column("serial", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+    sa.Column("accepted_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # the signed directory, verbatim
 )
 
 audit_leaves = sa.Table(
