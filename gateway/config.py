@@ -58,6 +58,21 @@ class Config:
     #: Requests per second allowed from one peer, and the burst.
     peer_rate: float = 200.0
     peer_burst: int = 400
+    #: Failed (unauthenticated) peer requests allowed per remote address per second, and the
+    #: burst; past it the address is answered 429 ADDRESS_BLOCKED without further work.
+    preauth_failure_rate: float = 2.0
+    preauth_failure_burst: int = 50
+    #: Peer requests without the BLO-Body-SHA256 header whose body may be read before
+    #: authentication at the same time (older senders; ours always send the header).
+    unauthenticated_reads: int = 4
+    #: Open connections per listener, in total and from one remote address (IPv6: per /64).
+    max_connections: int = 512
+    max_connections_per_address: int = 64
+    #: A connection must finish a request head within this many seconds, and is closed
+    #: after this long idle; a request body must arrive within body_timeout_s.
+    head_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
+    body_timeout_s: float = 60.0
     #: Accepted clock difference for request timestamps, ms.
     max_skew_ms: int = 300_000
     #: Retry backoff: first delay, cap, both ms; jitter is +-20 %.

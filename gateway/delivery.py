@@ -10,11 +10,17 @@ envelope in one transaction:
 
 * **delivered** — the peer returned a receipt that verifies under the peer's key
   and names this message id and envelope hash; the receipt is stored.
-* **retry** (transient) — the peer is unreachable, times out, answers 5xx/429, or
-  refuses the request as a whole (auth, clock): the peer's backoff grows
-  ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
-  restart continues where it was. Success resets it, and so does any
-  authenticated request from that peer (it is evidently back).
+* **retry** (transient) — the peer is unreachable, times out, answers 429, or
+  refuses the request as a whole for a reason that is not about its envelopes
+  (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
+  ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter (a ``Retry-After`` of
+  whole seconds is obeyed up to that cap), and is persisted so a restart continues
+  where it was. Success resets it, and so does any authenticated request from that
+  peer (it is evidently back).
+* **held back** — the peer answered but refused the request for any other reason
+  (5xx, a malformed batch): the worker sends one envelope per request until one
+  succeeds, and an envelope refused on its own backs off alone, so that one
+  envelope the peer cannot take never holds back the ones behind it.
 * **dead** (permanent) — the peer refused that one envelope for a reason that
   will not change (malformed, bad signature, conflict, not a recipient, expired,
   too large). The row keeps the code and the reason for the officer. One poison
@@ -55,6 +61,12 @@ PERMANENT_CODES = frozenset({
     "MALFORMED", "UNSUPPORTED_VERSION", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
     "KEY_REVOKED", "KEY_EXPIRED", "EXPIRED", "NOT_A_RECIPIENT", "CONFLICT", "DECRYPTION_FAILED",
     "INVALID_TRANSITION",
+})
+# Refusals of the request as a whole that say nothing about the envelopes in it (the peer
+# is busy, our clock or key is wrong): the whole queue waits, with backoff.
+REQUEST_LEVEL_CODES = frozenset({
+    "RATE_LIMITED", "ADDRESS_BLOCKED", "UNAUTHORIZED", "WRONG_DESTINATION", "REPLAY", "BUSY",
+    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE",
 })
 PATH = "/peer/v1/envelopes"
 _U32 = struct.Struct(">I")
@@ -185,9 +197,18 @@ class PeerDelivery:
                                     delivered=[], retry=[], dead=dead, items=items)
                 return
             wait = None
-            if retry_after and retry_after.isdigit():
-                wait = int(retry_after) * 1000
-            await self._transient(items, live, dead, code, msg, wait_ms=wait)
+            if retry_after and retry_after.isascii() and retry_after.isdigit():
+                wait = min(int(retry_after) * 1000, gw.config.retry_cap_ms)
+            if status == 429 or code in REQUEST_LEVEL_CODES:
+                await self._transient(items, live, dead, code, msg, wait_ms=wait)
+            elif len(live) > 1:
+                # The peer answered, but refused the request as a whole: one envelope may be
+                # the cause. Send one at a time until a request succeeds, so that it cannot
+                # hold back the others.
+                self.batch_size = 1
+                self.wake.set()
+            else:
+                await self._refused_one(items, live[0], dead, code, msg, wait)
             return
         self.batch_size = gw.config.batch_size
         self.stopped = False
@@ -241,6 +262,22 @@ class PeerDelivery:
                                 next_attempt_ms=0, last_success_ms=now)
         log.info("delivered", peer=self.peer, delivered=len(delivered), retry=len(retry),
                  dead=len(dead))
+
+    async def _refused_one(self, items: list[OutboxItem], item: OutboxItem,
+                           dead: list[tuple[int, str, str]], code: str, msg: str,
+                           wait_ms: int | None) -> None:
+        """The peer refused the request carrying this one envelope: back off this envelope
+        alone; the ones behind it go on at once."""
+        gw = self.gw
+        now = gw.clock.now_ms()
+        delay = max(wait_ms or 0, backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
+                                             gw.config.retry_cap_ms))
+        retry = [(item.outbox_id, now + delay, code, msg)]
+        await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now, delivered=[],
+                            retry=retry, dead=dead, items=items)
+        log.warning("envelope_held_back", peer=self.peer, code=code,
+                    message_id=item.message_id.hex(), retry_in_ms=delay)
+        self.wake.set()
 
     async def _transient(self, items: list[OutboxItem], live: list[OutboxItem],
                          dead: list[tuple[int, str, str]], code: str, msg: str,

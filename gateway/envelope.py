@@ -19,6 +19,7 @@ and parsed last, and only by a recipient office.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +71,15 @@ WRAP_DOMAIN = b"blo-gateway/wrap/v1\x00"
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_RECIPIENTS = 16
+# Field limits of the header, shared with the store's columns (gateway/store.py): an envelope
+# whose header breaks one is MALFORMED at sealing and at opening, never a storage error.
+MAX_OFFICE_ID = 64
+MAX_KEY_ID = 64
+MAX_CASE_REFERENCE = 128
+MAX_TIME_MS = 2**62  # times are Unix ms in int64 columns; negative or later is malformed
+MAX_WORKFLOW_STEP = 2**31 - 1  # an int32 column
+_OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
+_MESSAGE_ID_HEX = re.compile(r"[0-9a-f]{32}")
 ALLOWED_SKEW_MS = 5 * 60 * 1000
 DEFAULT_TTL_MS = 30 * 24 * 3600 * 1000
 _PREFIX = struct.Struct(">4sBBB")
@@ -135,9 +145,35 @@ class Header:
             recips.append(Recipient(r.office_id, r.key_id, r.ephemeral_public_key, r.wrapped_key))
         if len({r.office_id for r in recips}) != len(recips):
             raise Malformed("a recipient office is listed twice")
+        _check_fields(h)
         return cls(h.message_id, mtype, h.sender, tuple(recips), h.created_at_ms,
                    h.expires_at_ms, h.in_reply_to, h.case_reference, priority, handling,
                    h.deadline_ms, h.payload_nonce, h.workflow_step)
+
+
+def _office(value: str, what: str) -> None:
+    if len(value) > MAX_OFFICE_ID or not _OFFICE_ID.fullmatch(value):
+        raise Malformed(f"{what} must be an office id of at most {MAX_OFFICE_ID} characters "
+                        "(a-z, 0-9, '.', '-')")
+
+
+def _check_fields(h: envelope_pb2.EnvelopeHeader) -> None:
+    """Every header field within the limits the store uses (see the constants above)."""
+    _office(h.sender, "sender")
+    for r in h.recipients:
+        _office(r.office_id, "recipient office")
+        if not 0 < len(r.key_id) <= MAX_KEY_ID or not r.key_id.isascii():
+            raise Malformed(f"recipient key id must be 1 to {MAX_KEY_ID} ASCII characters")
+    if h.in_reply_to and not _MESSAGE_ID_HEX.fullmatch(h.in_reply_to):
+        raise Malformed("in_reply_to must be a message id: 32 lower-case hex digits")
+    if len(h.case_reference) > MAX_CASE_REFERENCE:
+        raise Malformed(f"case_reference is {len(h.case_reference)} characters; "
+                        f"at most {MAX_CASE_REFERENCE} are allowed")
+    for name in ("created_at_ms", "expires_at_ms", "deadline_ms"):
+        if not 0 <= getattr(h, name) < MAX_TIME_MS:
+            raise Malformed(f"{name} must be Unix milliseconds between 0 and 2^62")
+    if h.workflow_step > MAX_WORKFLOW_STEP:
+        raise Malformed(f"workflow_step must be at most {MAX_WORKFLOW_STEP}")
 
 
 @dataclass(frozen=True)
@@ -270,6 +306,7 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
         deadline_ms=ctx.deadline_ms, payload_nonce=rng(12),
         workflow_step=payload.workflow_step,
     )
+    checked = Header._from_pb(pbh)  # the same limits the receiver applies, before signing
     header = pbh.SerializeToString(deterministic=True)
     if len(header) > MAX_HEADER_BYTES:
         raise PayloadTooLarge("header too large")
@@ -283,7 +320,7 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
     out = body + sig
     if len(out) > MAX_ENVELOPE_BYTES:
         raise PayloadTooLarge(f"sealed envelope would be {len(out)} bytes")
-    return out, Header._from_pb(pbh)
+    return out, checked
 
 
 def open_envelope(env: VerifiedEnvelope, keyring: Keyring) -> Payload:

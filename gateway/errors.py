@@ -150,6 +150,26 @@ class RateLimited(GatewayError):
         self.retry_after = retry_after
 
 
+class AddressBlocked(RateLimited):
+    """Too many failed (unauthenticated) requests from one remote address."""
+
+    code = "ADDRESS_BLOCKED"
+
+
+class Busy(GatewayError):
+    """Too much unauthenticated work in progress; try again shortly."""
+
+    code = "BUSY"
+    http_status = 503
+
+
+class RequestTimeout(GatewayError):
+    """The request body did not arrive within the read timeout."""
+
+    code = "REQUEST_TIMEOUT"
+    http_status = 408
+
+
 class NotFound(GatewayError):
     code = "NOT_FOUND"
     http_status = 404

@@ -9,70 +9,158 @@ Routes (all authenticated per ``gateway.peerauth``):
   the sender and message id of the signed header.
 * ``GET /peer/v1/ping`` — reachability and clock: ``{"office", "time_ms"}``.
 
-Order of checks per request: size limit (aiohttp ``client_max_size``), rate limit
-by claimed origin, signature headers, nonce (replay), then each envelope:
-verify (signature before parsing), the sender must be the authenticated origin,
-we must be a recipient, then dedupe and store, and only then a signed receipt.
+Order of checks per request (``authenticate``): the remote address's budget for
+failed requests, the declared size, the signature headers over the signed body
+digest (``BLO-Body-SHA256``), the rate limit of the *authenticated* origin, and only
+then the body, streamed under the size limit and a read timeout and compared with
+the signed digest; then the nonce (replay). Then each envelope: verify (signature
+before parsing), the sender must be the authenticated origin, we must be a
+recipient, then dedupe and store, and only then a signed receipt. Connections are
+capped and timed out by ``gateway.guard.ConnectionGuard`` before any of this.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 
 from gateway import envelope
 from gateway.delivery import parse_batch
 from gateway.errors import (
+    AddressBlocked,
     BadSignature,
+    Busy,
     GatewayError,
     Malformed,
     NotARecipient,
     NotFound,
+    PayloadTooLarge,
     Replay,
+    RequestTimeout,
     status_for,
 )
+from gateway.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.logs import get_logger
-from gateway.peerauth import AuthenticatedRequest, verify_request
+from gateway.peerauth import (
+    BODY_HEADER,
+    AuthenticatedRequest,
+    body_digest,
+    check_body,
+    check_headers,
+    verify_request,
+)
 from gateway.receipt import make_receipt
 from gateway.store import Incoming
-from gateway.web import TokenBucket, error_middleware
+from gateway.web import error_middleware
 from gateway.witness import add_checkpoint
 
 if TYPE_CHECKING:
     from gateway.service import Gateway
 
-__all__ = ["GATEWAY_KEY", "build_peer_app"]
+__all__ = ["GATEWAY_KEY", "LIMITS_KEY", "Limits", "build_peer_app"]
 
 log = get_logger("peer_api")
 GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
 MAX_BATCH = 256
+_DIGITS = re.compile(r"[0-9]{1,15}")
 
 
-def build_peer_app(gw: Gateway) -> web.Application:
-    app = web.Application(middlewares=[error_middleware],
-                          client_max_size=gw.config.max_request_bytes)
+@dataclass(frozen=True)
+class Limits:
+    """The peer app's limiters, exposed for /health and tests."""
+
+    per_origin: TokenBucket
+    per_address_failures: AddressLimiter
+    connections: ConnectionGuard | None
+
+
+LIMITS_KEY: web.AppKey[Limits] = web.AppKey("limits")
+
+
+def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.Application:
+    cfg = gw.config
+    app = web.Application(middlewares=[error_middleware], client_max_size=cfg.max_request_bytes)
     app[GATEWAY_KEY] = gw
-    limiter = TokenBucket(gw.config.peer_rate, gw.config.peer_burst)
+    limiter = TokenBucket(cfg.peer_rate, cfg.peer_burst)  # per authenticated origin
+    failures = AddressLimiter(cfg.preauth_failure_rate, cfg.preauth_failure_burst)
+    unauthenticated_reads = asyncio.Semaphore(cfg.unauthenticated_reads)
+    app[LIMITS_KEY] = Limits(limiter, failures, guard)
 
-    async def authenticate(request: web.Request, body: bytes, *,
-                           nonce_later: bool = False) -> AuthenticatedRequest:
-        """Rate limit, then the signature headers; the nonce is recorded here, or (for
-        envelopes) in the same transaction that stores them, saving a commit."""
-        limiter.take(request.headers.get("BLO-Origin", request.remote or "?"))
+    async def read_body(request: web.Request) -> bytes:
+        """The body, streamed under the size limit and the read timeout."""
+        limit = cfg.max_request_bytes
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(cfg.body_timeout_s):
+                async for chunk in request.content.iter_chunked(65536):
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(f"request body over {limit} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise RequestTimeout(f"request body not received within {cfg.body_timeout_s} s")\
+                from None
+        except (aiohttp.ClientPayloadError, ConnectionError) as e:
+            raise Malformed(f"request body could not be read: {type(e).__name__}") from None
+        return b"".join(chunks)
+
+    async def authenticate(request: web.Request, *,
+                           nonce_later: bool = False) -> tuple[AuthenticatedRequest, bytes]:
+        """Authenticate from the headers, and only then read the body.
+
+        Order: the remote address's budget for failures, the declared size, the
+        signature headers (over the signed body digest), the per-origin rate limit,
+        then the body, hashed as it streams and compared with the signed digest. The
+        nonce is recorded here, or (for envelopes) in the same transaction that stores
+        them, saving a commit."""
+        remote = request.remote
+        if failures.blocked(remote):
+            raise AddressBlocked("too many failed requests from this address",
+                                 retry_after=max(1.0, failures.retry_after(address_key(remote))))
         now = gw.clock.now_ms()
-        auth = verify_request(request.headers, method=request.method, path_qs=request.path_qs,
-                              body=body, directory=gw.directory, me=gw.office_id, now_ms=now,
-                              max_skew_ms=gw.config.max_skew_ms)
+        try:
+            if request.headers.get("Content-Encoding", "identity") != "identity":
+                raise Malformed("Content-Encoding is not accepted on the peer API")
+            declared = request.content_length
+            if declared is not None and declared > cfg.max_request_bytes:
+                raise PayloadTooLarge(f"request body over {cfg.max_request_bytes} bytes")
+            if BODY_HEADER in request.headers:
+                auth = check_headers(request.headers, method=request.method,
+                                     path_qs=request.path_qs, body_sha256=None,
+                                     directory=gw.directory, me=gw.office_id, now_ms=now,
+                                     max_skew_ms=cfg.max_skew_ms)
+                body = None
+            else:  # an older sender: the body must be read before the signature is known
+                if unauthenticated_reads.locked():
+                    raise Busy("too many unauthenticated requests in progress")
+                async with unauthenticated_reads:
+                    body = await read_body(request)
+                auth = verify_request(request.headers, method=request.method,
+                                      path_qs=request.path_qs, body=body,
+                                      directory=gw.directory, me=gw.office_id, now_ms=now,
+                                      max_skew_ms=cfg.max_skew_ms)
+        except GatewayError:
+            failures.fail(remote)
+            raise
+        limiter.take(auth.origin)
+        if body is None:
+            body = await read_body(request)
+            check_body(request.headers, body_digest(body))
         if not nonce_later:
             fresh = await gw.store.call(gw.store.sync.remember_nonce, auth.origin, auth.nonce,
-                                        now_ms=now, expires_ms=now + 2 * gw.config.max_skew_ms)
+                                        now_ms=now, expires_ms=now + 2 * cfg.max_skew_ms)
             if not fresh:
                 raise Replay("this request was already received (same nonce)")
         await gw.peer_seen(auth.origin, now, auth.timestamp_ms - now)
-        return auth
+        return auth, body
 
     async def receive(auth: AuthenticatedRequest, blobs: list[bytes]) -> list[dict[str, Any]]:
         now = gw.clock.now_ms()
@@ -126,14 +214,12 @@ def build_peer_app(gw: Gateway) -> web.Application:
         return [r for r in results if r is not None]
 
     async def post_batch(request: web.Request) -> web.Response:
-        body = await request.read()
-        auth = await authenticate(request, body, nonce_later=True)
+        auth, body = await authenticate(request, nonce_later=True)
         blobs = parse_batch(body, MAX_BATCH)
         return web.json_response({"results": await receive(auth, blobs)})
 
     async def put_one(request: web.Request) -> web.Response:
-        body = await request.read()
-        auth = await authenticate(request, body, nonce_later=True)
+        auth, body = await authenticate(request, nonce_later=True)
         try:
             env = envelope.verify(body, gw.directory, now_ms=gw.clock.now_ms(),
                                   max_size=gw.config.max_envelope_bytes)
@@ -147,17 +233,16 @@ def build_peer_app(gw: Gateway) -> web.Application:
                                  else status_for(result["code"]))
 
     async def ping(request: web.Request) -> web.Response:
-        await authenticate(request, await request.read())
+        await authenticate(request)
         return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms()})
 
     async def witness(request: web.Request) -> web.Response:
-        body = await request.read()
-        auth = await authenticate(request, body)
+        auth, body = await authenticate(request)
         ans = await add_checkpoint(gw, auth.origin, body)
         return web.Response(status=ans.status, text=ans.body, content_type=ans.content_type)
 
     async def audit_checkpoint(request: web.Request) -> web.Response:
-        await authenticate(request, await request.read())
+        await authenticate(request)
         latest = await gw.store.call(gw.store.sync.latest_checkpoint)
         if latest is None:
             raise NotFound("no checkpoint yet")
@@ -165,12 +250,12 @@ def build_peer_app(gw: Gateway) -> web.Application:
 
     def _int(request: web.Request, name: str) -> int:
         v = request.query.get(name, "")
-        if not v.isdigit() or len(v) > 15:
+        if not _DIGITS.fullmatch(v):
             raise Malformed(f"query parameter {name} must be a number")
         return int(v)
 
     async def audit_consistency(request: web.Request) -> web.Response:
-        await authenticate(request, await request.read())
+        await authenticate(request)
         old, new = _int(request, "old"), _int(request, "new")
         size, _ = await gw.store.call(gw.store.sync.audit_head)
         if not 0 < old <= new <= size:
@@ -179,11 +264,11 @@ def build_peer_app(gw: Gateway) -> web.Application:
         return web.Response(text="".join(base64.b64encode(p).decode() + "\n" for p in proof))
 
     async def audit_inclusion(request: web.Request) -> web.Response:
-        await authenticate(request, await request.read())
+        await authenticate(request)
         index, size = _int(request, "index"), _int(request, "size")
         head, _ = await gw.store.call(gw.store.sync.audit_head)
-        if size > head:
-            raise Malformed(f"the log has {head} entries")
+        if not index < size <= head:
+            raise Malformed(f"need index < size <= {head}")
         leaf, proof = await gw.store.call(gw.store.sync.audit_inclusion, index, size)
         return web.json_response({"index": index, "size": size, "leaf": leaf.decode("ascii"),
                                   "proof": [base64.b64encode(p).decode() for p in proof]})

@@ -25,6 +25,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.delivery import PeerDelivery
 from gateway.errors import ConfigError, GatewayError, Malformed, NotFound
+from gateway.guard import ConnectionGuard, count_loop_errors
 from gateway.identity import Directory, Keyring, TrustRoots
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
@@ -41,6 +42,7 @@ from gateway.store import (
     make_engine,
     migrate,
 )
+from gateway.web import guard_middleware
 from gateway.witness import checkpoint_and_witness
 from gateway.workflow import deadline_table, transition
 
@@ -61,6 +63,8 @@ class Gateway:
         self.witness_lock = asyncio.Lock()
         self._case_locks: dict[str, asyncio.Lock] = {}
         self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.Server] = []
+        self._guards: list[ConnectionGuard] = []
         self.peer_port = 0
         self.api_port = 0
 
@@ -106,10 +110,15 @@ class Gateway:
             server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             server_ssl.load_cert_chain(self.config.path(self.config.tls_cert),
                                        self.config.path(self.config.tls_key))
-        self.peer_port = await self._serve(build_peer_app(self), self.config.peer_host,
-                                           self.config.peer_port, server_ssl)
+        count_loop_errors(asyncio.get_running_loop())
+        _raise_fd_limit()
+        self.peer_guard = self._guard()
+        self.peer_port = await self._serve(build_peer_app(self, self.peer_guard),
+                                           self.config.peer_host, self.config.peer_port,
+                                           server_ssl, self.peer_guard, auto_decompress=False)
+        self.api_guard = self._guard()
         self.api_port = await self._serve(build_officer_app(self), self.config.api_host,
-                                          self.config.api_port, None)
+                                          self.config.api_port, None, self.api_guard)
         for d in self.deliveries.values():
             self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
         self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
@@ -117,16 +126,36 @@ class Gateway:
         log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
                  api_port=self.api_port, peers=sorted(self.deliveries))
 
+    def _guard(self) -> ConnectionGuard:
+        cfg = self.config
+        return ConnectionGuard(max_connections=cfg.max_connections,
+                               max_per_address=cfg.max_connections_per_address,
+                               head_timeout_s=cfg.head_timeout_s,
+                               idle_timeout_s=cfg.idle_timeout_s)
+
     async def _serve(self, app: web.Application, host: str, port: int,
-                     ssl_ctx: ssl.SSLContext | None) -> int:
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+                     ssl_ctx: ssl.SSLContext | None, guard: ConnectionGuard,
+                     **handler_args: Any) -> int:
+        """Serve ``app`` through the connection guard (caps, head and idle timeouts).
+
+        aiohttp's own keep-alive is set just above the guard's idle timeout and an
+        unread body is never drained (lingering_time=0): the error middleware closes
+        such connections instead."""
+        app.middlewares.insert(0, guard_middleware(guard))
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                               keepalive_timeout=self.config.idle_timeout_s + 5,
+                               lingering_time=0, **handler_args)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
-        await site.start()
+        server_factory = runner.server
+        assert server_factory is not None
+        guard.start()
+        server = await asyncio.get_running_loop().create_server(
+            guard.wrap(server_factory), host, port, ssl=ssl_ctx, backlog=256,
+            reuse_address=True)
         self._runners.append(runner)
-        server = site._server
-        assert server is not None
-        return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        self._servers.append(server)
+        self._guards.append(guard)
+        return int(server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         for d in self.deliveries.values():
@@ -134,6 +163,10 @@ class Gateway:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for srv in self._servers:
+            srv.close()
+        for g in self._guards:
+            await g.stop()
         for r in self._runners:
             await r.cleanup()
         await self.http.close()
@@ -287,3 +320,15 @@ class Gateway:
         return {"office": self.office_id, "status": status, "store": store,
                 "directory_serial": self.directory.serial, "time_ms": self.clock.now_ms(),
                 "peers": peers, "audit": audit}
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft descriptor limit to the hard one, so the connection caps bind first."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.audit import LEAF_PREFIX, encode_leaf
+from gateway.envelope import MAX_CASE_REFERENCE
 from gateway.errors import ConfigError, NotFound, Replay, Shredded, StorageError
 from gateway.merkle import (
     CompactRange,
@@ -65,7 +66,7 @@ envelopes = sa.Table(
     sa.Column("created_at_ms", sa.BigInteger, nullable=False),
     sa.Column("expires_at_ms", sa.BigInteger, nullable=False),
     sa.Column("stored_at_ms", sa.BigInteger, nullable=False),
-    sa.Column("case_reference", sa.String(128), nullable=False),
+    sa.Column("case_reference", sa.String(MAX_CASE_REFERENCE), nullable=False),
     sa.Column("in_reply_to", sa.String(32), nullable=False),
     sa.Column("priority", sa.SmallInteger, nullable=False),
     sa.Column("handling_code", sa.SmallInteger, nullable=False),
@@ -207,7 +208,7 @@ case_items = sa.Table(
     sa.Column("kind", sa.String(10), nullable=False),
     sa.Column("message_type", sa.SmallInteger, nullable=False),
     sa.Column("root_step", sa.Integer, nullable=False),
-    sa.Column("case_reference", sa.String(128), nullable=False, index=True),
+    sa.Column("case_reference", sa.String(MAX_CASE_REFERENCE), nullable=False, index=True),
     sa.Column("opened_by", sa.String(64), nullable=False),  # office that sent the root
     sa.Column("counterpart", sa.String(64), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),

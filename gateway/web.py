@@ -1,22 +1,23 @@
-"""What both HTTP apps share: the error middleware and the per-peer rate limiter.
+"""What both HTTP apps share: the error middleware (limits are in ``gateway.guard``).
 
 Every error leaves as ``{"code": ..., "message": ...}`` with the status of its
 ``GatewayError`` class; a third-party exception never reaches the client (it is
-logged by type and answered as ``INTERNAL``).
+logged by type and answered as ``INTERNAL``). An error answered before the request
+body was read closes the connection, so an unread body is never drained.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from gateway.errors import GatewayError, RateLimited
+from gateway.guard import ConnectionGuard
 from gateway.logs import get_logger
 
-__all__ = ["TokenBucket", "error_middleware", "json_error"]
+__all__ = ["error_middleware", "guard_middleware", "json_error"]
 
 log = get_logger("web")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,34 +38,34 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except RateLimited as e:
         retry = str(max(1, math.ceil(e.retry_after)))
-        return json_error(e.http_status, e.code, e.message, {"Retry-After": retry})
+        resp = json_error(e.http_status, e.code, e.message, {"Retry-After": retry})
     except GatewayError as e:
         if e.http_status >= 500:
             log.error("request_failed", path=request.path, code=e.code)
-        return json_error(e.http_status, e.code, e.message)
+        resp = json_error(e.http_status, e.code, e.message)
     except web.HTTPException as e:
         if e.status < 400:
             raise
         code = _HTTP_CODES.get(e.status, "HTTP_ERROR")
-        return json_error(e.status, code, e.reason)
+        resp = json_error(e.status, code, e.reason)
     except Exception as e:  # noqa: BLE001 - never leak a library's message
         log.error("internal_error", path=request.path, error=type(e).__name__)
-        return json_error(500, "INTERNAL", "internal error; see the gateway log")
+        resp = json_error(500, "INTERNAL", "internal error; see the gateway log")
+    if not request.content.at_eof():
+        resp.force_close()
+    return resp
 
 
-class TokenBucket:
-    """Requests per second per key, with a burst; ``take`` raises RateLimited."""
+def guard_middleware(guard: ConnectionGuard) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Tell the connection guard when a request is being handled (not idle, not slow)."""
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._state: dict[str, tuple[float, float]] = {}
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        transport = request.transport
+        guard.request_started(transport)
+        try:
+            return await handler(request)
+        finally:
+            guard.request_finished(transport)
 
-    def take(self, key: str) -> None:
-        now = time.monotonic()
-        tokens, last = self._state.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens < 1.0:
-            self._state[key] = (tokens, now)
-            raise RateLimited(f"too many requests from {key}; slow down",
-                              retry_after=(1.0 - tokens) / self.rate)
-        self._state[key] = (tokens - 1.0, now)
+    return middleware
