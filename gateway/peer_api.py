@@ -93,6 +93,13 @@ def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.App
     unauthenticated_reads = asyncio.Semaphore(cfg.unauthenticated_reads)
     app[LIMITS_KEY] = Limits(limiter, failures, guard)
 
+    def _blocked(remote: str | None) -> AddressBlocked:
+        """An address over its failure budget still gets its header-signed requests checked
+        (a real peer behind the same address as an attacker keeps working); everything
+        else is refused before any other work."""
+        return AddressBlocked("too many failed requests from this address", retry_after=max(
+            1.0, failures.retry_after(address_key(remote))))
+
     async def read_body(request: web.Request) -> bytes:
         """The body, streamed under the size limit and the read timeout."""
         limit = cfg.max_request_bytes
@@ -122,9 +129,9 @@ def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.App
         nonce is recorded here, or (for envelopes) in the same transaction that stores
         them, saving a commit."""
         remote = request.remote
-        if failures.blocked(remote):
-            raise AddressBlocked("too many failed requests from this address",
-                                 retry_after=max(1.0, failures.retry_after(address_key(remote))))
+        blocked = failures.blocked(remote)
+        if blocked and BODY_HEADER not in request.headers:
+            raise _blocked(remote)
         now = gw.clock.now_ms()
         try:
             if request.headers.get("Content-Encoding", "identity") != "identity":
@@ -149,6 +156,8 @@ def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.App
                                       max_skew_ms=cfg.max_skew_ms)
         except GatewayError:
             failures.fail(remote)
+            if blocked:
+                raise _blocked(remote) from None
             raise
         limiter.take(auth.origin)
         if body is None:

@@ -113,7 +113,8 @@ class Gateway:
         count_loop_errors(asyncio.get_running_loop())
         _raise_fd_limit()
         self.peer_guard = self._guard()
-        self.peer_port = await self._serve(build_peer_app(self, self.peer_guard),
+        self.peer_app = build_peer_app(self, self.peer_guard)
+        self.peer_port = await self._serve(self.peer_app,
                                            self.config.peer_host, self.config.peer_port,
                                            server_ssl, self.peer_guard, auto_decompress=False)
         self.api_guard = self._guard()
