@@ -220,8 +220,9 @@ class PeerDelivery:
         now = gw.clock.now_ms()
         try:
             results = json.loads(payload)["results"]
-            if len(results) != len(live):
-                raise ValueError("result count differs")
+            if not isinstance(results, list) or len(results) != len(live) or not all(
+                    isinstance(r, dict) for r in results):
+                raise ValueError("results are not one object per envelope")
         except (ValueError, KeyError, TypeError):
             await self._transient(items, live, dead, "MALFORMED",
                                   "peer answered with unreadable JSON")
@@ -234,7 +235,7 @@ class PeerDelivery:
                                          gw.directory, receiver=self.peer,
                                          message_id=item.message_id,
                                          envelope_sha256=item.sha256, now_ms=now)
-                except (GatewayError, ValueError) as e:
+                except (GatewayError, ValueError, TypeError) as e:
                     code = getattr(e, "code", "MALFORMED")
                     log.error("bad_receipt", peer=self.peer, message_id=item.message_id.hex(),
                               code=code)

@@ -14,7 +14,6 @@ office's Ed25519 key; it cosigns the peer's checkpoints as ``<office id>/witness
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 import nacl.exceptions
 import nacl.signing
 
+from gateway import strict
 from gateway.errors import BadSignature, Malformed
 from gateway.identity import ED25519, Directory, Keyring
 
@@ -57,16 +57,13 @@ class Checkpoint:
 
 def parse_checkpoint(body: str) -> Checkpoint:
     lines = body.split("\n")
-    if len(lines) < 4 or lines[-1] != "" or not lines[1].isdigit() or \
-            (lines[1] != "0" and lines[1].startswith("0")):
+    if len(lines) < 4 or lines[-1] != "":
         raise Malformed("not a checkpoint body")
-    try:
-        root = base64.b64decode(lines[2], validate=True)
-    except binascii.Error as e:
-        raise Malformed("checkpoint root is not base64") from e
+    size = strict.uint(lines[1], "checkpoint size", max_digits=19)
+    root = strict.b64(lines[2], "checkpoint root")
     if len(root) != 32:
         raise Malformed("checkpoint root is not 32 bytes")
-    return Checkpoint(lines[0], int(lines[1]), root)
+    return Checkpoint(lines[0], size, root)
 
 
 def split_note(text: str) -> tuple[str, list[tuple[str, bytes]]]:
@@ -81,10 +78,7 @@ def split_note(text: str) -> tuple[str, list[tuple[str, bytes]]]:
         parts = line.split(" ")
         if len(parts) != 3 or parts[0] != DASH:
             raise Malformed("bad signature line in note")
-        try:
-            out.append((parts[1], base64.b64decode(parts[2], validate=True)))
-        except binascii.Error as e:
-            raise Malformed("signature line is not base64") from e
+        out.append((parts[1], strict.b64(parts[2], "signature line")))
     return body + "\n", out
 
 

@@ -17,12 +17,12 @@ is not the requesting office's own.
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
 
+from gateway import strict
 from gateway.errors import GatewayError, Malformed
 from gateway.logs import get_logger
 from gateway.merkle import ProofError, verify_consistency
@@ -53,15 +53,15 @@ def _parse(body: bytes) -> tuple[int, list[bytes], str]:
         raise Malformed("witness request is not UTF-8") from e
     head, sep, note = text.partition("\n\n")
     lines = head.split("\n")
-    if not sep or not lines[0].startswith("old ") or not lines[0][4:].isdigit():
+    if not sep or not lines[0].startswith("old "):
         raise Malformed("witness request must start with 'old <size>' and an empty line")
+    old = strict.uint(lines[0][4:], "old size", max_digits=19)
     if len(lines) - 1 > MAX_PROOF_LINES:
         raise Malformed("too many consistency proof lines")
-    try:
-        proof = [base64.b64decode(x, validate=True) for x in lines[1:]]
-    except binascii.Error as e:
-        raise Malformed("proof line is not base64") from e
-    return int(lines[0][4:]), proof, note
+    proof = [strict.b64(x, "proof line") for x in lines[1:]]
+    if any(len(p) != 32 for p in proof):
+        raise Malformed("a proof line is not a 32-byte hash")
+    return old, proof, note
 
 
 async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> WitnessAnswer:
@@ -134,8 +134,11 @@ async def checkpoint_and_witness(gw: Gateway) -> None:
                     status, text = resp.status, await resp.text()
             except (aiohttp.ClientError, TimeoutError, OSError):
                 break  # unreachable: next round
-            if status == 409 and text.strip().isdigit():
-                held = int(text.strip())
+            try:
+                held = strict.uint(text.strip(), "size") if status == 409 else None
+            except GatewayError:
+                held = None
+            if held is not None:
                 if held > size:
                     await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
                                         "peer_saw_more", f"{peer} holds size {held} > {size}",
