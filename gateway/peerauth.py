@@ -90,7 +90,8 @@ def verify_request(headers: Mapping[str, str], *, method: str, path_qs: str, bod
     """Check a request whose body is already read (the digest header, if sent, must match)."""
     digest = body_digest(body)
     claimed = headers.get(BODY_HEADER)
-    if claimed is not None and not hmac.compare_digest(claimed, digest):
+    if claimed is not None and not hmac.compare_digest(claimed.encode("utf-8", "replace"),
+                                                       digest.encode("ascii")):
         raise BadSignature("the body does not match its signed digest")
     return check_headers(headers, method=method, path_qs=path_qs, body_sha256=digest,
                          directory=directory, me=me, now_ms=now_ms, max_skew_ms=max_skew_ms)
@@ -143,5 +144,6 @@ def check_headers(headers: Mapping[str, str], *, method: str, path_qs: str,
 
 def check_body(headers: Mapping[str, str], digest: str) -> None:
     """After ``check_headers(body_sha256=None)``: the body read must have the signed digest."""
-    if not hmac.compare_digest(headers.get(BODY_HEADER, ""), digest):
+    claimed = headers.get(BODY_HEADER, "").encode("utf-8", "replace")
+    if not hmac.compare_digest(claimed, digest.encode("ascii")):
         raise BadSignature("the body does not match its signed digest")
