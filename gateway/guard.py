@@ -1,8 +1,9 @@
 """Limits that keep a listener standing under hostile traffic, in fixed memory.
 
 * ``ConnectionGuard`` wraps the HTTP server's protocol factory: it caps open
-  connections in total and per remote address (a connection over the cap is closed
-  at once, before any byte is parsed), and closes connections that do not finish a
+  connections in total and per remote address (at the cap the longest-idle
+  connection is closed to make room; if none is idle, the new one is closed at
+  once, before any byte is parsed), and closes connections that do not finish a
   request head within ``head_timeout_s`` (slow-loris) or stay idle past
   ``idle_timeout_s``. Refusals are counted, never logged one by one.
 * ``AddressLimiter`` is a token bucket per remote address for work done *before* a
@@ -183,10 +184,11 @@ class ConnectionGuard:
     def _admit(self, transport: asyncio.BaseTransport) -> _Conn | None:
         peer = transport.get_extra_info("peername")
         address = address_key(peer[0] if isinstance(peer, tuple) and peer else None)
-        if len(self._conns) >= self.max_connections:
+        if len(self._conns) >= self.max_connections and not self._evict_idle(None):
             self.counters["refused_total_cap"] += 1
             return None
-        if self._per_address[address] >= self.max_per_address:
+        if self._per_address[address] >= self.max_per_address and \
+                not self._evict_idle(address):
             self.counters["refused_address_cap"] += 1
             return None
         conn = _Conn(transport, address, time.monotonic())
@@ -195,8 +197,23 @@ class ConnectionGuard:
         self.counters["accepted"] += 1
         return conn
 
+    def _evict_idle(self, address: str | None) -> bool:
+        """Make room by closing the longest-idle connection (of ``address``, if given) that
+        is between requests: a connection opened and left silent holds no place that a new
+        one needs. Connections in a request, or part-way through a head, are never evicted
+        (the head timeout deals with those)."""
+        for conn in self._conns.values():  # oldest first
+            if conn.busy == 0 and conn.head_since is None and (
+                    address is None or conn.address == address):
+                self._forget(conn)
+                conn.transport.close()
+                self.counters["evicted_idle"] += 1
+                return True
+        return False
+
     def _forget(self, conn: _Conn) -> None:
-        self._conns.pop(conn.transport, None)
+        if self._conns.pop(conn.transport, None) is None:
+            return
         self._per_address[conn.address] -= 1
         if self._per_address[conn.address] <= 0:
             del self._per_address[conn.address]

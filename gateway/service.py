@@ -117,7 +117,7 @@ class Gateway:
         self.peer_port = await self._serve(self.peer_app,
                                            self.config.peer_host, self.config.peer_port,
                                            server_ssl, self.peer_guard, auto_decompress=False)
-        self.api_guard = self._guard()
+        self.api_guard = self._guard(per_address=False)
         self.api_port = await self._serve(build_officer_app(self), self.config.api_host,
                                           self.config.api_port, None, self.api_guard)
         for d in self.deliveries.values():
@@ -127,10 +127,12 @@ class Gateway:
         log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
                  api_port=self.api_port, peers=sorted(self.deliveries))
 
-    def _guard(self) -> ConnectionGuard:
+    def _guard(self, *, per_address: bool = True) -> ConnectionGuard:
+        """Officers may all come through one reverse proxy: no per-address cap there."""
         cfg = self.config
         return ConnectionGuard(max_connections=cfg.max_connections,
-                               max_per_address=cfg.max_connections_per_address,
+                               max_per_address=(cfg.max_connections_per_address if per_address
+                                                else cfg.max_connections),
                                head_timeout_s=cfg.head_timeout_s,
                                idle_timeout_s=cfg.idle_timeout_s)
 

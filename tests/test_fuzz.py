@@ -18,7 +18,7 @@ from gateway import strict
 from gateway.errors import Malformed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-import fuzz  # noqa: E402
+import fuzz
 
 
 def test_fuzz_tool_finds_no_crash_and_no_5xx(tmp_path, capsys):

@@ -299,3 +299,20 @@ async def test_bad_proof_queries_are_400(pair, session):
                          destination=HEKOU, body=b"", now_ms=int(time.time() * 1000))
         async with session.get(pair.peer(HEKOU) + path, headers=h) as r:
             assert r.status == 400 and (await r.json())["code"] == "MALFORMED", query
+
+
+async def test_accept_errors_are_counted_not_logged(caplog):
+    from gateway.guard import count_loop_errors
+
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    try:
+        counts = count_loop_errors(loop)
+        before = sum(counts.values())
+        for _ in range(500):
+            loop.call_exception_handler({"message": "socket.accept() out of system resource",
+                                         "exception": OSError(24, "Too many open files")})
+        assert sum(counts.values()) - before == 500
+        assert len([r for r in caplog.records if "accept" in r.getMessage()]) <= 1
+    finally:
+        loop.set_exception_handler(previous)
