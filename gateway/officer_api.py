@@ -157,8 +157,9 @@ def build_officer_app(gw: Gateway) -> web.Application:
         row = rows[0]
         # Verified again before decrypting, as of when it was received (it may have expired
         # for delivery since): the stored bytes must still be exactly what was signed.
-        env = envelope.verify(row["raw"], gw.directory, now_ms=row["stored_at_ms"],
-                              max_size=gw.config.max_envelope_bytes)
+        env = envelope.verify_stored(row["raw"], gw.directory,
+                                     received_at_ms=row["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
         payload = envelope.open_envelope(env, gw.keyring)
         await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
                             message_id=mid, sender=env.header.sender)
@@ -257,8 +258,9 @@ def build_officer_app(gw: Gateway) -> web.Application:
         rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
         if len(rows) != 1:
             raise NotFound("no such message in the inbox")
-        env = envelope.verify(rows[0]["raw"], gw.directory, now_ms=rows[0]["stored_at_ms"],
-                              max_size=gw.config.max_envelope_bytes)
+        env = envelope.verify_stored(rows[0]["raw"], gw.directory,
+                                     received_at_ms=rows[0]["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
         payload = envelope.open_envelope(env, gw.keyring)
         check_forward(payload, originator=env.header.sender, to=to)
         copy = released_copy(payload)
