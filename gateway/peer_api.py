@@ -7,7 +7,12 @@ Routes (all authenticated per ``gateway.peerauth``):
   "accepted"|"duplicate", "message_id", "receipt"}`` or ``{"code", "message"}``.
 * ``PUT /peer/v1/envelopes/{sender}/{message_id}`` — one envelope; the path must name
   the sender and message id of the signed header.
-* ``GET /peer/v1/ping`` — reachability and clock: ``{"office", "time_ms"}``.
+* ``GET /peer/v1/ping[?directory_serial=N]`` — reachability, clock and the trust directory
+  serials: ``{"office", "time_ms", "directory_serial"}``; a higher serial either way makes
+  the other side fetch the directory (``gateway.trust``).
+* ``GET /peer/v1/directory`` — the co-signed trust directory we hold, verbatim.
+
+While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRED``.
 
 Order of checks per request: size limit (aiohttp ``client_max_size``), rate limit
 by claimed origin, signature headers, nonce (replay), then each envelope:
@@ -38,6 +43,7 @@ from gateway.logs import get_logger
 from gateway.peerauth import AuthenticatedRequest, verify_request
 from gateway.receipt import make_receipt
 from gateway.store import Incoming
+from gateway.trust import DIRECTORY_PATH
 from gateway.web import TokenBucket, error_middleware
 from gateway.witness import add_checkpoint
 
@@ -52,7 +58,7 @@ MAX_BATCH = 256
 
 
 def build_peer_app(gw: Gateway) -> web.Application:
-    app = web.Application(middlewares=[error_middleware],
+    app = web.Application(middlewares=[error_middleware, gw.trust.middleware()],
                           client_max_size=gw.config.max_request_bytes)
     app[GATEWAY_KEY] = gw
     limiter = TokenBucket(gw.config.peer_rate, gw.config.peer_burst)
@@ -147,8 +153,21 @@ def build_peer_app(gw: Gateway) -> web.Application:
                                  else status_for(result["code"]))
 
     async def ping(request: web.Request) -> web.Response:
+        auth = await authenticate(request, await request.read())
+        offered = request.query.get("directory_serial", "")
+        if offered:  # the serial of the directory the pinging peer holds (signed query)
+            if not (offered.isascii() and offered.isdigit() and len(offered) <= 18):
+                raise Malformed("directory_serial must be a decimal number")
+            gw.trust.offered(auth.origin, int(offered))
+        return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms(),
+                                  "directory_serial": gw.directory.serial})
+
+    async def directory(request: web.Request) -> web.Response:
+        """The co-signed directory we hold, verbatim (peers verify it against the roots)."""
         await authenticate(request, await request.read())
-        return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms()})
+        return web.Response(body=gw.directory.signed_bytes,
+                            content_type="application/octet-stream",
+                            headers={"BLO-Directory-Serial": str(gw.directory.serial)})
 
     async def witness(request: web.Request) -> web.Response:
         body = await request.read()
@@ -195,4 +214,5 @@ def build_peer_app(gw: Gateway) -> web.Application:
     app.router.add_post("/peer/v1/envelopes", post_batch)
     app.router.add_put("/peer/v1/envelopes/{sender}/{message_id}", put_one)
     app.router.add_get("/peer/v1/ping", ping)
+    app.router.add_get(DIRECTORY_PATH, directory)
     return app
