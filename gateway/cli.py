@@ -180,7 +180,6 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
 
     from gateway.client import OfficerClient
     from gateway.config import load_config
-    from gateway.trust import install_offline
 
     home = Path(a.home)
     cfg = load_config(home)
@@ -200,6 +199,8 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
               f"(was {res['previous_serial']}) and offered to its peers; "
               f"{len(res['revoked_keys'])} revoked keys")
         return 0
+    from gateway.trust import install_offline
+
     d, previous = install_offline(cfg, data, now_ms=_now_ms())
     print(f"directory serial {d.serial} installed in {home} (held before: {previous or '-'}); "
           "the gateway is not running: it takes effect when it starts")

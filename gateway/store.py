@@ -1000,11 +1000,13 @@ class Store:
 
 def _directory_compare(c: sa.Connection, serial: int, sha256: bytes) -> tuple[str, int]:
     top = int(c.execute(sa.select(sa.func.max(directory_history.c.serial))).scalar() or 0)
+    if serial < top:  # also one accepted before but since superseded
+        return "rollback", top
     held = c.execute(sa.select(directory_history.c.sha256).where(
         directory_history.c.serial == serial)).scalar()
     if held is not None:
         return ("same" if hmac.compare_digest(bytes(held), sha256) else "fork"), top
-    return ("rollback" if serial < top else "new"), top
+    return "new", top
 
 
 def _seal_at_rest(key: bytes, raw: bytes) -> bytes:
