@@ -10,7 +10,11 @@ Concepts and invariants:
 * The **directory** lists every office and its public keys plus a revocation
   list. It is valid only with a signature from a Vietnamese *and* a Chinese
   root key (2-of-2) over its exact bytes, so neither side can add or swap an
-  office alone. A gateway refuses a directory older (by serial) than its own.
+  office alone. A gateway never goes back to an older serial nor accepts a second
+  directory with a serial it holds (``gateway.trust``); every directory fault is
+  ``BAD_DIRECTORY``.
+* A key's validity for an envelope is judged at the envelope's signed creation time;
+  a revoked key is refused at reception whatever that time (docs/wire-format.md §3.1).
 * Private keys live in a **keyring** file outside the repository, created
   with mode 0600; ``keys/`` holds public material only.
 """
@@ -58,6 +62,7 @@ __all__ = [
     "build_directory",
     "fingerprint",
     "key_id_for",
+    "newest_first",
     "sign_directory",
     "write_private",
 ]
