@@ -35,6 +35,7 @@ EVENT_TYPES = {
     "user.login": "audit.user_login",
     "checkpoint.cosigned": "audit.checkpoint_cosigned",
     "witness.alert": "audit.witness_alert",
+    "directory.accepted": "audit.directory_accepted",
     "workflow.transition": "audit.workflow_transition",
     "message.shredded": "audit.message_shredded",
 }

@@ -175,6 +175,38 @@ def cmd_directory_show(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_directory_install(a: argparse.Namespace) -> int:
+    import socket
+
+    from gateway.client import OfficerClient
+    from gateway.config import load_config
+
+    home = Path(a.home)
+    cfg = load_config(home)
+    data = Path(a.file).read_bytes()
+    host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "") else cfg.api_host  # noqa: S104
+    try:  # is the gateway running? (its officer API accepts connections)
+        socket.create_connection((host, cfg.api_port), timeout=2).close()
+        running = True
+    except OSError:
+        running = False
+    if running:
+        res = OfficerClient.for_home(home, a.user).install_directory(data)
+        if not res["installed"]:
+            print(f"directory serial {res['serial']} is already installed; nothing changed")
+            return 0
+        print(f"directory serial {res['serial']} installed in the running gateway "
+              f"(was {res['previous_serial']}) and offered to its peers; "
+              f"{len(res['revoked_keys'])} revoked keys")
+        return 0
+    from gateway.trust import install_offline
+
+    d, previous = install_offline(cfg, data, now_ms=_now_ms())
+    print(f"directory serial {d.serial} installed in {home} (held before: {previous or '-'}); "
+          "the gateway is not running: it takes effect when it starts")
+    return 0
+
+
 # --------------------------------------------------------------------------- messages
 
 
@@ -510,6 +542,20 @@ def build_parser() -> argparse.ArgumentParser:
     dsg.add_argument("--root-key", required=True)
     dsg.add_argument("--out", help="default: sign in place")
     dsg.set_defaults(func=cmd_directory_sign)
+    di = ds.add_parser(
+        "install", help="install a newer co-signed directory into a gateway home; a running "
+                        "gateway takes it at once (no restart) and offers it to its peers",
+        description="Install a newer co-signed directory. If the gateway in --home is running, "
+                    "this goes through its officer API (as an admin user) and takes effect at "
+                    "once; its peers fetch it within one ping interval (30 s). Otherwise the "
+                    "file and the store are updated for the next start. A directory older than "
+                    "the newest one accepted (rollback) or another one with the same serial "
+                    "(fork) is refused with BAD_DIRECTORY and recorded as an alert.")
+    di.add_argument("file", help="the signed directory (directory.bin format)")
+    di.add_argument("--home", required=True, help="the gateway's home folder")
+    di.add_argument("--user", default="admin",
+                    help="admin user whose token file is used (private/tokens/USER.token)")
+    di.set_defaults(func=cmd_directory_install)
     for name, fn, hlp in (("verify", cmd_directory_verify, "check both root signatures"),
                           ("show", cmd_directory_show, "list offices, keys, fingerprints")):
         sp = ds.add_parser(name, help=hlp)

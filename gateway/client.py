@@ -41,11 +41,12 @@ class OfficerClient:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
         return json.loads(self._request(method, path, data))
 
-    def _request(self, method: str, path: str, data: bytes | None) -> bytes:
+    def _request(self, method: str, path: str, data: bytes | None,
+                 content_type: str = "application/json") -> bytes:
         req = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
         req.add_header("Authorization", f"Bearer {self.token}")
         if data is not None:
-            req.add_header("Content-Type", "application/json")
+            req.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 return bytes(resp.read())
@@ -87,6 +88,12 @@ class OfficerClient:
 
     def stats(self, start: str, end: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", f"/api/v1/stats?from={start}&to={end}")
+        return result
+
+    def install_directory(self, signed: bytes) -> dict[str, Any]:
+        """Install a co-signed directory into the running gateway (admin token)."""
+        result: dict[str, Any] = json.loads(self._request(
+            "PUT", "/api/v1/directory", signed, "application/octet-stream"))
         return result
 
     def health(self) -> dict[str, Any]:

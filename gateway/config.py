@@ -87,6 +87,9 @@ class Config:
     retention_days: float = 1825.0
     #: Lifetime given to envelopes this gateway seals, ms (30 days).
     message_ttl_ms: int = 30 * 24 * 3600 * 1000
+    #: /health warns this many days before the trust directory expires (after it has
+    #: expired the gateway refuses peer traffic and sealing until a newer one is installed).
+    directory_warn_days: float = 14.0
 
     def path(self, value: str) -> Path:
         p = Path(value)

@@ -11,9 +11,12 @@ payload under ChaCha20-Poly1305 (RFC 8439) with a fresh 32-byte content key and
 recipient: X25519 with an ephemeral key → HKDF-SHA256 → ChaCha20-Poly1305.
 
 Opening order is part of the security contract: size limit, framing, signer
-key from the directory (known, unrevoked, valid), signature over the exact
-bytes, and only then the protobuf header is parsed; the payload is decrypted
-and parsed last, and only by a recipient office.
+key from the directory (known, unrevoked), signature over the exact bytes, and
+only then the protobuf header is parsed; the key must have been valid at the
+header's signed creation time, which must not be in the receiver's future; the
+payload is decrypted and parsed last, and only by a recipient office.
+``verify`` is for reception (the receiver's clock); ``verify_stored`` re-verifies
+what this gateway stored, as of when it stored it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from gateway.schemas.blo.v1 import common_pb2, envelope_pb2
 
 __all__ = [
     "MAX_ENVELOPE_BYTES",
+    "MAX_LIFETIME_MS",
     "SUITE_ED25519_X25519_CHACHA20POLY1305",
     "Header",
     "Recipient",
@@ -59,6 +63,7 @@ __all__ = [
     "seal",
     "seal_with_header",
     "verify",
+    "verify_stored",
 ]
 
 MAGIC = b"BLOE"
@@ -82,6 +87,10 @@ _OFFICE_ID = re.compile(r"[a-z0-9][a-z0-9.\-]*")
 _MESSAGE_ID_HEX = re.compile(r"[0-9a-f]{32}")
 ALLOWED_SKEW_MS = 5 * 60 * 1000
 DEFAULT_TTL_MS = 30 * 24 * 3600 * 1000
+#: The longest lifetime (expires - created) an envelope may claim. It bounds how long after
+#: its expiry a key that was stolen (and not revoked) can still sign backdated envelopes.
+MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000
+TAG_LEN = 16
 _PREFIX = struct.Struct(">4sBBB")
 _U32 = struct.Struct(">I")
 _ZERO_NONCE = bytes(12)
@@ -228,6 +237,8 @@ def _parse_frame(data: bytes, max_size: int) -> _Frame:
         raise Malformed("envelope is truncated")
     (clen,) = _U32.unpack_from(data, pos)
     pos += _U32.size
+    if clen < TAG_LEN:
+        raise Malformed(f"ciphertext is {clen} bytes, shorter than its {TAG_LEN}-byte tag")
     ciphertext = data[pos : pos + clen]
     pos += clen
     if len(key_id_b) != kid_len or len(header) != hlen or len(ciphertext) != clen:
@@ -248,9 +259,31 @@ def peek_signer(data: bytes, *, max_size: int = MAX_ENVELOPE_BYTES) -> str:
 
 def verify(data: bytes, directory: Directory, *, now_ms: int,
            max_size: int = MAX_ENVELOPE_BYTES) -> VerifiedEnvelope:
-    """Check an envelope's signature and metadata; raises a ``GatewayError`` subclass."""
+    """Check an envelope at reception, ``now_ms`` being the receiver's clock; raises a
+    ``GatewayError`` subclass.
+
+    The signer key must be known and not revoked (whatever the creation time claimed: a
+    stolen key can backdate), and valid at the envelope's signed ``created_at_ms``, which
+    must not be ahead of ``now_ms`` by more than the skew window; the envelope must not
+    have expired at ``now_ms``, nor claim a lifetime longer than ``MAX_LIFETIME_MS``."""
+    return _verify(data, directory, now_ms=now_ms, received_at_ms=None, max_size=max_size)
+
+
+def verify_stored(data: bytes, directory: Directory, *, received_at_ms: int,
+                  max_size: int = MAX_ENVELOPE_BYTES) -> VerifiedEnvelope:
+    """Re-verify an envelope this gateway stored at ``received_at_ms`` (by its own clock).
+
+    Every check of ``verify`` is made as of ``received_at_ms``, so an envelope stays
+    verifiable after its signer key or the envelope itself has expired; a revocation
+    dated after ``received_at_ms`` does not apply, one dated at or before it does."""
+    return _verify(data, directory, now_ms=received_at_ms, received_at_ms=received_at_ms,
+                   max_size=max_size)
+
+
+def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: int | None,
+            max_size: int) -> VerifiedEnvelope:
     frame = _parse_frame(data, max_size)
-    key = directory.key(frame.key_id, algorithm=ED25519, at_ms=now_ms)
+    key = directory.lookup(frame.key_id, algorithm=ED25519, received_at_ms=received_at_ms)
     try:
         nacl.signing.VerifyKey(key.public_key).verify(SIGN_DOMAIN + frame.signed_part,
                                                       frame.signature)
@@ -266,10 +299,17 @@ def verify(data: bytes, directory: Directory, *, now_ms: int,
     if header.sender != key.office_id:
         raise BadSignature(
             f"envelope claims sender {header.sender!r} but is signed by {key.office_id}'s key")
-    if header.expires_at_ms <= now_ms:
-        raise Expired(f"message {header.message_id_hex} expired")
+    # The key's validity is judged at the signed creation time, so that what was signed
+    # while the key was valid stays verifiable; the creation time itself is judged against
+    # the receiver's clock.
+    directory.check_validity(key, header.created_at_ms)
     if header.created_at_ms > now_ms + ALLOWED_SKEW_MS:
         raise Expired(f"message {header.message_id_hex} is dated in the future")
+    if header.expires_at_ms <= now_ms:
+        raise Expired(f"message {header.message_id_hex} expired")
+    if header.expires_at_ms - header.created_at_ms > MAX_LIFETIME_MS:
+        raise Expired(f"message {header.message_id_hex} claims a lifetime longer than "
+                      f"{MAX_LIFETIME_MS // 86_400_000} days")
     return VerifiedEnvelope(data, header, frame.key_id, frame.header, frame.ciphertext)
 
 
@@ -289,6 +329,8 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
     if not recipients or len(recipients) > MAX_RECIPIENTS or len(set(recipients)) != len(
             recipients):
         raise Malformed(f"give 1 to {MAX_RECIPIENTS} distinct recipient offices")
+    if not 0 < ttl_ms <= MAX_LIFETIME_MS:
+        raise Malformed(f"an envelope's lifetime must be 1 ms to {MAX_LIFETIME_MS} ms")
     plaintext = payload.to_bytes()
     mid = message_id if message_id is not None else rng(16)
     if len(mid) != 16:

@@ -16,6 +16,7 @@ __all__ = [
     "Conflict",
     "DecryptionFailed",
     "DirectoryError",
+    "DirectoryExpired",
     "Expired",
     "Forbidden",
     "GatewayError",
@@ -117,6 +118,14 @@ class DirectoryError(GatewayError):
 
     code = "BAD_DIRECTORY"
     http_status = 400
+
+
+class DirectoryExpired(DirectoryError):
+    """This gateway's own trust directory has expired: it refuses peer traffic and sealing
+    until a newer co-signed directory is installed (a state of ours, so 503: retry later)."""
+
+    code = "DIRECTORY_EXPIRED"
+    http_status = 503
 
 
 class Unauthorized(GatewayError):

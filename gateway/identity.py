@@ -10,7 +10,11 @@ Concepts and invariants:
 * The **directory** lists every office and its public keys plus a revocation
   list. It is valid only with a signature from a Vietnamese *and* a Chinese
   root key (2-of-2) over its exact bytes, so neither side can add or swap an
-  office alone. A gateway refuses a directory older (by serial) than its own.
+  office alone. A gateway never goes back to an older serial nor accepts a second
+  directory with a serial it holds (``gateway.trust``); every directory fault is
+  ``BAD_DIRECTORY``.
+* A key's validity for an envelope is judged at the envelope's signed creation time;
+  a revoked key is refused at reception whatever that time (docs/wire-format.md §3.1).
 * Private keys live in a **keyring** file outside the repository, created
   with mode 0600; ``keys/`` holds public material only.
 """
@@ -35,13 +39,11 @@ from google.protobuf.message import DecodeError
 
 from gateway._internal.b64 import b64d, b64e
 from gateway.errors import (
-    BadSignature,
     ConfigError,
     DirectoryError,
     KeyExpired,
     KeyRevoked,
     Malformed,
-    PayloadTooLarge,
     UnknownKey,
 )
 from gateway.schemas.blo.v1 import common_pb2, directory_pb2
@@ -60,6 +62,7 @@ __all__ = [
     "build_directory",
     "fingerprint",
     "key_id_for",
+    "newest_first",
     "sign_directory",
     "write_private",
 ]
@@ -109,6 +112,12 @@ def _read_private(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} is not a keyring file")
     return data
+
+
+def newest_first(key: PrivateKey | KeyInfo) -> tuple[int, int, str]:
+    """The order of "newest valid key" (docs/wire-format.md §3): the greatest
+    ``not_before_ms``, then the greatest ``not_after_ms``, then the greatest key id (ASCII)."""
+    return (key.not_before_ms, key.not_after_ms, key.key_id)
 
 
 # --------------------------------------------------------------------------- keys
@@ -192,7 +201,7 @@ class Keyring:
         valid = [k for k in self.keys if k.algorithm == algorithm and k.valid_at(at_ms)]
         if not valid:
             raise KeyExpired(f"{self.office_id} has no {algorithm} key valid now")
-        return max(valid, key=lambda k: k.not_before_ms)
+        return max(valid, key=newest_first)
 
     def public_office(self, *, country: str, name_vi: str, name_zh: str, role: str,
                       endpoint: str) -> directory_pb2.Office:
@@ -363,24 +372,31 @@ class Directory:
     @classmethod
     def verify(cls, signed: bytes, roots: TrustRoots, *, now_ms: int,
                min_serial: int = 0) -> Directory:
-        """Check the 2-of-2 root signatures over the exact bytes, then parse."""
+        """Check the 2-of-2 root signatures over the exact bytes, then parse.
+
+        Every fault (size, framing, an unknown or failing root signature, a missing country,
+        the serial, the validity period, the content) raises ``DirectoryError``
+        (``BAD_DIRECTORY``); the message says which."""
         if len(signed) > MAX_DIRECTORY_BYTES:
-            raise PayloadTooLarge(f"directory is {len(signed)} bytes; limit {MAX_DIRECTORY_BYTES}")
+            raise DirectoryError(
+                f"directory is {len(signed)} bytes; limit {MAX_DIRECTORY_BYTES}")
         outer = directory_pb2.SignedDirectory()
         try:
             outer.ParseFromString(signed)
         except DecodeError as e:
-            raise Malformed("not a signed directory") from e
+            raise DirectoryError("not a signed directory (serialised SignedDirectory)") from e
         countries: set[str] = set()
         for sig in outer.signatures:
             root = roots.by_id(sig.key_id)
             if root is None:
-                raise UnknownKey(f"directory signed by {sig.key_id}, which is not a trust root")
+                raise DirectoryError(
+                    f"directory signed by {sig.key_id}, which is not a trust root")
             try:
                 nacl.signing.VerifyKey(root.public_key).verify(
                     DIRECTORY_DOMAIN + outer.directory, sig.signature)
             except (nacl.exceptions.BadSignatureError, ValueError) as e:
-                raise BadSignature(f"directory signature by {sig.key_id} does not verify") from e
+                raise DirectoryError(
+                    f"directory signature by {sig.key_id} does not verify") from e
             countries.add(root.country)
         missing = REQUIRED_COUNTRIES - countries
         if missing:
@@ -391,7 +407,7 @@ class Directory:
         try:
             d.ParseFromString(outer.directory)
         except DecodeError as e:
-            raise Malformed("signed directory holds no valid directory") from e
+            raise DirectoryError("signed directory holds no valid directory") from e
         if d.serial < min_serial:
             raise DirectoryError(f"directory serial {d.serial} is older than {min_serial}")
         if not d.issued_at_ms <= now_ms < d.expires_at_ms:
@@ -407,10 +423,7 @@ class Directory:
                 raise DirectoryError(f"office {o.office_id} is listed twice")
             infos = []
             for k in o.keys:
-                alg = {directory_pb2.KEY_ALGORITHM_ED25519: ED25519,
-                       directory_pb2.KEY_ALGORITHM_X25519: X25519}.get(k.algorithm)
-                if alg is None or key_id_for(alg, k.public_key) != k.key_id:
-                    raise DirectoryError(f"{o.office_id}: key {k.key_id} does not match its id")
+                alg = _check_public_key(o.office_id, k)
                 if k.key_id in keys:
                     raise DirectoryError(f"key {k.key_id} is listed twice")
                 info = KeyInfo(o.office_id, k.key_id, alg, k.public_key,
@@ -431,23 +444,43 @@ class Directory:
 
     def key(self, key_id: str, *, algorithm: str, at_ms: int) -> KeyInfo:
         """A key usable at ``at_ms``: known, of the algorithm, not revoked, within validity."""
+        info = self.lookup(key_id, algorithm=algorithm)
+        self.check_validity(info, at_ms)
+        return info
+
+    def lookup(self, key_id: str, *, algorithm: str,
+               received_at_ms: int | None = None) -> KeyInfo:
+        """A known key of ``algorithm`` that is not revoked, whatever its validity period.
+
+        A revoked key is refused (``KEY_REVOKED``), except that with ``received_at_ms`` (the
+        time, by this gateway's own clock, at which it stored what is being re-verified) a
+        revocation dated after that moment does not apply: what was accepted before a
+        revocation stays verifiable."""
         info = self._keys.get(key_id)
         if info is None or info.algorithm != algorithm:
             raise UnknownKey(f"key {key_id!r} is not a known {algorithm} key")
-        if key_id in self.revoked:
+        revoked_at = self.revoked.get(key_id)
+        if revoked_at is not None and (received_at_ms is None or revoked_at <= received_at_ms):
             raise KeyRevoked(f"key {key_id} of {info.office_id} has been revoked")
-        if not info.not_before_ms <= at_ms < info.not_after_ms:
-            raise KeyExpired(f"key {key_id} of {info.office_id} is not valid at this time")
         return info
 
+    @staticmethod
+    def check_validity(info: KeyInfo, at_ms: int) -> None:
+        """``KEY_EXPIRED`` unless ``not_before_ms <= at_ms < not_after_ms``."""
+        if not info.not_before_ms <= at_ms < info.not_after_ms:
+            raise KeyExpired(f"key {info.key_id} of {info.office_id} is not valid at this time")
+
     def encryption_key(self, office_id: str, at_ms: int) -> KeyInfo:
-        """The newest unrevoked X25519 key of an office valid at ``at_ms``."""
+        """The newest unrevoked X25519 key of an office valid at ``at_ms`` (see ``newest``)."""
         valid = [k for k in self.office(office_id).keys
                  if k.algorithm == X25519 and k.key_id not in self.revoked
                  and k.not_before_ms <= at_ms < k.not_after_ms]
         if not valid:
             raise KeyExpired(f"office {office_id} has no valid encryption key")
-        return max(valid, key=lambda k: k.not_before_ms)
+        return max(valid, key=newest_first)
+
+    def expired(self, now_ms: int) -> bool:
+        return now_ms >= self.expires_at_ms
 
     def to_dict(self) -> dict[str, Any]:
         outer = directory_pb2.SignedDirectory.FromString(self.signed_bytes)
@@ -457,11 +490,32 @@ class Directory:
         return out
 
 
+def _check_public_key(office_id: str, k: directory_pb2.PublicKey) -> str:
+    """The algorithm name of a listed key whose id matches its key; else ``BAD_DIRECTORY``."""
+    alg = {directory_pb2.KEY_ALGORITHM_ED25519: ED25519,
+           directory_pb2.KEY_ALGORITHM_X25519: X25519}.get(k.algorithm)
+    if alg is None or len(k.public_key) != 32 or key_id_for(alg, k.public_key) != k.key_id:
+        raise DirectoryError(f"{office_id}: key {k.key_id} does not match its key "
+                             "(key ids are derived from the key, docs/wire-format.md §2)")
+    return alg
+
+
 def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, issued_at_ms: int,
                     expires_at_ms: int,
                     revocations: Sequence[tuple[str, int, str]] = ()) -> bytes:
-    """An unsigned ``SignedDirectory`` (no signatures yet) for the roots to sign."""
+    """An unsigned ``SignedDirectory`` (no signatures yet) for the roots to sign.
+
+    Each office entry is checked as a verifier will check it: a key whose id does not
+    match its key, or an office listed twice, is refused now (``BAD_DIRECTORY``) rather
+    than when a gateway loads the signed directory."""
     ordered: list[directory_pb2.Office] = sorted(offices, key=lambda o: o.office_id)
+    seen: set[str] = set()
+    for o in ordered:
+        if o.office_id in seen:
+            raise DirectoryError(f"office {o.office_id} is listed twice")
+        seen.add(o.office_id)
+        for k in o.keys:
+            _check_public_key(o.office_id, k)
     d = directory_pb2.Directory(
         serial=serial, issued_at_ms=issued_at_ms, expires_at_ms=expires_at_ms,
         offices=ordered,

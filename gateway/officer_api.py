@@ -12,6 +12,8 @@ cannot open a message; ``admin`` may do both. Routes:
 * ``GET /api/v1/inbox`` — received messages, metadata only.
 * ``GET /api/v1/inbox/{id}?lang=vi|zh|both`` — decrypts in this process, renders
   in both languages, and records who opened it.
+* ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
+  it into the running gateway if it is newer, and offers it to the peers.
 * ``GET /health`` (no token) — store, each peer's reachability, backlog, clock skew.
 """
 
@@ -157,8 +159,9 @@ def build_officer_app(gw: Gateway) -> web.Application:
         row = rows[0]
         # Verified again before decrypting, as of when it was received (it may have expired
         # for delivery since): the stored bytes must still be exactly what was signed.
-        env = envelope.verify(row["raw"], gw.directory, now_ms=row["stored_at_ms"],
-                              max_size=gw.config.max_envelope_bytes)
+        env = envelope.verify_stored(row["raw"], gw.directory,
+                                     received_at_ms=row["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
         payload = envelope.open_envelope(env, gw.keyring)
         await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
                             message_id=mid, sender=env.header.sender)
@@ -257,8 +260,9 @@ def build_officer_app(gw: Gateway) -> web.Application:
         rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
         if len(rows) != 1:
             raise NotFound("no such message in the inbox")
-        env = envelope.verify(rows[0]["raw"], gw.directory, now_ms=rows[0]["stored_at_ms"],
-                              max_size=gw.config.max_envelope_bytes)
+        env = envelope.verify_stored(rows[0]["raw"], gw.directory,
+                                     received_at_ms=rows[0]["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
         payload = envelope.open_envelope(env, gw.keyring)
         check_forward(payload, originator=env.header.sender, to=to)
         copy = released_copy(payload)
@@ -268,6 +272,16 @@ def build_officer_app(gw: Gateway) -> web.Application:
         new = await gw.submit(Payload(body), to, user=user)
         return web.json_response({"forwarded": mid.hex(), "message_id": new.hex(), "to": to},
                                  status=201)
+
+    async def install_directory(request: web.Request) -> web.Response:
+        """Admin only: install a newer co-signed directory (the body, verbatim) without a
+        restart; see gateway/trust.py for the checks."""
+        user = need(request)
+        d, previous, changed = await gw.trust.install(await request.read(),
+                                                      source=f"officer:{user}")
+        return web.json_response({"serial": d.serial, "previous_serial": previous,
+                                  "installed": changed, "expires_at_ms": d.expires_at_ms,
+                                  "revoked_keys": sorted(d.revoked)})
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response(await gw.health())
@@ -286,6 +300,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
     app.router.add_get("/api/v1/records/{id}", record)
     app.router.add_get("/api/v1/records/{id}/pdf", record)
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
+    app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_get("/health", health)
     return app
 

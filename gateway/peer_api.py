@@ -7,7 +7,12 @@ Routes (all authenticated per ``gateway.peerauth``):
   "accepted"|"duplicate", "message_id", "receipt"}`` or ``{"code", "message"}``.
 * ``PUT /peer/v1/envelopes/{sender}/{message_id}`` — one envelope; the path must name
   the sender and message id of the signed header.
-* ``GET /peer/v1/ping`` — reachability and clock: ``{"office", "time_ms"}``.
+* ``GET /peer/v1/ping[?directory_serial=N]`` — reachability, clock and the trust directory
+  serials: ``{"office", "time_ms", "directory_serial"}``; a higher serial either way makes
+  the other side fetch the directory (``gateway.trust``).
+* ``GET /peer/v1/directory`` — the co-signed trust directory we hold, verbatim.
+
+While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRED``.
 
 Order of checks per request (``authenticate``): the remote address's budget for
 failed requests, the declared size, the signature headers over the signed body
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from gateway import envelope
+from gateway import envelope, strict
 from gateway.delivery import parse_batch
 from gateway.errors import (
     AddressBlocked,
@@ -58,6 +63,7 @@ from gateway.peerauth import (
 )
 from gateway.receipt import make_receipt
 from gateway.store import Incoming
+from gateway.trust import DIRECTORY_PATH
 from gateway.web import error_middleware
 from gateway.witness import add_checkpoint
 
@@ -86,7 +92,8 @@ LIMITS_KEY: web.AppKey[Limits] = web.AppKey("limits")
 
 def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.Application:
     cfg = gw.config
-    app = web.Application(middlewares=[error_middleware], client_max_size=cfg.max_request_bytes)
+    app = web.Application(middlewares=[error_middleware, gw.trust.middleware()],
+                          client_max_size=cfg.max_request_bytes)
     app[GATEWAY_KEY] = gw
     limiter = TokenBucket(cfg.peer_rate, cfg.peer_burst)  # per authenticated origin
     failures = AddressLimiter(cfg.preauth_failure_rate, cfg.preauth_failure_burst)
@@ -242,8 +249,20 @@ def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.App
                                  else status_for(result["code"]))
 
     async def ping(request: web.Request) -> web.Response:
+        auth, _ = await authenticate(request)
+        offered = request.query.get("directory_serial", "")
+        if offered:  # the serial of the directory the pinging peer holds (signed query)
+            gw.trust.offered(auth.origin, strict.uint(offered, "directory_serial",
+                                                      max_digits=18))
+        return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms(),
+                                  "directory_serial": gw.directory.serial})
+
+    async def directory(request: web.Request) -> web.Response:
+        """The co-signed directory we hold, verbatim (peers verify it against the roots)."""
         await authenticate(request)
-        return web.json_response({"office": gw.office_id, "time_ms": gw.clock.now_ms()})
+        return web.Response(body=gw.directory.signed_bytes,
+                            content_type="application/octet-stream",
+                            headers={"BLO-Directory-Serial": str(gw.directory.serial)})
 
     async def witness(request: web.Request) -> web.Response:
         auth, body = await authenticate(request)
@@ -289,4 +308,5 @@ def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.App
     app.router.add_post("/peer/v1/envelopes", post_batch)
     app.router.add_put("/peer/v1/envelopes/{sender}/{message_id}", put_one)
     app.router.add_get("/peer/v1/ping", ping)
+    app.router.add_get(DIRECTORY_PATH, directory)
     return app

@@ -28,8 +28,9 @@ async def _open(gw: Gateway, message_id: bytes) -> tuple[envelope.VerifiedEnvelo
     row = await gw.store.call(gw.store.sync.envelope_by_id, message_id)
     if row is None:
         raise NotFound("no such message here")
-    env = envelope.verify(row["raw"], gw.directory, now_ms=row["stored_at_ms"],
-                          max_size=gw.config.max_envelope_bytes)
+    env = envelope.verify_stored(row["raw"], gw.directory,
+                                 received_at_ms=row["stored_at_ms"],
+                                 max_size=gw.config.max_envelope_bytes)
     payload, plain = envelope.open_with_plaintext(env, gw.keyring)
     return env, payload, plain
 
@@ -40,8 +41,9 @@ async def _signatures(gw: Gateway, record_hex: str, plain: bytes
     acks = await gw.store.call(gw.store.sync.replies_to, record_hex,
                                int(MessageType.ACKNOWLEDGEMENT))
     for row in acks:
-        env = envelope.verify(row["raw"], gw.directory, now_ms=row["stored_at_ms"],
-                              max_size=gw.config.max_envelope_bytes)
+        env = envelope.verify_stored(row["raw"], gw.directory,
+                                     received_at_ms=row["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
         ack = envelope.open_envelope(env, gw.keyring).body
         sig = ack.record_signature  # type: ignore[attr-defined]
         if sig:

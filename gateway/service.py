@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import hashlib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -42,6 +42,7 @@ from gateway.store import (
     make_engine,
     migrate,
 )
+from gateway.trust import DirectoryKeeper
 from gateway.web import guard_middleware
 from gateway.witness import checkpoint_and_witness
 from gateway.workflow import deadline_table, transition
@@ -67,6 +68,7 @@ class Gateway:
         self._guards: list[ConnectionGuard] = []
         self.peer_port = 0
         self.api_port = 0
+        self.trust = DirectoryKeeper(self)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -90,6 +92,11 @@ class Gateway:
         await asyncio.to_thread(migrate, engine)
         self.deadlines = deadline_table(self.config.deadline_hours)
         self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
+        try:
+            await self.trust.check_at_start()  # no rollback or fork of the directory
+        except GatewayError:
+            self.store.close()
+            raise
         await self.store.call(self.store.sync.audit, [{
             "t": self.clock.now_ms(), "type": "gateway.started",
             "serial": self.directory.serial,
@@ -160,6 +167,18 @@ class Gateway:
         self._guards.append(guard)
         return int(server.sockets[0].getsockname()[1])
 
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        """A background task that ends with the gateway."""
+        self._tasks = [t for t in self._tasks if not t.done()]
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+        return task
+
+    def add_peer(self, office: str, url: str) -> None:
+        """A delivery worker for an office that a newly installed directory adds."""
+        d = self.deliveries[office] = PeerDelivery(self, office, url)
+        self.spawn(d.run(), name=f"deliver-{office}")
+
     async def stop(self) -> None:
         for d in self.deliveries.values():
             d.stopped = True
@@ -185,6 +204,7 @@ class Gateway:
         A handover record (and with ``self_copy``, any message) is also sealed to our own
         office, so that we can open what we sent; it is delivered only to ``to``. After a
         handover record, our signature over its exact bytes follows automatically."""
+        self.trust.require_current()
         if self.office_id in to:
             raise Malformed("a message cannot be addressed to this office itself")
         record = payload.message_type == MessageType.HANDOVER_RECORD
@@ -243,7 +263,7 @@ class Gateway:
     async def ping(self, peer: str) -> None:
         d = self.deliveries[peer]
         t0 = self.clock.now_ms()
-        path = "/peer/v1/ping"
+        path = f"/peer/v1/ping?directory_serial={self.directory.serial}"
         headers = sign_request(self.keyring, method="GET", path_qs=path, destination=peer,
                                body=b"", now_ms=t0)
         info = self.peer_info.setdefault(peer, {})
@@ -256,6 +276,9 @@ class Gateway:
             t1 = self.clock.now_ms()
             info.update(reachable=True, last_ping_ms=t1, rtt_ms=t1 - t0,
                         clock_skew_ms=int(data["time_ms"]) - (t0 + t1) // 2, ping_error=None)
+            serial = data.get("directory_serial")
+            if isinstance(serial, int):
+                self.trust.offered(peer, serial)
             if d.failures or d.next_attempt_ms > t1:
                 d.reset_backoff()
         except (aiohttp.ClientError, TimeoutError, OSError, GatewayError, ValueError,
@@ -266,7 +289,9 @@ class Gateway:
 
     async def _pinger(self) -> None:
         while True:
-            await asyncio.gather(*(self.ping(p) for p in self.deliveries))
+            with contextlib.suppress(GatewayError):
+                await self.trust.refresh()
+            await asyncio.gather(*(self.ping(p) for p in list(self.deliveries)))
             with contextlib.suppress(GatewayError):
                 await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
                 await self.retention_sweep()
@@ -319,10 +344,13 @@ class Gateway:
             for peer, info in peers.items():
                 info["cosigned_our_log_to"] = await self.store.call(
                     self.store.sync.witnessed_size, peer)
-        status = "ok" if store == "ok" and not audit.get("alerts") else "degraded"
+        directory = self.trust.health()
+        status = ("ok" if store == "ok" and not audit.get("alerts")
+                  and directory["state"] != "expired" else "degraded")
         return {"office": self.office_id, "status": status, "store": store,
-                "directory_serial": self.directory.serial, "time_ms": self.clock.now_ms(),
-                "peers": peers, "audit": audit}
+                "directory_serial": self.directory.serial, "directory": directory,
+                "warnings": [directory["warning"]] if directory["warning"] else [],
+                "time_ms": self.clock.now_ms(), "peers": peers, "audit": audit}
 
 
 def _raise_fd_limit() -> None:

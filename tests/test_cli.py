@@ -92,3 +92,17 @@ def test_malformed_payload_file_gets_a_code(tmp_path):
     (tmp_path / "p.json").write_text('{"type": "hotline_report", "body": {"nonsense": 1}}')
     r = run("render", "p.json", cwd=tmp_path, ok=False)
     assert r.returncode == 2 and r.stderr.startswith("error MALFORMED")
+
+
+def test_directory_build_refuses_a_key_id_that_does_not_match_its_key(tmp_path):
+    w = tmp_path
+    run("keys", "create", "--office", "vn.laocai.blo", "--country", "VN", "--name-vi", "BLO",
+        "--name-zh", "BLO", "--role", "liaison_office", "--private", "priv/lc.json",
+        "--public", "lc.office.json", cwd=w)
+    entry = json.loads((w / "lc.office.json").read_text())
+    entry["keys"][0]["key_id"] = "ed25519:" + "0" * 32
+    (w / "forged.office.json").write_text(json.dumps(entry))
+    r = run("directory", "build", "--office", "forged.office.json", "--serial", "1", "--out",
+            "dir.bin", cwd=w, ok=False)
+    assert r.returncode == 2 and r.stderr.startswith("error BAD_DIRECTORY")
+    assert "does not match its key" in r.stderr and not (w / "dir.bin").exists()

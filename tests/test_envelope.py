@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway import envelope
-from gateway.identity import Directory, Keyring, build_directory, sign_directory
+from gateway.identity import Directory, Keyring, PrivateKey, build_directory, sign_directory
 from gateway.messages import MessageType, Payload, pb
 from gateway.provision import Network
 from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 PAYLOADS = {m.payload.message_type: m.payload for m in case_payloads()}
+DAY = 24 * 3600 * 1000
 
 
 _code = error_code
@@ -166,8 +167,9 @@ def test_revoked_and_unknown_and_expired_signer_keys(net, directory, now_ms):
     kid = net.keyrings[LAOCAI].signing_key(now_ms).key_id
     revoked = _directory_with(net, now_ms, [(kid, now_ms, "device lost")])
     assert _code(lambda: envelope.verify(data, revoked, now_ms=now_ms)) == "KEY_REVOKED"
-    later = now_ms + 400 * 24 * 3600 * 1000  # after the key's validity
-    assert _code(lambda: envelope.verify(data, directory, now_ms=later)) in {"KEY_EXPIRED"}
+    later = now_ms + 400 * DAY  # after the key's validity: the message has expired too
+    assert _code(lambda: envelope.verify(data, directory, now_ms=later)) == "EXPIRED"
+    # (A message signed after the end of its key's period: KEY_EXPIRED, see below.)
     other = Network.__new__(Network)  # a directory that does not know Lào Cai's key
     from gateway.provision import provision
 
@@ -188,3 +190,81 @@ def test_wrong_key_cannot_decrypt(net, directory, now_ms):
     # Same key id is required to even try; fake the lookup with a keyring whose id matches.
     object.__setattr__(swapped, "encryption_key", lambda kid: swapped.keys[0])
     assert _code(lambda: envelope.open_envelope(env, swapped)) == "DECRYPTION_FAILED"
+
+
+def _directory_of(net: Network, now_ms: int, rings: dict[str, Keyring],
+                  revoke: list[tuple[str, int, str]] | None = None) -> Directory:
+    d = net.directory()
+    entries = [rings.get(o, net.keyrings[o]).public_office(
+        country=i.country, name_vi=i.name_vi, name_zh=i.name_zh, role=i.role, endpoint="")
+        for o, i in d.offices.items()]
+    unsigned = build_directory(entries, serial=2, issued_at_ms=now_ms - DAY,
+                               expires_at_ms=now_ms + 400 * DAY, revocations=revoke or [])
+    signed = sign_directory(sign_directory(unsigned, net.root_signers[0]), net.root_signers[1])
+    return Directory.verify(signed, net.roots, now_ms=now_ms)
+
+
+def test_key_expired_after_signing_still_verifies(net, now_ms):
+    """Validity is judged at the signed creation time: a message signed on the last day of
+    its key's period is accepted while it lives, and stays verifiable when stored."""
+    short = Keyring.generate(LAOCAI, now_ms=now_ms - DAY, valid_ms=2 * DAY)
+    d = _directory_of(net, now_ms, {LAOCAI: short})
+    payload = PAYLOADS[MessageType.ACKNOWLEDGEMENT]
+    data = envelope.seal(payload, sender=short, recipients=[HEKOU], directory=d,
+                         now_ms=now_ms, ttl_ms=30 * DAY)
+    after_key = now_ms + 5 * DAY  # the key expired 4 days ago; the message lives 25 more
+    env = envelope.verify(data, d, now_ms=after_key)
+    assert envelope.open_envelope(env, net.keyrings[HEKOU]) == payload
+    # Stored at reception, re-opened long after both the key and the message expired.
+    stored = envelope.verify_stored(data, d, received_at_ms=after_key)
+    assert envelope.open_envelope(stored, net.keyrings[HEKOU]) == payload
+    assert _code(lambda: envelope.verify(data, d, now_ms=now_ms + 31 * DAY)) == "EXPIRED"
+    # Created after the key's end: refused, at reception and when stored.
+    stretched = Keyring(LAOCAI, tuple(PrivateKey(k.algorithm, k.secret, k.not_before_ms,
+                                                 k.not_after_ms + 10 * DAY) for k in short.keys))
+    late = envelope.seal(payload, sender=stretched, recipients=[HEKOU], directory=d,
+                         now_ms=now_ms + 2 * DAY)
+    assert _code(lambda: envelope.verify(late, d, now_ms=now_ms + 2 * DAY)) == "KEY_EXPIRED"
+    assert _code(lambda: envelope.verify_stored(late, d, received_at_ms=now_ms + 2 * DAY)) \
+        == "KEY_EXPIRED"
+    # Created in the receiver's future beyond the skew window.
+    ahead = envelope.seal(payload, sender=short, recipients=[HEKOU], directory=d,
+                          now_ms=now_ms + 10 * 60 * 1000)
+    assert _code(lambda: envelope.verify(ahead, d, now_ms=now_ms)) == "EXPIRED"
+
+
+def test_revocation_refuses_at_reception_but_not_what_was_stored_before(net, now_ms):
+    payload = PAYLOADS[MessageType.ACKNOWLEDGEMENT]
+    kid = net.keyrings[LAOCAI].signing_key(now_ms).key_id
+    revoked_at = now_ms + 3600_000
+    d = _directory_of(net, now_ms, {}, revoke=[(kid, revoked_at, "device lost")])
+    # Claimed creation an hour before the revocation: a stolen key can backdate, so a
+    # revoked key is refused at reception whatever the envelope says.
+    data = envelope.seal(payload, sender=net.keyrings[LAOCAI], recipients=[HEKOU],
+                         directory=d, now_ms=now_ms)
+    assert _code(lambda: envelope.verify(data, d, now_ms=now_ms)) == "KEY_REVOKED"
+    assert _code(lambda: envelope.verify(data, d, now_ms=revoked_at + 1)) == "KEY_REVOKED"
+    # Stored (by the receiver's own clock) before the revocation: still verifiable.
+    env = envelope.verify_stored(data, d, received_at_ms=now_ms + 60_000)
+    assert envelope.open_envelope(env, net.keyrings[HEKOU]) == payload
+    assert _code(lambda: envelope.verify_stored(data, d, received_at_ms=revoked_at)) \
+        == "KEY_REVOKED"
+
+
+def test_lifetime_is_bounded(net, directory, now_ms, monkeypatch):
+    payload = PAYLOADS[MessageType.ACKNOWLEDGEMENT]
+    assert _code(lambda: _seal(net, directory, payload, now_ms, ttl_ms=91 * DAY)) == "MALFORMED"
+    monkeypatch.setattr(envelope, "MAX_LIFETIME_MS", 10**15)
+    long_lived = _seal(net, directory, payload, now_ms, ttl_ms=200 * DAY)
+    monkeypatch.undo()
+    assert _code(lambda: envelope.verify(long_lived, directory, now_ms=now_ms)) == "EXPIRED"
+
+
+def test_ciphertext_shorter_than_its_tag_is_malformed(net, directory, now_ms):
+    data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms)
+    kid_len = data[6]
+    pos = 7 + kid_len
+    (hlen,) = struct.unpack_from(">I", data, pos)
+    pos += 4 + hlen
+    short = data[:pos] + struct.pack(">I", 15) + bytes(15) + data[-64:]
+    assert _code(lambda: envelope.verify(short, directory, now_ms=now_ms)) == "MALFORMED"

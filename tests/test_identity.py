@@ -18,6 +18,7 @@ from gateway.identity import (
 )
 from gateway.provision import Network, provision
 from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.schemas.blo.v1 import directory_pb2
 
 DAY = 24 * 3600 * 1000
 
@@ -49,13 +50,16 @@ def test_one_side_cannot_add_an_office_alone(net, now_ms):
     signed = net.directory_bytes
     i = signed.index(b"cn.yunnan.hekou.blo")
     forged = signed[:i] + b"cn.yunnan.hekou.bl0" + signed[i + 19:]
-    assert _code(lambda: Directory.verify(forged, net.roots, now_ms=now_ms)) == "BAD_SIGNATURE"
+    # Every directory fault has one code (docs/wire-format.md §3), a root signature too.
+    assert _code(lambda: Directory.verify(forged, net.roots, now_ms=now_ms)) == "BAD_DIRECTORY"
     # A third root (not pinned) cannot stand in for either country.
     rogue = RootSigner.generate("CN")
     unsigned = build_directory(_entries(net), serial=3, issued_at_ms=now_ms - 1,
                                expires_at_ms=now_ms + DAY)
     half = sign_directory(sign_directory(unsigned, net.root_signers[0]), rogue)
-    assert _code(lambda: Directory.verify(half, net.roots, now_ms=now_ms)) == "UNKNOWN_KEY"
+    assert _code(lambda: Directory.verify(half, net.roots, now_ms=now_ms)) == "BAD_DIRECTORY"
+    assert _code(lambda: Directory.verify(b"\xff" * 10, net.roots, now_ms=now_ms)) \
+        == "BAD_DIRECTORY"
 
 
 def test_older_serial_and_expired_directory_are_refused(net, now_ms):
@@ -74,8 +78,14 @@ def test_key_ids_are_derived_and_checked(net, now_ms):
     entry = _entries(net)[0]
     entry.keys[0].key_id = "ed25519:" + "0" * 32
     entries = [entry, *_entries(net)[1:]]
-    unsigned = build_directory(entries, serial=2, issued_at_ms=now_ms - 1,
-                               expires_at_ms=now_ms + DAY)
+    # The builder refuses it at once ...
+    assert _code(lambda: build_directory(entries, serial=2, issued_at_ms=now_ms - 1,
+                                         expires_at_ms=now_ms + DAY)) == "BAD_DIRECTORY"
+    # ... and a verifier refuses one that another tool built and both roots signed.
+    d = directory_pb2.Directory(serial=2, issued_at_ms=now_ms - 1, expires_at_ms=now_ms + DAY,
+                                offices=entries)
+    unsigned = directory_pb2.SignedDirectory(
+        directory=d.SerializeToString(deterministic=True)).SerializeToString(deterministic=True)
     signed = sign_directory(sign_directory(unsigned, net.root_signers[0]), net.root_signers[1])
     assert _code(lambda: Directory.verify(signed, net.roots, now_ms=now_ms)) == "BAD_DIRECTORY"
 
@@ -102,14 +112,18 @@ def test_rotation_with_overlap(now_ms):
     env2 = envelope.verify(after, d2, now_ms=now_ms + 1)
     assert env2.header.recipients[0].key_id != env.header.recipients[0].key_id
     assert _code(lambda: envelope.open_envelope(env2, old)) == "NOT_A_RECIPIENT"
-    # Lào Cai signs with the new key; a message signed with the old key verifies during
-    # the overlap and not after it.
+    # Lào Cai signs with the new key. A message signed with the old key during the overlap
+    # verifies, also after the old key expired (validity is judged at the signed creation
+    # time); one the old key signs after its end in the directory does not, even though
+    # the old keyring still believes it valid.
     old_signed = envelope.seal(msg.payload, sender=old, recipients=[HEKOU], directory=d2,
-                               now_ms=now_ms)
+                               now_ms=now_ms, ttl_ms=30 * DAY)
     assert rotated.signing_key(now_ms + 1).key_id != old.signing_key(now_ms).key_id
     envelope.verify(old_signed, d2, now_ms=now_ms + 6 * DAY)
-    assert _code(lambda: envelope.verify(old_signed, d2, now_ms=now_ms + 8 * DAY)) \
-        == "KEY_EXPIRED"
+    envelope.verify(old_signed, d2, now_ms=now_ms + 8 * DAY)
+    late = envelope.seal(msg.payload, sender=old, recipients=[HEKOU], directory=d2,
+                         now_ms=now_ms + 8 * DAY)
+    assert _code(lambda: envelope.verify(late, d2, now_ms=now_ms + 8 * DAY)) == "KEY_EXPIRED"
 
 
 def test_keyring_files_are_private(tmp_path, now_ms):

@@ -56,6 +56,15 @@ def _keys(net: Any) -> dict[str, Any]:
     }
 
 
+def _short_ciphertext(data: bytes) -> bytes:
+    """The envelope with its ciphertext cut to 15 bytes (framing otherwise consistent)."""
+    pos = 7 + data[6]
+    pos += 4 + int.from_bytes(data[pos:pos + 4], "big")
+    clen = int.from_bytes(data[pos:pos + 4], "big")
+    return data[:pos] + (15).to_bytes(4, "big") + data[pos + 4:pos + 4 + 15] \
+        + data[pos + 4 + clen:]
+
+
 def build() -> dict[str, dict[str, Any]]:
     net = provision(NOW, rng=Drbg("blo-gateway test vectors: network"))
     directory = net.directory()
@@ -129,6 +138,8 @@ def build() -> dict[str, dict[str, Any]]:
          "UNSUPPORTED_VERSION"),
         ("expired", "verified after expires_at_ms", first, NOW + envelope.DEFAULT_TTL_MS,
          "EXPIRED"),
+        ("ciphertext-shorter-than-tag", "ciphertext length 15, less than the 16-byte tag",
+         _short_ciphertext(first), NOW, "MALFORMED"),
     ]
     for name, what, data, at, code in bad:
         out[name] = {"description": what, "verify_at_ms": at, "envelope_hex": data.hex(),
