@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway.bundle import verify_bundles
+from gateway.verify import verify_bundles
 from gateway.merkle import leaf_hash, verify_consistency, verify_inclusion
 from gateway.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
 from gateway.peerauth import sign_request
@@ -72,9 +72,9 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
         assert health["peers"][peer]["cosigned_our_log_to"] > 0
     a, b = await _bundles(pair, tmp_path)
     for paths in ([a], [b], [a, b]):
-        report = verify_bundles(paths)
+        report = verify_bundles(paths, pair.net.roots)
         assert report.ok, report.problems
-    report = verify_bundles([a, b])
+    report = verify_bundles([a, b], pair.net.roots)
     assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 7  # 6 + the record signature
     assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 4
     events = report.logs[1]["events"]
@@ -143,7 +143,7 @@ async def test_every_kind_of_tampering_is_detected(tmp_path):
     }
     for name, (change, expect) in cases.items():
         bad = _rewrite(a, tmp_path / f"{name}.tar", **change)
-        report = verify_bundles([bad])
+        report = verify_bundles([bad], pair.net.roots)
         assert not report.ok, name
         assert expect in report.problems[0], (name, report.problems)
 
@@ -170,8 +170,8 @@ async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_p
         return [make_checkpoint(ring, 4, t.root(), int(time.time() * 1000))]
 
     forged = _rewrite(a, tmp_path / "forged.tar", leaves=lambda ls: ls[:4], checkpoints=resign)
-    assert verify_bundles([forged]).ok
-    report = verify_bundles([forged, b])
+    assert verify_bundles([forged], pair.net.roots).exit_code == 2  # not witnessed: policy
+    report = verify_bundles([forged, b], pair.net.roots)
     assert not report.ok
     assert any("truncated" in p or "split view" in p for p in report.problems)
 
