@@ -64,7 +64,13 @@ from gateway.errors import (
     Malformed,
 )
 from gateway.identity import Directory, TrustRoots
-from gateway.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
+from gateway.merkle import (
+    CompactRange,
+    ProofError,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+)
 from gateway.notes import (
     Checkpoint,
     Cosignature,
@@ -98,6 +104,8 @@ class LivePeer(Protocol):
     def checkpoint(self, office: str) -> str: ...
 
     def consistency(self, office: str, old: int, new: int) -> list[bytes]: ...
+
+    def inclusion(self, office: str, index: int, size: int) -> tuple[bytes, list[bytes]]: ...
 
 
 @dataclass
@@ -530,9 +538,13 @@ def _live(b: _Bundle, peer: LivePeer, report: Report) -> None:
     if old is None or old.size == 0:
         return
     if latest.size < old.size:
-        add(AuditPeerInconsistent, f"the live log of {b.office} has {latest.size} entries, "
-                                   f"fewer than the {old.size} the bundle's export checkpoint "
-                                   "signed: the bundle holds entries the log does not")
+        # The live checkpoint may lag the export; it must then be a prefix of the bundle.
+        edge = CompactRange()
+        for i in range(latest.size):
+            edge.append(b.hashes[32 * i:32 * i + 32])
+        if edge.root() != latest.root:
+            add(AuditPeerInconsistent, f"the live log of {b.office} at size {latest.size} is "
+                                       "not the bundle's first entries: a split view")
         return
     try:
         proof = [] if latest.size == old.size else peer.consistency(b.office, old.size,
@@ -542,8 +554,29 @@ def _live(b: _Bundle, peer: LivePeer, report: Report) -> None:
         add(AuditPeerInconsistent, f"the live log of {b.office} (size {latest.size}) does not "
                                    f"extend the bundle's export checkpoint (size {old.size}): "
                                    f"{e.message}")
+        return
     except GatewayError as e:
         add(AuditPeerUnavailable, f"{b.office}: {e.code} {e.message}")
+        return
+    if latest.size == old.size:
+        return
+    # The live log is longer: its next entry, proven in the cosigned tree, must postdate the
+    # export, or the bundle was cut short (and re-signed) before it.
+    try:
+        leaf, path = peer.inclusion(b.office, old.size, latest.size)
+        verify_inclusion(leaf_hash(LEAF_PREFIX + leaf), old.size, latest.size, path,
+                         latest.root)
+        t = int(decode_leaf(leaf).get("t", 0))
+    except ProofError as e:
+        add(AuditPeerInconsistent, f"entry {old.size} of {b.office}'s live log: {e.message}")
+        return
+    except GatewayError as e:
+        add(AuditPeerUnavailable, f"{b.office}: {e.code} {e.message}")
+        return
+    if t <= b.exported_at_ms:
+        add(AuditTruncated, f"the live log of {b.office} held entry {old.size} (logged "
+                            f"{_iso(t)}) before the bundle was exported ({_iso(b.exported_at_ms)})"
+                            f", but the bundle stops at {old.size} entries")
 
 
 def verify_bundles(paths: list[Path], roots: TrustRoots | None = None, *,
@@ -692,3 +725,15 @@ class HttpPeer:
             return [base64.b64decode(x, validate=True) for x in text.split()[:64]]
         except binascii.Error as e:
             raise Malformed("consistency proof is not base64") from e
+
+    def inclusion(self, office: str, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        import base64
+        import binascii
+
+        text = self._get(office, f"/peer/v1/audit/inclusion?index={index}&size={size}")
+        try:
+            data = json.loads(text)
+            return (str(data["leaf"]).encode("ascii"),
+                    [base64.b64decode(x, validate=True) for x in data["proof"][:64]])
+        except (ValueError, KeyError, TypeError, binascii.Error) as e:
+            raise Malformed("inclusion proof answer is not valid") from e
