@@ -47,7 +47,8 @@ def keys() -> None:
             continue
 
         def vkey(name: str, alg: int, pk: bytes) -> str:
-            return f"{name}+{key_id(name, alg, pk).hex()}+{base64.b64encode(bytes([alg]) + pk).decode()}"
+            material = base64.b64encode(bytes([alg]) + pk).decode()
+            return f"{name}+{key_id(name, alg, pk).hex()}+{material}"
 
         out[path.name] = {o.office_id: {
             "country": o.country, "origin": log_origin(o.office_id),
@@ -68,7 +69,6 @@ def check(keyfile: str) -> None:
     leaves_of: dict[str, list[bytes]] = {}
     for name in sorted(allkeys):
         m = _members(CORPUS / name)
-        manifest = json.loads(m["manifest.json"])
         leaves_of[name] = [PREFIX + x for x in m["leaves.jsonl"].split(b"\n")[:-1]]
     for name in sorted(allkeys):
         problems = []
