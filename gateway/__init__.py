@@ -5,8 +5,9 @@ open), ``receipt``, ``identity`` (keys, trust directory), ``peerauth`` (signed p
 requests), ``store`` (SQLAlchemy, migrations), ``delivery`` (per-peer queues),
 ``peer_api`` and ``officer_api`` (the two HTTP apps), ``service`` (one running
 gateway), ``audit``/``merkle``/``notes``/``witness``/``bundle``/``verify`` (the
-verifiable audit log), ``workflow``/``stats``/``handover``/``records``/``release`` (cases), ``render``
-and ``pdf`` (bilingual views), ``glossary`` (terms), ``errors`` (the error tree), ``cli``.
+verifiable audit log), ``workflow``/``stats``/``handover``/``records``/``release``
+(cases), ``render`` and ``pdf`` (bilingual views), ``glossary`` (terms), ``errors``
+(the error tree), ``cli``.
 """
 
 __version__ = "0.1.0"
