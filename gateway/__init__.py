@@ -4,9 +4,10 @@ Modules, one per concept: ``messages`` (payload types), ``envelope`` (seal, veri
 open), ``receipt``, ``identity`` (keys, trust directory), ``peerauth`` (signed peer
 requests), ``store`` (SQLAlchemy, migrations), ``delivery`` (per-peer queues),
 ``peer_api`` and ``officer_api`` (the two HTTP apps), ``service`` (one running
-gateway), ``audit``/``merkle``/``notes``/``witness``/``bundle`` (the verifiable audit
-log), ``workflow``/``stats``/``handover``/``records``/``release`` (cases), ``render``
-and ``pdf`` (bilingual views), ``glossary`` (terms), ``errors`` (the error tree), ``cli``.
+gateway), ``audit``/``merkle``/``notes``/``witness``/``bundle``/``verify`` (the
+verifiable audit log), ``workflow``/``stats``/``handover``/``records``/``release``
+(cases), ``render`` and ``pdf`` (bilingual views), ``glossary`` (terms), ``errors``
+(the error tree), ``cli``.
 """
 
 __version__ = "0.1.0"

@@ -394,17 +394,49 @@ def cmd_audit_export(a: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(a: argparse.Namespace) -> int:
-    from gateway.bundle import render_report, verify_bundles
+    """Exit 0 verified, 1 tampered, 2 policy not met, 3 could not check."""
+    from gateway.verify import (
+        DEFAULT_MAX_LAG_MS,
+        HttpPeer,
+        LivePeer,
+        render_report,
+        roots_matching,
+        verify_bundles,
+    )
 
-    report = verify_bundles([Path(b) for b in a.bundle])
+    try:
+        roots = TrustRoots.load(Path(a.roots)) if a.roots else None
+        max_lag_ms = DEFAULT_MAX_LAG_MS
+        peer: LivePeer | None = None
+        if a.home:
+            from gateway.config import load_config
+
+            cfg = load_config(Path(a.home))
+            roots = roots or TrustRoots.load(cfg.path(cfg.roots))
+            max_lag_ms = int(6 * cfg.checkpoint_interval_s * 1000)
+            if a.peer:
+                peer = HttpPeer(a.peer, Keyring.load(cfg.path(cfg.keyring)))
+        elif a.peer:
+            raise ConfigError("--peer needs --home DIR: the peer API answers signed requests "
+                              "only, so the command signs as that gateway's office")
+        if a.max_witness_lag is not None:
+            max_lag_ms = int(a.max_witness_lag * 1000)
+    except (GatewayError, OSError) as e:
+        code = e.code if isinstance(e, GatewayError) else "NOT_FOUND"
+        print(f"error {code}: {e}", file=sys.stderr)
+        print("FAIL (exit 3): could not check", file=sys.stderr)
+        return 3
+    fps = list(a.root_fingerprint or [])
+    report = verify_bundles([Path(b) for b in a.bundle], roots, max_lag_ms=max_lag_ms,
+                            peer=peer,
+                            roots_for=(lambda r: roots_matching(r, fps)) if fps else None)
     if a.json:
         _print_json(report.to_dict())
     else:
         print(render_report(report, a.lang), end="")
     if not report.ok:
-        print(f"FAILED: {report.problems[0]}", file=sys.stderr)
-        return 1
-    return 0
+        print(f"{report.verdict}: {report.problems[0]}", file=sys.stderr)
+    return report.exit_code
 
 
 def cmd_cases(a: argparse.Namespace) -> int:
@@ -647,9 +679,24 @@ def build_parser() -> argparse.ArgumentParser:
     ae.add_argument("--home", required=True)
     ae.add_argument("--out", required=True)
     ae.set_defaults(func=cmd_audit_export)
-    av = au.add_parser("verify", help="verify one bundle, or both sides' (exit 1 naming the "
-                                      "first problem)")
+    av = au.add_parser("verify", help="verify one bundle, or both sides'; exit 0 verified, "
+                                      "1 tampered, 2 witnessing policy not met, 3 could not "
+                                      "check (docs/audit-log.md)")
     av.add_argument("bundle", nargs="+", help="one bundle, or two (one per side)")
+    av.add_argument("--roots", help="the VN and CN trust roots you pinned (roots.json); the "
+                                    "bundle's own roots must equal them")
+    av.add_argument("--home", help="a gateway's home: its pinned roots, its witnessing "
+                                   "interval, and its office key to sign --peer requests")
+    av.add_argument("--root-fingerprint", action="append", metavar="HEX",
+                    help="accept the bundle's roots only if their fingerprints are these "
+                         "published ones (give both)")
+    av.add_argument("--peer", metavar="URL",
+                    help="peer API of the gateway whose log the first bundle is: its latest "
+                         "cosigned checkpoint must extend the bundle (needs --home)")
+    av.add_argument("--max-witness-lag", type=float, metavar="SECONDS",
+                    help="entries older than this before the export must be covered by a "
+                         "checkpoint the other country cosigned (default: six witnessing "
+                         "intervals, 60 s, or from --home)")
     av.add_argument("--lang", choices=LANGS, default="both")
     av.add_argument("--json", action="store_true")
     av.set_defaults(func=cmd_audit_verify)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.bundle import export_bundle, render_report, verify_bundles
+from gateway.bundle import export_bundle
 from gateway.client import OfficerClient
 from gateway.errors import GatewayError
 from gateway.home import add_user, init_home
@@ -30,6 +30,7 @@ from gateway.messages import Payload
 from gateway.provision import provision
 from gateway.render import iso_time
 from gateway.scenario import HEKOU, LAOCAI, ScenarioMessage, case_payloads, send_in_order
+from gateway.verify import render_report, verify_bundles
 
 __all__ = ["GatewayProcess", "free_port", "run_demo"]
 
@@ -215,7 +216,7 @@ def _run(folder: Path, lang: str) -> int:
                 "cosigned_our_log_to"]
             print(f"8. Audit log of {office}: {m['size']} entries, checkpoint of size {size} "
                   f"cosigned by the other side; exported to {out.name}")
-        report = verify_bundles(bundles)
+        report = verify_bundles(bundles, net.roots)
         print("9. An auditor verifies both bundles offline (blo-gateway audit verify "
               "audit-laocai.tar audit-hekou.tar):\n")
         print(render_report(report, lang))

@@ -11,7 +11,31 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
+    "AuditBadCosignature",
+    "AuditBadDirectory",
+    "AuditBadSignature",
+    "AuditEntryEdited",
+    "AuditFork",
+    "AuditNoRoots",
+    "AuditNotWitnessed",
+    "AuditOriginMismatch",
+    "AuditPeerInconsistent",
+    "AuditPeerUnavailable",
+    "AuditPolicyNotMet",
+    "AuditProblem",
+    "AuditReceiptMismatch",
+    "AuditRootsMismatch",
+    "AuditSequenceBroken",
+    "AuditSplitView",
+    "AuditTampered",
+    "AuditTruncated",
+    "AuditUnreadable",
+    "AuditUnsignedTail",
+    "AuditUnverifiable",
+    "AuditWitnessKeyRevoked",
+    "AuditWitnessStale",
     "BadSignature",
+    "CheckpointExtension",
     "ConfigError",
     "Conflict",
     "DecryptionFailed",
@@ -236,3 +260,157 @@ class RemoteError(GatewayError):
         super().__init__(message)
         self.remote_code = remote_code
         self.status = status
+
+
+# --------------------------------------------------------------------------- audit verdicts
+# What the offline audit verifier (gateway/verify.py) finds. Each class is one stable code and
+# its docstring is the sentence an auditor reads; ``exit_code`` is the class of the verdict:
+# 1 tampered, 2 policy not met, 3 could not check (docs/audit-log.md).
+
+
+class AuditProblem(GatewayError):
+    """The audit bundle does not verify."""
+
+    code = "AUDIT_PROBLEM"
+    http_status = 422
+    exit_code: ClassVar[int] = 1
+
+
+class AuditTampered(AuditProblem):
+    """The bundle differs from what was signed: entries or signatures were altered."""
+
+    code = "AUDIT_TAMPERED"
+
+
+class AuditRootsMismatch(AuditTampered):
+    """The bundle carries trust roots other than the ones the auditor pinned."""
+
+    code = "AUDIT_ROOTS_MISMATCH"
+
+
+class AuditBadDirectory(AuditTampered):
+    """The bundle's trust directory is not signed by the auditor's VN and CN roots."""
+
+    code = "AUDIT_BAD_DIRECTORY"
+
+
+class AuditOriginMismatch(AuditTampered):
+    """A log origin differs from the one the trust directory fixes for that office."""
+
+    code = "AUDIT_ORIGIN_MISMATCH"
+
+
+class AuditEntryEdited(AuditTampered):
+    """An entry was changed after it was signed."""
+
+    code = "AUDIT_ENTRY_EDITED"
+
+
+class AuditSequenceBroken(AuditTampered):
+    """Entries were deleted, inserted or reordered."""
+
+    code = "AUDIT_SEQUENCE_BROKEN"
+
+
+class AuditTruncated(AuditTampered):
+    """The bundle holds fewer entries than a signed or cosigned checkpoint covers."""
+
+    code = "AUDIT_TRUNCATED"
+
+
+class AuditUnsignedTail(AuditTampered):
+    """Entries past the newest signed checkpoint: nobody signed for them."""
+
+    code = "AUDIT_UNSIGNED_TAIL"
+
+
+class AuditFork(AuditTampered):
+    """Two different trees were signed for the same size."""
+
+    code = "AUDIT_FORK"
+
+
+class AuditBadSignature(AuditTampered):
+    """A checkpoint signature does not verify with the office's keys."""
+
+    code = "AUDIT_BAD_SIGNATURE"
+
+
+class AuditBadCosignature(AuditTampered):
+    """A witness cosignature does not verify."""
+
+    code = "AUDIT_BAD_COSIGNATURE"
+
+
+class AuditWitnessKeyRevoked(AuditTampered):
+    """A cosignature was made with a witness key that was revoked or not valid at that time."""
+
+    code = "AUDIT_WITNESS_KEY_REVOKED"
+
+
+class AuditSplitView(AuditTampered):
+    """The other side cosigned a different history of this log."""
+
+    code = "AUDIT_SPLIT_VIEW"
+
+
+class AuditReceiptMismatch(AuditTampered):
+    """A send and its receipt do not match across the two logs."""
+
+    code = "AUDIT_RECEIPT_MISMATCH"
+
+
+class AuditPeerInconsistent(AuditTampered):
+    """The live gateway's cosigned log does not extend the bundle's export checkpoint."""
+
+    code = "AUDIT_PEER_INCONSISTENT"
+
+
+class AuditPolicyNotMet(AuditProblem):
+    """The bundle is intact but the witnessing policy is not met."""
+
+    code = "AUDIT_POLICY_NOT_MET"
+    exit_code = 2
+
+
+class AuditNotWitnessed(AuditPolicyNotMet):
+    """No witness of the other country cosigned this log."""
+
+    code = "AUDIT_NOT_WITNESSED"
+
+
+class AuditWitnessStale(AuditPolicyNotMet):
+    """Entries older than the allowed bound are not covered by a cosigned checkpoint."""
+
+    code = "AUDIT_WITNESS_STALE"
+
+
+class AuditUnverifiable(AuditProblem):
+    """The verifier could not check the bundle."""
+
+    code = "AUDIT_UNVERIFIABLE"
+    exit_code = 3
+
+
+class AuditNoRoots(AuditUnverifiable):
+    """No trust roots were given: pin them with --roots, --home or --root-fingerprint."""
+
+    code = "AUDIT_NO_ROOTS"
+
+
+class AuditUnreadable(AuditUnverifiable):
+    """The file is not a readable audit bundle."""
+
+    code = "AUDIT_UNREADABLE"
+
+
+class AuditPeerUnavailable(AuditUnverifiable):
+    """The live gateway given with --peer could not be asked."""
+
+    code = "AUDIT_PEER_UNAVAILABLE"
+
+
+class CheckpointExtension(Malformed):
+    """A checkpoint with extension lines: our witnesses cosign only three-line checkpoints."""
+
+    code = "CHECKPOINT_EXTENSION"

@@ -10,8 +10,9 @@ sides, and an offline auditor holding both bundles sees it too.
 Request body (``POST /peer/v1/witness/add-checkpoint``): ``old <size>\\n``, the
 consistency proof lines (base64), an empty line, the signed checkpoint. Answers: 200
 with the cosignature line; 409 ``text/x.tlog.size`` with the size we hold; 422 when
-the proof fails; 400 for a smaller tree; 403 for a bad signature; 404 for a log that
-is not the requesting office's own.
+the proof fails; 400 for a smaller tree, and ``CHECKPOINT_EXTENSION`` for a checkpoint with
+extension lines (we cosign only origin, size and root: docs/audit-log.md); 403 for a bad
+signature; 404 for a log that is not the requesting office's own.
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from gateway import strict
 from gateway.errors import GatewayError, Malformed
 from gateway.logs import get_logger
 from gateway.merkle import ProofError, verify_consistency
-from gateway.notes import cosign, log_origin, make_checkpoint, verify_cosignatures, verify_note
+from gateway.notes import (
+    cosign,
+    log_origin,
+    make_checkpoint,
+    refuse_extensions,
+    split_note,
+    verify_cosignatures,
+    verify_note,
+)
 from gateway.peerauth import sign_request
 
 if TYPE_CHECKING:
@@ -74,6 +83,12 @@ async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> Witnes
         cp = verify_note(note, gw.directory, origin_office, at_ms=now)
     except GatewayError as e:
         return WitnessAnswer(403, f"{e.code}: {e.message}\n")
+    body_text, _ = split_note(note)
+    try:
+        refuse_extensions(body_text)
+    except GatewayError as e:
+        log.warning("witness_refused", origin=cp.origin, code=e.code)
+        return WitnessAnswer(e.http_status, f"{e.code}: {e.message}\n")
     if old > cp.size:
         await gw.store.call(gw.store.sync.alert, cp.origin, "rollback",
                             f"{origin_office} offered size {cp.size} after {old}", now)
@@ -97,7 +112,7 @@ async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> Witnes
                 return WitnessAnswer(409 if kind == "fork" else 422, f"{e.message}\n")
         elif proof:
             return WitnessAnswer(422, "proof must be empty from size 0\n")
-        line = cosign(gw.keyring, cp.body, now)
+        line = cosign(gw.keyring, body_text, now)
         await gw.store.call(gw.store.sync.witness_record, cp.origin, origin_office, cp.size,
                             cp.root, note + line, now)
     return WitnessAnswer(200, line)

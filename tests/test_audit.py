@@ -13,11 +13,11 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway.bundle import verify_bundles
 from gateway.merkle import leaf_hash, verify_consistency, verify_inclusion
 from gateway.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
 from gateway.peerauth import sign_request
 from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.verify import verify_bundles
 from gateway.witness import checkpoint_and_witness
 
 
@@ -72,9 +72,9 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
         assert health["peers"][peer]["cosigned_our_log_to"] > 0
     a, b = await _bundles(pair, tmp_path)
     for paths in ([a], [b], [a, b]):
-        report = verify_bundles(paths)
+        report = verify_bundles(paths, pair.net.roots)
         assert report.ok, report.problems
-    report = verify_bundles([a, b])
+    report = verify_bundles([a, b], pair.net.roots)
     assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == 7  # 6 + the record signature
     assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == 4
     events = report.logs[1]["events"]
@@ -87,7 +87,7 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
             assert secret.encode() not in blob
 
 
-def _rewrite(src, dst, *, leaves=None, checkpoints=None):
+def _rewrite(src, dst, *, leaves=None, checkpoints=None, manifest=None):
     with tarfile.open(src) as tar:
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
     if leaves is not None:
@@ -96,6 +96,9 @@ def _rewrite(src, dst, *, leaves=None, checkpoints=None):
     if checkpoints is not None:
         cps = json.loads(members["checkpoints.json"])
         members["checkpoints.json"] = json.dumps(checkpoints(cps)).encode()
+    if manifest is not None:
+        members["manifest.json"] = json.dumps(manifest(json.loads(members["manifest.json"]))
+                                              ).encode()
     with tarfile.open(dst, "w") as tar:
         for name, blob in members.items():
             info = tarfile.TarInfo(name)
@@ -132,20 +135,21 @@ async def test_every_kind_of_tampering_is_detected(tmp_path):
         return [note[:i] + ("A" if note[i] != "A" else "B") + note[i + 1:], *cps[1:]]
 
     cases = {
-        "edited": ({"leaves": _edit}, "differ from what checkpoint"),
-        "deleted": ({"leaves": lambda ls: ls[:5] + ls[6:]}, "deleted at position 5"),
+        "edited": ({"leaves": _edit}, "AUDIT_ENTRY_EDITED"),
+        "deleted": ({"leaves": lambda ls: ls[:5] + ls[6:]}, "AUDIT_SEQUENCE_BROKEN"),
         "reordered": ({"leaves": lambda ls: [*ls[:5], ls[6], ls[5], *ls[7:]]},
-                      "at position 5"),
-        "inserted": ({"leaves": lambda ls: [*ls[:5], ls[4], *ls[5:]]}, "at position 5"),
-        "truncated": ({"leaves": lambda ls: ls[:-3]}, "truncated"),
-        "forked": ({"checkpoints": fork}, "forked checkpoints"),
-        "bad signature": ({"checkpoints": bad_sig}, "BAD_SIGNATURE"),
+                      "AUDIT_SEQUENCE_BROKEN"),
+        "inserted": ({"leaves": lambda ls: [*ls[:5], ls[4], *ls[5:]]}, "AUDIT_SEQUENCE_BROKEN"),
+        "truncated": ({"leaves": lambda ls: ls[:-3]}, "AUDIT_TRUNCATED"),
+        "forked": ({"checkpoints": fork}, "AUDIT_FORK"),
+        "bad signature": ({"checkpoints": bad_sig}, "AUDIT_BAD_SIGNATURE"),
     }
     for name, (change, expect) in cases.items():
         bad = _rewrite(a, tmp_path / f"{name}.tar", **change)
-        report = verify_bundles([bad])
+        report = verify_bundles([bad], pair.net.roots)
         assert not report.ok, name
-        assert expect in report.problems[0], (name, report.problems)
+        assert expect in report.codes, (name, report.problems)
+        assert report.exit_code == 1, (name, report.problems)
 
 
 async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_path):
@@ -169,11 +173,13 @@ async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_p
             t.append_hash(leaf_hash(LEAF_PREFIX + line))
         return [make_checkpoint(ring, 4, t.root(), int(time.time() * 1000))]
 
-    forged = _rewrite(a, tmp_path / "forged.tar", leaves=lambda ls: ls[:4], checkpoints=resign)
-    assert verify_bundles([forged]).ok
-    report = verify_bundles([forged, b])
+    forged = _rewrite(a, tmp_path / "forged.tar", leaves=lambda ls: ls[:4], checkpoints=resign,
+                      manifest=lambda m: {**m, "size": 4})
+    assert verify_bundles([forged], pair.net.roots).exit_code == 2  # not witnessed: policy
+    report = verify_bundles([forged, b], pair.net.roots)
     assert not report.ok
-    assert any("truncated" in p or "split view" in p for p in report.problems)
+    assert {"AUDIT_TRUNCATED", "AUDIT_SPLIT_VIEW"} & set(report.codes), report.problems
+    assert report.exit_code == 1
 
 
 async def test_witness_refuses_rollback_fork_and_bad_proofs(pair):

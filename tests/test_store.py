@@ -11,10 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from harness import BACKENDS, PG_DSN, Officer, Pair, wait_for
 
-from gateway.bundle import export_bundle, verify_bundles
+from gateway.bundle import export_bundle
 from gateway.clock import FakeClock
 from gateway.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.store import make_engine, metadata, migrate
+from gateway.verify import verify_bundles
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -70,7 +71,7 @@ async def test_crypto_shredding_at_retention_expiry(tmp_path):
         await checkpoint_and_witness(hk)
         out = tmp_path / "hk.tar"
         export_bundle(pair.homes[HEKOU], out)
-        report = verify_bundles([out])
+        report = verify_bundles([out], pair.net.roots)
         assert report.ok, report.problems
         assert report.logs[0]["events"]["message.shredded"] >= 1
     finally:
