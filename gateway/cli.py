@@ -239,6 +239,27 @@ def cmd_init(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_check(a: argparse.Namespace) -> int:
+    from gateway.config import config_problems, load_config
+
+    home = Path(a.home)
+    problems = config_problems(home)
+    if not problems:
+        cfg = load_config(home)
+        for key in ("keyring", "directory", "roots", "tls_cert", "tls_key", "tls_ca"):
+            value = getattr(cfg, key)
+            if value and not cfg.path(value).is_file():
+                problems.append(f"{home / 'gateway.toml'}: {key} = {value!r}: "
+                                f"no such file {cfg.path(value)}")
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{home / 'gateway.toml'}: ok")
+    return 0
+
+
 def cmd_users_add(a: argparse.Namespace) -> int:
     from gateway.home import add_user
 
@@ -529,6 +550,13 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--peer-url", action="append", metavar="OFFICE=URL",
                     help="override a peer's endpoint from the directory")
     it.set_defaults(func=cmd_init)
+    cf = sub.add_parser("config", help="check a gateway's configuration").add_subparsers(
+        dest="config_cmd", required=True)
+    cc = cf.add_parser("check", help="check every setting of HOME/gateway.toml for type and "
+                                     "range, and that the files it names exist; lists every "
+                                     "problem; exit 0 if none, 1 otherwise")
+    cc.add_argument("--home", required=True)
+    cc.set_defaults(func=cmd_config_check)
     us = sub.add_parser("users", help="officer API users").add_subparsers(dest="users_cmd",
                                                                           required=True)
     ua = us.add_parser("add", help="create a user and its token file")
