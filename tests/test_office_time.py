@@ -167,3 +167,48 @@ async def test_a_deadline_shows_in_each_sides_local_time_in_one_handover_pdf(tmp
                 assert expected in flat, (expected, flat)
     finally:
         await pair.close()
+
+
+def test_a_directory_entry_may_carry_the_office_zone_and_a_bad_one_is_refused(tmp_path):
+    import dataclasses
+    import time
+
+    from gateway.config import load_config
+    from gateway.home import init_home
+    from gateway.identity import Keyring, build_directory, sign_directory
+    from gateway.provision import DEFAULT_OFFICES, provision
+    from gateway.service import Gateway
+
+    now = int(time.time() * 1000)
+    offices = [dataclasses.replace(o, time_zone="Asia/Urumqi") if o.office_id == HEKOU else o
+               for o in DEFAULT_OFFICES]
+    net = provision(now, offices=offices)
+    d = net.directory()
+    assert d.offices[HEKOU].time_zone == "Asia/Urumqi"
+    assert office_zone(d.offices[HEKOU]).key == "Asia/Urumqi"
+    assert office_zone(d.offices[LAOCAI]).key == LC_ZONE  # none given: the country's
+    # The gateway takes its zone from its directory entry unless gateway.toml names one.
+    init_home(tmp_path / "a", keyring=net.keyrings[HEKOU], directory=net.directory_bytes,
+              roots=net.roots)
+    init_home(tmp_path / "b", keyring=net.keyrings[HEKOU], directory=net.directory_bytes,
+              roots=net.roots, time_zone=HK_ZONE)
+    for home, zone in (("a", "Asia/Urumqi"), ("b", HK_ZONE)):
+        gw = Gateway(load_config(tmp_path / home))
+        gw.load_identity()
+        assert gw.zone.key == zone
+    # A zone that is not an IANA name is refused when the entry is made and when it is read.
+    ring = Keyring.generate("cn.test.blo", now_ms=now, valid_ms=HOUR)
+    with pytest.raises(GatewayError) as e:
+        ring.public_office(country="CN", name_vi="x", name_zh="x", role="liaison_office",
+                           endpoint="", time_zone="UTC+8")
+    assert e.value.code == "BAD_CONFIG"
+    entry = ring.public_office(country="CN", name_vi="x", name_zh="x", role="liaison_office",
+                               endpoint="")
+    entry.time_zone = "Mars/Olympus_Mons"
+    signed = build_directory([entry], serial=2, issued_at_ms=now - HOUR,
+                             expires_at_ms=now + HOUR)
+    for signer in net.root_signers:
+        signed = sign_directory(signed, signer)
+    with pytest.raises(GatewayError) as e:
+        type(d).verify(signed, net.roots, now_ms=now)
+    assert "time_zone" in e.value.message and "Mars/Olympus_Mons" in e.value.message
