@@ -623,8 +623,9 @@ def build_parser() -> argparse.ArgumentParser:
                                       "office's time zone, which the figures name")
     st.add_argument("--period", help="2026-Q1..Q4 (quarter), 2026-H1|H2 (half-year), 2026 "
                                      "(year) or 2026-03-31 (day), from local midnight")
-    st.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD (local midnight)")
-    st.add_argument("--to", help="day after the last, YYYY-MM-DD")
+    st.add_argument("--from", dest="from_", metavar="YYYY-MM-DD",
+                    help="first day (from local midnight)")
+    st.add_argument("--to", metavar="YYYY-MM-DD", help="day after the last (exclusive)")
     st.add_argument("--csv", action="store_true")
     st.add_argument("--pdf", metavar="FILE", help="write the bilingual PDF report")
     api_args(st)

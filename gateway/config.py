@@ -99,7 +99,7 @@ class Config:
     home: Path
     #: This gateway's office id (must be in the directory, with our keys).
     office_id: Annotated[str, _NON_EMPTY]
-    #: Peer API (gateway <-> gateway): listen address.
+    #: Peer API (gateway <-> gateway): listen address (port 0: any free port).
     peer_host: Annotated[str, _HOST] = "127.0.0.1"
     peer_port: Annotated[int, _PORT] = 8443
     #: Officer API (local JSON, token per user): listen address. Keep it on loopback or a
@@ -137,7 +137,8 @@ class Config:
     peer_burst: Annotated[int, Range(1)] = 400
     #: Accepted clock difference for request timestamps, ms.
     max_skew_ms: Annotated[int, Range(1000, 86_400_000)] = 300_000
-    #: Retry backoff: first delay, cap, both ms; jitter is +-20 %.
+    #: Retry backoff: first delay, cap, both ms; jitter is +-20 %. A peer's Retry-After is
+    #: obeyed only within [retry_base_ms, retry_cap_ms].
     retry_base_ms: Annotated[int, Range(1)] = 500
     retry_cap_ms: Annotated[int, Range(1)] = 300_000
     #: Timeout of one delivery request, seconds.
