@@ -201,7 +201,7 @@ class Keyring:
         if role not in ROLES:
             raise ConfigError(f"role must be one of {', '.join(ROLES)}")
         if time_zone and (problem := check_zone_name(time_zone)):
-            raise ConfigError(f"time zone: {problem}")
+            raise ConfigError(problem)
         return directory_pb2.Office(
             office_id=self.office_id, country=country,
             name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh),
@@ -424,7 +424,7 @@ class Directory:
                 infos.append(info)
             role = directory_pb2.OfficeRole.Name(o.role).removeprefix("OFFICE_ROLE_").lower()
             if o.time_zone and (problem := check_zone_name(o.time_zone)):
-                raise DirectoryError(f"{o.office_id}: time_zone: {problem}")
+                raise DirectoryError(f"{o.office_id}: {problem}")
             offices[o.office_id] = OfficeInfo(o.office_id, o.country, o.name.vi, o.name.zh,
                                               role, o.endpoint, tuple(infos), o.time_zone)
         revoked = {r.key_id: r.revoked_at_ms for r in d.revocations}

@@ -49,7 +49,8 @@ class ZoneHolder(Protocol):
 def check_zone_name(name: str) -> str | None:
     """None if ``name`` is an IANA time zone known here, else what is wrong with it."""
     if not isinstance(name, str) or not _ZONE_NAME.fullmatch(name) or len(name) > 64:
-        return "not an IANA time zone name (e.g. Asia/Ho_Chi_Minh, Asia/Shanghai)"
+        return (f"time zone {name!r} is not an IANA time zone name (e.g. Asia/Ho_Chi_Minh, "
+                "Asia/Shanghai)")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
