@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from gateway import envelope
 from gateway.errors import ConfigError, GatewayError, RemoteError
@@ -30,6 +31,7 @@ from gateway.identity import (
     office_to_json,
     sign_directory,
 )
+from gateway.localtime import UTC_ZONE, local_time, office_zone, party_zones, zone_named
 from gateway.messages import Payload
 from gateway.render import LANGS, render, render_header
 
@@ -59,7 +61,7 @@ def _office_names(d: Directory) -> dict[str, tuple[str, str]]:
 def cmd_keys_create(a: argparse.Namespace) -> int:
     ring = Keyring.generate(a.office, now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS)
     entry = ring.public_office(country=a.country, name_vi=a.name_vi, name_zh=a.name_zh,
-                               role=a.role, endpoint=a.endpoint)
+                               role=a.role, endpoint=a.endpoint, time_zone=a.time_zone)
     private = Path(a.private)
     ring.save(private)
     Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
@@ -77,7 +79,8 @@ def cmd_keys_rotate(a: argparse.Namespace) -> int:
     os.replace(tmp, path)
     old = office_from_json(Path(a.public).read_text(encoding="utf-8"))
     entry = ring.public_office(country=old.country, name_vi=old.name.vi, name_zh=old.name.zh,
-                               role=_role_name(old.role), endpoint=old.endpoint)
+                               role=_role_name(old.role), endpoint=old.endpoint,
+                               time_zone=old.time_zone)
     Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
     print(f"office {ring.office_id}: new keys added; old keys valid {a.overlap_days} more days")
     _print_keys(entry.keys)
@@ -169,6 +172,7 @@ def cmd_directory_show(a: argparse.Namespace) -> int:
         print(f"{o.office_id}  [{o.country}, {o.role}]  {o.name_vi} / {o.name_zh}")
         if o.endpoint:
             print(f"  endpoint {o.endpoint}")
+        print(f"  time zone {office_zone(o).key}" + ("" if o.time_zone else " (country default)"))
         for k in o.keys:
             state = " REVOKED" if k.key_id in d.revoked else ""
             print(f"  {k.key_id}{state}\n    fingerprint {fingerprint(k.public_key)}")
@@ -227,7 +231,7 @@ def cmd_open(a: argparse.Namespace) -> int:
     if a.json:
         print(json.dumps(payload.to_dict(), ensure_ascii=False, indent=2))
     else:
-        print(render_header(env.header, a.lang, _office_names(d)))
+        print(render_header(env.header, a.lang, _office_names(d), party_zones(d.offices)))
         print(render(payload, a.lang), end="")
     return 0
 
@@ -240,7 +244,7 @@ def cmd_render(a: argparse.Namespace) -> int:
         d = _load_directory(Path(a.directory), Path(a.roots))
         env = envelope.verify(data, d, now_ms=_now_ms())
         payload = envelope.open_envelope(env, Keyring.load(Path(a.keyring)))
-        print(render_header(env.header, a.lang, _office_names(d)))
+        print(render_header(env.header, a.lang, _office_names(d), party_zones(d.offices)))
     elif data.lstrip()[:1] == b"{":
         payload = Payload.from_json(data)
     else:
@@ -268,6 +272,27 @@ def cmd_init(a: argparse.Namespace) -> int:
                     peer_urls=peer_urls)
     print(f"gateway for {cfg.office_id} initialised in {a.home}; edit {a.home}/gateway.toml, "
           f"add users (blo-gateway users add), then blo-gateway serve --home {a.home}")
+    return 0
+
+
+def cmd_config_check(a: argparse.Namespace) -> int:
+    from gateway.config import config_problems, load_config
+
+    home = Path(a.home)
+    problems = config_problems(home)
+    if not problems:
+        cfg = load_config(home)
+        for key in ("keyring", "directory", "roots", "tls_cert", "tls_key", "tls_ca"):
+            value = getattr(cfg, key)
+            if value and not cfg.path(value).is_file():
+                problems.append(f"{home / 'gateway.toml'}: {key} = {value!r}: "
+                                f"no such file {cfg.path(value)}")
+    for p in problems:
+        print(p)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{home / 'gateway.toml'}: ok")
     return 0
 
 
@@ -362,18 +387,23 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 
 def cmd_inbox(a: argparse.Namespace) -> int:
-    rows = _client(a).inbox(a.limit)
+    data = _client(a)._call("GET", f"/api/v1/inbox?limit={a.limit}")
     if a.json:
-        _print_json(rows)
+        _print_json(data["messages"])
         return 0
-    from gateway.render import iso_time
-
-    for r in rows:
+    zone = _zone_of(data)
+    for r in data["messages"]:
         opened = f"opened by {r['opened_by']}" if r["opened_by"] else "unread"
         print(f"{r['message_id']}  {r['type']:<24} from {r['from']:<22} "
-              f"{iso_time(r['received_at_ms'], 420)}  case {r['case_reference'] or '-'}  "
-              f"{opened}")
+              f"received {local_time(r['received_at_ms'], zone)}  "
+              f"case {r['case_reference'] or '-'}  {opened}")
     return 0
+
+
+def _zone_of(data: dict[str, object]) -> ZoneInfo:
+    """The gateway office's zone, as its API names it (times print in it, zone named)."""
+    name = data.get("time_zone")
+    return zone_named(name) if isinstance(name, str) and name else UTC_ZONE
 
 
 def cmd_show(a: argparse.Namespace) -> int:
@@ -445,12 +475,11 @@ def cmd_cases(a: argparse.Namespace) -> int:
     if a.json:
         _print_json(data)
         return 0
-    from gateway.render import iso_time
-
+    zone = _zone_of(data)
     for c in data["cases"]:
         flag = "OVERDUE" if c["overdue"] else ("waiting" if c["waiting"] else "")
         print(f"{c['id']}  {c['type']:<24} {c['case_reference'] or '-':<14} {c['state']:<16} "
-              f"due {iso_time(c['deadline_ms'], 420)}  {flag}")
+              f"due {local_time(c['deadline_ms'], zone)}  {flag}")
     return 0
 
 
@@ -481,14 +510,21 @@ def cmd_countersign(a: argparse.Namespace) -> int:
 
 
 def cmd_stats(a: argparse.Namespace) -> int:
+    from urllib.parse import urlencode
+
     from gateway.stats import stats_csv
 
+    if a.period and (a.from_ or a.to):
+        raise ConfigError("give --period, or --from and --to, not both")
+    if not a.period and not (a.from_ and a.to):
+        raise ConfigError("give --period (e.g. 2026-Q1, 2026-H1, 2026, 2026-03-31) or "
+                          "--from and --to")
+    query = urlencode({"period": a.period} if a.period else {"from": a.from_, "to": a.to})
     if a.pdf:
-        c = _client(a)
-        Path(a.pdf).write_bytes(c.raw(f"/api/v1/stats.pdf?from={a.from_}&to={a.to}"))
-        print(f"statistics {a.from_} .. {a.to}: {a.pdf}")
+        Path(a.pdf).write_bytes(_client(a).raw(f"/api/v1/stats.pdf?{query}"))
+        print(f"statistics {a.period or f'{a.from_} .. {a.to}'}: {a.pdf}")
         return 0
-    data = _client(a).stats(a.from_, a.to)
+    data = _client(a)._call("GET", f"/api/v1/stats?{query}")
     if a.csv:
         print(stats_csv(data), end="")
     else:
@@ -536,6 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--name-zh", required=True)
     kc.add_argument("--role", required=True, choices=ROLES)
     kc.add_argument("--endpoint", default="", help="base URL of the office's gateway peer API")
+    kc.add_argument("--time-zone", default="",
+                    help="the office's IANA time zone, e.g. Asia/Ho_Chi_Minh (default: its "
+                         "country's: VN Asia/Ho_Chi_Minh, CN Asia/Shanghai)")
     kc.add_argument("--valid-days", type=int, default=365)
     kc.add_argument("--private", required=True,
                     help="keyring file to create (mode 600; never inside the repository)")
@@ -607,6 +646,13 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--peer-url", action="append", metavar="OFFICE=URL",
                     help="override a peer's endpoint from the directory")
     it.set_defaults(func=cmd_init)
+    cf = sub.add_parser("config", help="check a gateway's configuration").add_subparsers(
+        dest="config_cmd", required=True)
+    cc = cf.add_parser("check", help="check every setting of HOME/gateway.toml for type and "
+                                     "range, and that the files it names exist; lists every "
+                                     "problem; exit 0 if none, 1 otherwise")
+    cc.add_argument("--home", required=True)
+    cc.set_defaults(func=cmd_config_check)
     us = sub.add_parser("users", help="officer API users").add_subparsers(dest="users_cmd",
                                                                           required=True)
     ua = us.add_parser("add", help="create a user and its token file")
@@ -651,9 +697,13 @@ def build_parser() -> argparse.ArgumentParser:
     api_args(cs)
     cs.set_defaults(func=cmd_cases)
     st = sub.add_parser("stats", help="statistics for a reporting period (from state and "
-                                      "metadata, never plaintext)")
-    st.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD")
-    st.add_argument("--to", required=True, help="day after the last, YYYY-MM-DD")
+                                      "metadata, never plaintext), counted in the gateway "
+                                      "office's time zone, which the figures name")
+    st.add_argument("--period", help="2026-Q1..Q4 (quarter), 2026-H1|H2 (half-year), 2026 "
+                                     "(year) or 2026-03-31 (day), from local midnight")
+    st.add_argument("--from", dest="from_", metavar="YYYY-MM-DD",
+                    help="first day (from local midnight)")
+    st.add_argument("--to", metavar="YYYY-MM-DD", help="day after the last (exclusive)")
     st.add_argument("--csv", action="store_true")
     st.add_argument("--pdf", metavar="FILE", help="write the bilingual PDF report")
     api_args(st)

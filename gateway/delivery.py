@@ -13,10 +13,11 @@ envelope in one transaction:
 * **retry** (transient) — the peer is unreachable, times out, answers 429, or
   refuses the request as a whole for a reason that is not about its envelopes
   (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
-  ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter (a ``Retry-After`` of
-  whole seconds is obeyed up to that cap), and is persisted so a restart continues
-  where it was. Success resets it, and so does any authenticated request from that
-  peer (it is evidently back).
+  ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
+  restart continues where it was. A ``Retry-After`` from the peer (unsigned, so only a
+  hint) replaces it when it is ASCII digits or an HTTP date, clamped to
+  ``[retry_base_ms, retry_cap_ms]``; anything else is ignored. Success resets the
+  backoff, and so does any authenticated request from that peer (it is evidently back).
 * **held back** — the peer answered but refused the request for any other reason
   (5xx, a malformed batch): the worker sends one envelope per request until one
   succeeds, and an envelope refused on its own backs off alone, so that one
@@ -37,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import email.utils
 import json
 import random
 import struct
@@ -54,7 +56,7 @@ from gateway.store import OutboxItem
 if TYPE_CHECKING:
     from gateway.service import Gateway
 
-__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch"]
+__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "retry_after_ms"]
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
@@ -100,6 +102,31 @@ def parse_batch(body: bytes, max_items: int) -> list[bytes]:
 def backoff_ms(failures: int, base_ms: int, cap_ms: int) -> int:
     delay = min(cap_ms, base_ms * 2 ** max(0, failures - 1))
     return int(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+
+
+def retry_after_ms(value: str | None, *, now_ms: int, base_ms: int, cap_ms: int) -> int | None:
+    """A peer's ``Retry-After`` as a delay in ms, or None (use our own backoff) if invalid.
+
+    The header is not covered by the peer's signature, so it is only a hint: it must be
+    ASCII digits (delay-seconds) or an HTTP date (RFC 9110 §10.2.3), and the delay is
+    clamped to ``[base_ms, cap_ms]`` so that one forged answer cannot park the queue.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > 64 or not text.isascii():
+        return None
+    if text.isdigit():
+        delay = int(text[:12]) * 1000 if len(text) <= 12 else cap_ms
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None  # an HTTP date is always GMT; "-0000" or no zone is not one
+        delay = int(when.timestamp() * 1000) - now_ms
+    return max(base_ms, min(cap_ms, delay))
 
 
 class PeerDelivery:
@@ -196,9 +223,8 @@ class PeerDelivery:
                 await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                                     delivered=[], retry=[], dead=dead, items=items)
                 return
-            wait = None
-            if retry_after and retry_after.isascii() and retry_after.isdigit():
-                wait = min(int(retry_after) * 1000, gw.config.retry_cap_ms)
+            wait = retry_after_ms(retry_after, now_ms=now, base_ms=gw.config.retry_base_ms,
+                                  cap_ms=gw.config.retry_cap_ms)
             if status == 429 or code in REQUEST_LEVEL_CODES:
                 await self._transient(items, live, dead, code, msg, wait_ms=wait)
             elif len(live) > 1:

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,9 @@ from gateway.bundle import export_bundle
 from gateway.client import OfficerClient
 from gateway.errors import GatewayError
 from gateway.home import add_user, init_home
+from gateway.localtime import zone_named, zoned_times
 from gateway.messages import Payload
 from gateway.provision import provision
-from gateway.render import iso_time
 from gateway.scenario import HEKOU, LAOCAI, ScenarioMessage, case_payloads, send_in_order
 from gateway.verify import render_report, verify_bundles
 
@@ -147,11 +148,14 @@ def _run(folder: Path, lang: str) -> int:
             "GET", f"/api/v1/records/{record}")["complete"])
         view = clients[LAOCAI]._call("GET", f"/api/v1/records/{record}")
         print("   The case on both sides (LC-2026-0042), moved by the messages themselves:")
-        lc_cases = {c["id"]: c for c in clients[LAOCAI].cases()["cases"]}
-        hk_cases = {c["id"]: c for c in clients[HEKOU].cases()["cases"]}
+        lc_data, hk_data = clients[LAOCAI].cases(), clients[HEKOU].cases()
+        zones = [zone_named(lc_data["time_zone"]), zone_named(hk_data["time_zone"])]
+        lc_cases = {c["id"]: c for c in lc_data["cases"]}
+        hk_cases = {c["id"]: c for c in hk_data["cases"]}
         for cid, c in lc_cases.items():
             print(f"   {c['type']:<24} Lào Cai: {c['state']:<13} Hekou: "
-                  f"{hk_cases[cid]['state']:<13} answer due {iso_time(c['deadline_ms'], 420)}")
+                  f"{hk_cases[cid]['state']:<13} answer due "
+                  f"{zoned_times(c['deadline_ms'], zones)}")
         signers = ", ".join(f"{o} ({s['key_id'][:16]}…)" for o, s in view["signatures"].items())
         print(f"   Handover record signed by both gateways over the same bytes: {signers}; "
               f"complete: {view['complete']}")
@@ -162,10 +166,10 @@ def _run(folder: Path, lang: str) -> int:
                   f"{folder / 'handover-record.pdf'}")
         except GatewayError as e:
             print(f"   (no PDF: {e.message})")
-        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
-        nxt = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 31 * 3600))
-        figures = clients[HEKOU].stats(day, nxt)
-        print(f"   Statistics at Hekou for {day}: {figures['items']} items, hotline reports "
+        day = datetime.now(zones[1]).date().isoformat()  # today in Hekou's own time zone
+        figures = clients[HEKOU]._call("GET", f"/api/v1/stats?period={day}")
+        print(f"   Statistics at Hekou for {day} ({figures['time_zone']}): "
+              f"{figures['items']} items, hotline reports "
               f"received {figures['hotline_reports_received']} (classified "
               f"{100 * (figures['hotline_reports_classified_share'] or 0):.0f} %), resolved "
               f"{100 * (figures['resolved_share'] or 0):.0f} %, overdue {figures['overdue']}")

@@ -46,6 +46,7 @@ from gateway.errors import (
     Malformed,
     UnknownKey,
 )
+from gateway.localtime import check_zone_name
 from gateway.schemas.blo.v1 import common_pb2, directory_pb2
 
 __all__ = [
@@ -204,15 +205,17 @@ class Keyring:
         return max(valid, key=newest_first)
 
     def public_office(self, *, country: str, name_vi: str, name_zh: str, role: str,
-                      endpoint: str) -> directory_pb2.Office:
+                      endpoint: str, time_zone: str = "") -> directory_pb2.Office:
         """The directory entry for this office (public keys only)."""
         if role not in ROLES:
             raise ConfigError(f"role must be one of {', '.join(ROLES)}")
+        if time_zone and (problem := check_zone_name(time_zone)):
+            raise ConfigError(problem)
         return directory_pb2.Office(
             office_id=self.office_id, country=country,
             name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh),
             role=f"OFFICE_ROLE_{role.upper()}",
-            endpoint=endpoint, keys=[k.to_public() for k in self.keys],
+            endpoint=endpoint, keys=[k.to_public() for k in self.keys], time_zone=time_zone,
         )
 
     def to_json(self) -> str:
@@ -355,6 +358,8 @@ class OfficeInfo:
     role: str
     endpoint: str
     keys: tuple[KeyInfo, ...]
+    #: IANA zone from the directory entry ("" if none; see gateway.localtime)
+    time_zone: str = ""
 
 
 @dataclass(frozen=True)
@@ -431,8 +436,10 @@ class Directory:
                 keys[k.key_id] = info
                 infos.append(info)
             role = directory_pb2.OfficeRole.Name(o.role).removeprefix("OFFICE_ROLE_").lower()
+            if o.time_zone and (problem := check_zone_name(o.time_zone)):
+                raise DirectoryError(f"{o.office_id}: {problem}")
             offices[o.office_id] = OfficeInfo(o.office_id, o.country, o.name.vi, o.name.zh,
-                                              role, o.endpoint, tuple(infos))
+                                              role, o.endpoint, tuple(infos), o.time_zone)
         revoked = {r.key_id: r.revoked_at_ms for r in d.revocations}
         return cls(d.serial, d.issued_at_ms, d.expires_at_ms, offices, revoked, signed, keys)
 

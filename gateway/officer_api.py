@@ -27,12 +27,13 @@ from aiohttp import web
 
 from gateway import envelope, records
 from gateway.errors import Forbidden, Malformed, NotFound, Unauthorized
+from gateway.localtime import party_zones
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
 from gateway.receipt import verify_receipt
 from gateway.release import check_forward, released_copy
 from gateway.render import LANGS, render, render_header
-from gateway.stats import compute_stats, parse_day, stats_csv
+from gateway.stats import compute_stats, period_of, stats_csv
 from gateway.web import error_middleware
 from gateway.workflow import WAITING
 
@@ -145,7 +146,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
              "received_at_ms": r["received_at_ms"], "case_reference": r["case_reference"],
              "priority": r["priority"], "handling_code": r["handling_code"],
              "deadline_ms": r["deadline_ms"] or None, "opened_at_ms": r["opened_at_ms"],
-             "opened_by": r["opened_by"]} for r in rows]})
+             "opened_by": r["opened_by"]} for r in rows], "time_zone": gw.zone.key})
 
     async def inbox_open(request: web.Request) -> web.Response:
         user = need(request, "officer")
@@ -167,10 +168,11 @@ def build_officer_app(gw: Gateway) -> web.Application:
                             message_id=mid, sender=env.header.sender)
         log.info("message_opened", message_id=mid.hex(), user_id=user)
         names = {o.office_id: (o.name_vi, o.name_zh) for o in gw.directory.offices.values()}
+        zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
         return web.json_response({
             "message_id": mid.hex(), "from": env.header.sender,
             "type": env.header.message_type.slug, "payload": payload.to_dict(),
-            "text": render_header(env.header, lang, names) + "\n" + render(payload, lang)})
+            "text": render_header(env.header, lang, names, zones) + "\n" + render(payload, lang)})
 
     async def cases(request: web.Request) -> web.Response:
         """Case items with their state, deadline and whether they are overdue or due soon.
@@ -195,17 +197,14 @@ def build_officer_app(gw: Gateway) -> web.Application:
                 if not (waiting and r["deadline_ms"] < now + hours * 3600_000):
                     continue
             out.append(item)
-        return web.json_response({"now_ms": now, "cases": out})
+        return web.json_response({"now_ms": now, "cases": out, "time_zone": gw.zone.key})
 
     async def figures_for(request: web.Request) -> dict[str, Any]:
         need(request, "officer", "auditor")
-        try:
-            start, end = parse_day(request.query["from"]), parse_day(request.query["to"])
-        except (KeyError, ValueError) as e:
-            raise Malformed("give from=YYYY-MM-DD and to=YYYY-MM-DD (to is exclusive)") from e
-        items = await gw.store.call(gw.store.sync.cases_between, start, end)
-        return compute_stats(items, office=gw.office_id, start_ms=start, end_ms=end,
-                             now_ms=gw.clock.now_ms())
+        p = period_of(request.query, gw.zone)  # in this office's time zone
+        items = await gw.store.call(gw.store.sync.cases_between, p.start_ms, p.end_ms)
+        return compute_stats(items, office=gw.office_id, start_ms=p.start_ms, end_ms=p.end_ms,
+                             now_ms=gw.clock.now_ms(), zone=gw.zone, period=p.name)
 
     async def stats(request: web.Request) -> web.Response:
         figures = await figures_for(request)

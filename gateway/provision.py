@@ -38,6 +38,8 @@ class OfficeSpec:
     name_vi: str
     name_zh: str
     role: str
+    #: IANA zone for the directory entry; empty: the country's (gateway.localtime)
+    time_zone: str = ""
 
 
 DEFAULT_OFFICES = (
@@ -83,7 +85,8 @@ def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
                                               valid_ms=YEAR_MS, rng=rng) for o in offices}
     entries = [keyrings[o.office_id].public_office(
         country=o.country, name_vi=o.name_vi, name_zh=o.name_zh, role=o.role,
-        endpoint=(endpoints or {}).get(o.office_id, "")) for o in offices]
+        endpoint=(endpoints or {}).get(o.office_id, ""), time_zone=o.time_zone)
+        for o in offices]
     unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - DAY_MS,
                                expires_at_ms=now_ms + YEAR_MS)
     signed = sign_directory(sign_directory(unsigned, vn), cn)
@@ -97,4 +100,4 @@ def office_json(network: Network, office_id: str) -> str:
     ring = network.keyrings[office_id]
     return office_to_json(ring.public_office(country=o.country, name_vi=o.name_vi,
                                              name_zh=o.name_zh, role=o.role,
-                                             endpoint=o.endpoint))
+                                             endpoint=o.endpoint, time_zone=o.time_zone))

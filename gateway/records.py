@@ -7,12 +7,14 @@ officer's request, in this process, and writes nothing in plaintext.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from gateway import envelope
 from gateway.errors import Conflict, Malformed, NotFound
 from gateway.glossary import term
 from gateway.handover import RecordSignature, sign_record, verify_record_signature
 from gateway.identity import fingerprint
+from gateway.localtime import local_time, party_zones, utc_offset_minutes
 from gateway.messages import MessageType, Payload, pb
 from gateway.pdf import bilingual_pdf
 from gateway.render import Row, header_rows, label_of, rows_for
@@ -74,8 +76,8 @@ def _signature_ack(gw: Gateway, env: envelope.VerifiedEnvelope, plain: bytes) ->
         context=pb.MessageContext(case_reference=h.case_reference, in_reply_to=h.message_id_hex,
                                   priority=int(h.priority), handling_code=int(h.handling_code)),
         subject_message_id=h.message_id_hex,
-        acknowledged_at=pb.ZonedTime(unix_millis=now, utc_offset_minutes=420
-                                     if gw.office_id.startswith("vn.") else 480),
+        acknowledged_at=pb.ZonedTime(unix_millis=now,
+                                     utc_offset_minutes=utc_offset_minutes(now, gw.zone)),
         record_signature=sig, record_signer_key_id=kid))
 
 
@@ -126,20 +128,23 @@ def record_pdf(gw: Gateway, view: dict[str, Any]) -> bytes:
     hand = lab("record.hand_signature")
     return bilingual_pdf(
         lab("record.title"),
-        [(lab("envelope_header"), header_rows(view["header"], names)),
+        [(lab("envelope_header"), header_rows(view["header"], names, party_zones(
+            gw.directory.offices, gw.office_id, gw.zone))),
          (label_of(body.DESCRIPTOR), list(rows_for(body))),
          (lab("record.signatures"), sig_rows)],
         signature_lines=[(f"{u[0]}\n{hand[0]}", f"{u[1]}\n{hand[1]}") for u in units])
 
 
 def stats_pdf(figures: dict[str, Any]) -> bytes:
-    from gateway.render import iso_time, message_type_label
+    from gateway.render import message_type_label
 
     def lab(key: str) -> tuple[str, str]:
         t = term(key)
         return t.vi, t.zh
 
-    period = f"{iso_time(figures['from_ms'], 420)} .. {iso_time(figures['to_ms'], 420)}"
+    zone = ZoneInfo(figures["time_zone"])
+    period = (f"{figures['period']}: " if figures.get("period") else "") + (
+        f"{local_time(figures['from_ms'], zone)} .. {local_time(figures['to_ms'], zone)}")
     head = [Row(0, *lab("stats.period"), period, period),
             Row(0, *lab("office"), figures["office"], figures["office"])]
     counts = []

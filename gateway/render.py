@@ -3,22 +3,26 @@
 Every label comes from the ``(blo.v1.*_label)`` options in the generated
 descriptors (which come from the glossary), so a new field renders in both
 languages with no code change. Names keep their own script; times render as
-ISO 8601 with the zone they were recorded in. ``lang`` is ``vi``, ``zh`` or
-``both`` (two columns side by side, Vietnamese left, Chinese right).
+ISO 8601 with the zone they were recorded in; envelope header times (UTC ms) render
+in the zone of each office party to the message, each zone named (``gateway.localtime``).
+``lang`` is ``vi``, ``zh`` or ``both`` (two columns side by side, Vietnamese left,
+Chinese right).
 """
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from google.protobuf.descriptor import Descriptor, EnumValueDescriptor, FieldDescriptor
 
 from gateway.glossary import term
+from gateway.localtime import DEFAULT_ZONES, local_time, zoned_times
 from gateway.messages import Payload, PbMessage
 from gateway.schemas.blo.v1 import envelope_pb2, options_pb2
 
@@ -177,22 +181,31 @@ def message_type_label(slug: str) -> tuple[str, str]:
     return label_of(value) if value is not None else (slug, slug)
 
 
-def _zoned(unix_millis: int) -> tuple[str, str]:
-    """Header times carry no zone: Vietnamese readers see UTC+7, Chinese readers UTC+8."""
-    return iso_time(unix_millis, 7 * 60), iso_time(unix_millis, 8 * 60)
+def _zoned(unix_millis: int, parties: Sequence[str],
+           zones: Mapping[str, ZoneInfo] | None) -> tuple[str, str]:
+    """Header times carry no zone: each party office's local time, the sender's first, each
+    zone named. Without the parties' zones (no directory at hand) the Vietnamese column
+    shows Vietnam's time and the Chinese column China's."""
+    known = [zones[p] for p in parties if p in zones] if zones else []
+    if not known:
+        return (local_time(unix_millis, ZoneInfo(DEFAULT_ZONES["VN"])),
+                local_time(unix_millis, ZoneInfo(DEFAULT_ZONES["CN"])))
+    s = zoned_times(unix_millis, known)
+    return s, s
 
 
 def render_header(header: Any, lang: str = "both", office_names: dict[str, tuple[str, str]]
-                  | None = None) -> str:
+                  | None = None, zones: Mapping[str, ZoneInfo] | None = None) -> str:
     """The envelope metadata (an ``envelope.Header``) in the same layout."""
     t = term("envelope_header")
-    return format_rows(header_rows(header, office_names), lang, title=(t.vi, t.zh))
+    return format_rows(header_rows(header, office_names, zones), lang, title=(t.vi, t.zh))
 
 
-def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = None
-                ) -> list[Row]:
-    """Rows for the envelope metadata (an ``envelope.Header``)."""
+def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = None,
+                zones: Mapping[str, ZoneInfo] | None = None) -> list[Row]:
+    """Rows for the envelope metadata (an ``envelope.Header``); ``zones`` by office id."""
     names = office_names or {}
+    parties = [header.sender, *(r for r in header.recipient_offices if r != header.sender)]
 
     def office(oid: str) -> tuple[str, str]:
         vi, zh = names.get(oid, (oid, oid))
@@ -209,13 +222,13 @@ def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = N
     for rid in header.recipient_offices:
         if rid != header.sender:  # the sender's own copy of a record is not a recipient
             rows.append(Row(0, *lab("recipients"), *office(rid)))
-    rows.append(Row(0, *lab("created_at"), *_zoned(header.created_at_ms)))
+    rows.append(Row(0, *lab("created_at"), *_zoned(header.created_at_ms, parties, zones)))
     for t, value in (("case_reference", header.case_reference),
                      ("in_reply_to", header.in_reply_to)):
         if value:
             rows.append(Row(0, *lab(t), value, value))
     if header.deadline_ms:
-        rows.append(Row(0, *lab("deadline"), *_zoned(header.deadline_ms)))
+        rows.append(Row(0, *lab("deadline"), *_zoned(header.deadline_ms, parties, zones)))
     rows.append(Row(0, *lab("priority"), *lab(f"priority.{header.priority.name.lower()}")))
     hc = {1: "h0", 2: "h1", 3: "h2", 4: "h3"}.get(int(header.handling_code))
     if hc:

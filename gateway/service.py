@@ -27,6 +27,7 @@ from gateway.delivery import PeerDelivery
 from gateway.errors import ConfigError, GatewayError, Malformed, NotFound
 from gateway.guard import ConnectionGuard, count_loop_errors
 from gateway.identity import Directory, Keyring, TrustRoots
+from gateway.localtime import office_zone
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
 from gateway.officer_api import build_officer_app
@@ -82,6 +83,8 @@ class Gateway:
         self.directory = Directory.verify(cfg.path(cfg.directory).read_bytes(), self.roots,
                                           now_ms=self.clock.now_ms())
         me = self.directory.office(self.office_id)
+        #: the office's time zone: periods, deadlines and times shown (stored times are UTC)
+        self.zone = office_zone(me, cfg.time_zone)
         listed = {k.key_id for k in me.keys}
         if not {k.key_id for k in self.keyring.keys} & listed:
             raise ConfigError("none of our keys is in the trust directory")

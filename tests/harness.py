@@ -25,11 +25,14 @@ BACKENDS = ["sqlite", "postgres"] if PG_DSN else ["sqlite"]
 class Pair:
     """Lào Cai and Hekou gateways with fresh keys, homes under ``root``."""
 
-    def __init__(self, root: Path, backend: str, **settings: Any) -> None:
+    def __init__(self, root: Path, backend: str, now_ms: int | None = None,
+                 **settings: Any) -> None:
+        """``now_ms``: when the keys and directory start to be valid (a FakeClock's start)."""
         self.root = root
         self.backend = backend
         self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)}
-        self.net: Network = provision(int(time.time() * 1000), endpoints={
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        self.net: Network = provision(now, endpoints={
             o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
         self.homes: dict[str, Path] = {}
         self.schemas: list[str] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -198,8 +200,8 @@ async def test_statistics_for_a_period(pair, tmp_path):
             payload = (step.replying_to(ids[step.answers]) if step.answers is not None
                        else step.payload)
             ids.append(await _send_delivered(offs[step.sender], step.recipients[0], payload))
-        today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
-        tomorrow = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 31 * 3600))
+        hekou_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # Hekou counts in UTC+8
+        today, tomorrow = hekou_today.isoformat(), (hekou_today + timedelta(days=1)).isoformat()
         figures = await offs[HEKOU].call("GET", f"/api/v1/stats?from={today}&to={tomorrow}",
                                          expect=200)
         assert figures["hotline_reports_received"] == 1

@@ -6,9 +6,14 @@
                                    # this would write (the drift test runs this)
 
 Labels: every ``{term: "key" ...}`` option in schemas/blo/v1/*.proto is rewritten
-to ``{term: "key" vi: "..." zh: "..."}`` from the glossary. A term missing from
-the glossary is an error. Code: grpcio-tools' protoc with --python_out and
---pyi_out; imports are rewritten to live under ``gateway.schemas``.
+to ``{term: "key" vi: "..." zh: "..."}`` from the glossary, each label escaped as a
+protobuf string (quotes, backslashes, tabs and other control characters). A term
+missing from the glossary is an error. The glossary is read with the ``csv`` module
+(gateway/glossary.py) and written back in its canonical form (quoted only where
+needed), so a file saved by a spreadsheet is normalised; ``--check`` reports it.
+Code: grpcio-tools' protoc with --python_out and --pyi_out; imports are rewritten to
+live under ``gateway.schemas``. ``--glossary``, ``--schemas`` and ``--out`` point
+elsewhere (the tests regenerate into a temporary copy).
 """
 
 from __future__ import annotations
@@ -23,29 +28,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.glossary import load_glossary  # noqa: E402
+from gateway.glossary import dump_glossary, load_glossary, preamble_of  # noqa: E402
 
 SCHEMAS = ROOT / "schemas"
 PROTO_DIR = SCHEMAS / "blo" / "v1"
 OUT = ROOT / "gateway" / "schemas"
 GLOSSARY = ROOT / "gateway" / "glossary.tsv"
-_LABEL = re.compile(r'\{term: "([^"]+)"(?: vi: "[^"]*" zh: "[^"]*")?\}')
+_STRING = r'"(?:[^"\\\n]|\\.)*"'
+_LABEL = re.compile(r'\{term: "([a-z0-9_.]+)"(?: vi: ' + _STRING + " zh: " + _STRING + r")?\}")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def labelled_proto(text: str, source: str) -> str:
-    terms = load_glossary(GLOSSARY)
+def proto_string(text: str) -> str:
+    """``text`` as a quoted .proto string literal (UTF-8 kept; escapes for the rest)."""
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\{ord(ch):03o}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def labelled_proto(text: str, source: str, glossary: Path | None = None) -> str:
+    path = glossary or GLOSSARY
+    terms = load_glossary(path)
 
     def repl(m: re.Match[str]) -> str:
         key = m.group(1)
         if key not in terms:
-            raise SystemExit(f"{source}: term {key!r} is not in {GLOSSARY.name}")
+            raise SystemExit(f"{source}: term {key!r} is not in {path.name}")
         t = terms[key]
-        for s in (t.vi, t.zh):
-            if '"' in s or "\\" in s:
-                raise SystemExit(f"glossary term {key!r}: quotes and backslashes are not allowed")
-        return f'{{term: "{key}" vi: "{t.vi}" zh: "{t.zh}"}}'
+        return f'{{term: "{key}" vi: {proto_string(t.vi)} zh: {proto_string(t.zh)}}}'
 
     return _LABEL.sub(repl, text)
+
+
+def canonical_glossary(path: Path) -> str:
+    """The glossary file as ``dump_glossary`` writes it (comments at the top kept)."""
+    text = path.read_text(encoding="utf-8")
+    return dump_glossary(load_glossary(path), preamble_of(text))
 
 
 def generate(schemas: Path, out: Path) -> None:
@@ -79,13 +103,25 @@ def _tree(path: Path) -> dict[str, bytes]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only report drift; write nothing")
+    ap.add_argument("--glossary", type=Path, help="default: gateway/glossary.tsv")
+    ap.add_argument("--schemas", type=Path, help="default: schemas/")
+    ap.add_argument("--out", type=Path, help="default: gateway/schemas/")
     args = ap.parse_args(argv)
+    glossary = args.glossary or GLOSSARY
+    schemas = args.schemas or SCHEMAS
+    out_dir = args.out or OUT
+    proto_dir = schemas / "blo" / "v1"
     drift: list[str] = []
-    for proto in sorted(PROTO_DIR.glob("*.proto")):
+    canonical = canonical_glossary(glossary)
+    if canonical != glossary.read_text(encoding="utf-8"):
+        drift.append(f"{glossary.name} (not in canonical csv form)")
+        if not args.check:
+            glossary.write_text(canonical, encoding="utf-8")
+    for proto in sorted(proto_dir.glob("*.proto")):
         old = proto.read_text(encoding="utf-8")
-        new = labelled_proto(old, proto.name)
+        new = labelled_proto(old, proto.name, glossary)
         if new != old:
-            drift.append(str(proto.relative_to(ROOT)))
+            drift.append(f"{proto.parent.name}/{proto.name}")
             if not args.check:
                 proto.write_text(new, encoding="utf-8")
     if args.check:
@@ -93,13 +129,13 @@ def main(argv: list[str] | None = None) -> int:
             # Generate from the labelled text without touching schemas/.
             tmp_schemas = Path(tmp) / "schemas"
             (tmp_schemas / "blo" / "v1").mkdir(parents=True)
-            for proto in PROTO_DIR.glob("*.proto"):
-                text = labelled_proto(proto.read_text(encoding="utf-8"), proto.name)
+            for proto in proto_dir.glob("*.proto"):
+                text = labelled_proto(proto.read_text(encoding="utf-8"), proto.name, glossary)
                 (tmp_schemas / "blo" / "v1" / proto.name).write_text(text, encoding="utf-8")
             out = Path(tmp) / "out"
             out.mkdir()
             generate(tmp_schemas, out)
-            want, have = _tree(out), _tree(OUT)
+            want, have = _tree(out), _tree(out_dir)
             drift += [f"gateway/schemas/{k}" for k in sorted(set(want) | set(have))
                       if want.get(k) != have.get(k)]
         if drift:
@@ -107,12 +143,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("schemas, labels and generated code are up to date")
         return 0
-    if OUT.exists():
-        subprocess.run(["rm", "-rf", str(OUT)], check=True)
-    OUT.mkdir(parents=True)
-    generate(SCHEMAS, OUT)
-    print(f"labels written to {len(drift)} proto file(s); "
-          f"code generated in {OUT.relative_to(ROOT)}")
+    if out_dir.exists():
+        subprocess.run(["rm", "-rf", str(out_dir)], check=True)
+    out_dir.mkdir(parents=True)
+    generate(schemas, out_dir)
+    print(f"labels written to {len(drift)} file(s); code generated in {out_dir}")
     return 0
 
 

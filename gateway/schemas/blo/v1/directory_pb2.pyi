@@ -48,20 +48,22 @@ class PublicKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., public_key: _Optional[bytes] = ..., not_before_ms: _Optional[int] = ..., not_after_ms: _Optional[int] = ...) -> None: ...
 
 class Office(_message.Message):
-    __slots__ = ("office_id", "country", "name", "role", "endpoint", "keys")
+    __slots__ = ("office_id", "country", "name", "role", "endpoint", "keys", "time_zone")
     OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
+    TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
     office_id: str
     country: str
     name: _common_pb2.LocalizedText
     role: OfficeRole
     endpoint: str
     keys: _containers.RepeatedCompositeFieldContainer[PublicKey]
-    def __init__(self, office_id: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., role: _Optional[_Union[OfficeRole, str]] = ..., endpoint: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[PublicKey, _Mapping]]] = ...) -> None: ...
+    time_zone: str
+    def __init__(self, office_id: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., role: _Optional[_Union[OfficeRole, str]] = ..., endpoint: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[PublicKey, _Mapping]]] = ..., time_zone: _Optional[str] = ...) -> None: ...
 
 class Revocation(_message.Message):
     __slots__ = ("key_id", "revoked_at_ms", "reason")
