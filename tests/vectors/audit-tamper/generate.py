@@ -61,7 +61,9 @@ async def _run(tmp: Path) -> tuple[Pair, Members, Members]:
                 await wait_for(done)
             reader = next(x for x in sent if HEKOU in x[2].recipients)
             await pair.officer(s, HEKOU).call("GET", f"/api/v1/inbox/{reader[1]}", expect=200)
-        for _ in range(2):
+        # Three rounds, so that the other side cosigned this log at least twice after the
+        # first cosigned checkpoint, whichever gateway's start-up checkpoint got witnessed.
+        for _ in range(3):
             for office in (LAOCAI, HEKOU):
                 await checkpoint_and_witness(pair.gateways[office])
         out = {}
