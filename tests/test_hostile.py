@@ -29,7 +29,8 @@ ATTACKER = "127.0.0.2"
 
 @pytest.fixture(params=BACKENDS)
 async def pair(request, tmp_path):
-    p = Pair(tmp_path, request.param, max_request_bytes=256 * 1024, head_timeout_s=1.0,
+    p = Pair(tmp_path, request.param, max_request_bytes=256 * 1024,
+             max_envelope_bytes=128 * 1024, head_timeout_s=1.0,
              max_connections=60, max_connections_per_address=20, body_timeout_s=2.0)
     yield p
     await p.close()
