@@ -311,18 +311,20 @@ class PeerDelivery:
                          wait_ms: int | None = None) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
-        self.failures += 1
+        failures = self.failures + 1
         if code == "PEER_UNAVAILABLE":
             gw.peer_info.setdefault(self.peer, {})["reachable"] = False
         delay = wait_ms if wait_ms is not None else backoff_ms(
-            self.failures, gw.config.retry_base_ms, gw.config.retry_cap_ms)
-        self.next_attempt_ms = now + delay
-        retry = [(i.outbox_id, self.next_attempt_ms, code, msg) for i in live]
+            failures, gw.config.retry_base_ms, gw.config.retry_cap_ms)
+        next_attempt = now + delay
+        retry = [(i.outbox_id, next_attempt, code, msg) for i in live]
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now, delivered=[],
                             retry=retry, dead=dead, items=items)
-        await gw.store.call(gw.store.sync.peer_update, self.peer, failures=self.failures,
-                            next_attempt_ms=self.next_attempt_ms, last_failure_ms=now,
+        await gw.store.call(gw.store.sync.peer_update, self.peer, failures=failures,
+                            next_attempt_ms=next_attempt, last_failure_ms=now,
                             last_error_code=code, last_error=msg[:300])
+        # Only once stored: what this worker holds is never ahead of what a restart reads.
+        self.failures, self.next_attempt_ms = failures, next_attempt
         log.warning("delivery_failed", peer=self.peer, code=code, failures=self.failures,
                     retry_in_ms=delay, queued=len(live))
 
