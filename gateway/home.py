@@ -32,7 +32,6 @@ from gateway.audit import check_user_name
 from gateway.config import Config, load_config, render_config
 from gateway.errors import ConfigError, StorageError
 from gateway.identity import Keyring, TrustRoots, write_private
-from gateway.officer_api import ROLES
 from gateway.store import Store, make_engine, migrate
 
 __all__ = ["add_user", "init_home", "list_users", "remove_user", "revoke_token",
@@ -60,6 +59,8 @@ def init_home(home: Path, *, keyring: Keyring, directory: bytes, roots: TrustRoo
 
 def add_user(home: Path, name: str, role: str) -> Path:
     """Create an officer API user; the token goes to private/tokens/<name>.token (0600)."""
+    from gateway.officer_api import ROLES  # imported here: the users commands stay quick
+
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")
     check_user_name(name)
