@@ -44,13 +44,14 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
-_SECRETISH = re.compile(r"(?i)(bearer|basic|token|authorization|secret|password)"
-                        r"([\s:=\"']+)\S+")
+_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)\S+")
+_SECRETISH = re.compile(r"(?i)(token|authorization|secret|password)([\s:=\"']+)\S+")
 
 
 def _scrub(text: str) -> str:
     """A stdlib log message: credentials cut out, control characters and length bounded."""
-    text = _SECRETISH.sub(lambda m: m.group(1) + m.group(2) + "[redacted]", text)
+    for pattern in (_SCHEME, _SECRETISH):
+        text = pattern.sub(lambda m: m.group(1) + m.group(2) + "[redacted]", text)
     text = "".join(ch if ch.isprintable() else "?" for ch in text)
     return text[:_MAX_VALUE] + ("…" if len(text) > _MAX_VALUE else "")
 

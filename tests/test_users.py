@@ -15,9 +15,11 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Pair, error_code
 
-from gateway.audit import USER_NAME, encode_leaf
+from gateway import audit
+from gateway import home as homes
+from gateway.audit import encode_leaf
 from gateway.bundle import export_bundle, verify_bundles
-from gateway.home import add_user, list_users, remove_user, set_user_disabled
+from gateway.home import add_user
 from gateway.scenario import HEKOU, LAOCAI, case_payloads
 
 
@@ -75,15 +77,16 @@ async def test_revoke_disable_remove_count_at_once_on_a_running_gateway(pair):
         officer = next(u for u in listing if u["name"] == "officer")
         assert officer["disabled_at_ms"] and officer["role"] == "officer"
         assert "token" not in json.dumps(listing)
-        set_user_disabled(pair.homes[LAOCAI], "officer", False)
+        homes.set_user_disabled(pair.homes[LAOCAI], "officer", False)
         assert await _status(s, api, new) == 200
 
         # remove: refused at once, the token file is deleted, the name is free again.
         cli("users", "remove", "--home", home, "--name", "officer")
         assert await _status(s, api, new) == 401
         assert not token_file.exists()
-        assert [u["name"] for u in list_users(pair.homes[LAOCAI])] == ["auditor"]
-        assert error_code(lambda: remove_user(pair.homes[LAOCAI], "officer")) == "NOT_FOUND"
+        assert [u["name"] for u in homes.list_users(pair.homes[LAOCAI])] == ["auditor"]
+        assert error_code(lambda: homes.remove_user(pair.homes[LAOCAI], "officer")) \
+            == "NOT_FOUND"
 
         # A user added while it runs logs in at once.
         path = add_user(pair.homes[LAOCAI], "mai.officer", "officer")
@@ -128,7 +131,7 @@ def test_user_names_follow_the_audit_rule(tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("error MALFORMED")
     assert "lower-case" in r.stderr
     for good in ("mai.officer", "m", "0-duty_desk", "x" * 64):
-        assert USER_NAME.match(good)
+        assert audit.USER_NAME.match(good)
         add_user(home, good, "auditor")
         encode_leaf({"type": "user.login", "t": 1, "user": good})
     assert (home / "private" / "tokens" / "mai.officer.token").exists()
