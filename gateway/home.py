@@ -54,6 +54,8 @@ def init_home(home: Path, *, keyring: Keyring, directory: bytes, roots: TrustRoo
     (home / "roots.json").write_text(roots.to_json(), encoding="utf-8")
     cfg = Config(home=home.resolve(), office_id=keyring.office_id, **settings)
     (home / "gateway.toml").write_text(render_config(cfg), encoding="utf-8")
+    for name in ("directory.bin", "roots.json", "gateway.toml"):  # the toml may hold a DSN
+        os.chmod(home / name, 0o600)
     return load_config(home)
 
 
