@@ -18,7 +18,8 @@ import orjson
 
 from gateway.errors import Malformed
 
-__all__ = ["EVENT_TYPES", "FIELDS", "LEAF_PREFIX", "decode_leaf", "encode_leaf"]
+__all__ = ["EVENT_TYPES", "FIELDS", "LEAF_PREFIX", "USER_NAME", "check_user_name", "decode_leaf",
+           "encode_leaf"]
 
 LEAF_PREFIX = b"blo-audit/v1\n"
 
@@ -38,17 +39,26 @@ EVENT_TYPES = {
     "directory.accepted": "audit.directory_accepted",
     "workflow.transition": "audit.workflow_transition",
     "message.shredded": "audit.message_shredded",
+    "user.added": "audit.user_added",
+    "user.disabled": "audit.user_disabled",
+    "user.enabled": "audit.user_enabled",
+    "user.removed": "audit.user_removed",
+    "token.revoked": "audit.token_revoked",
+    "token.issued": "audit.token_issued",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")
 _HEX = re.compile(r"^[0-9a-f]{32,64}$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
+#: The one rule for officer API user names (``users add`` and the audit log's ``user``
+#: field): it also names the token file ``private/tokens/<name>.token``, so no ``/``.
+USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
 
 #: field -> validator. Only these may appear in a leaf.
 FIELDS: dict[str, re.Pattern[str] | type] = {
     "v": int, "seq": int, "t": int, "type": _WORD,
-    "office": _ID, "peer": _ID, "user": _ID, "key_id": _ID, "origin": _ID,
+    "office": _ID, "peer": _ID, "user": USER_NAME, "key_id": _ID, "origin": _ID,
     "message_id": _HEX, "message_type": _WORD, "envelope_sha256": _HEX,
     "receipt_sha256": _HEX, "directory_sha256": _HEX, "root": _HEX,
     "code": _CODE, "serial": int, "size": int, "received_at": int,
@@ -59,6 +69,14 @@ FIELDS: dict[str, re.Pattern[str] | type] = {
 
 _STR_MATCH = {k: r.match for k, r in FIELDS.items() if isinstance(r, re.Pattern)}
 _INTS = frozenset(k for k, r in FIELDS.items() if r is int)
+
+
+def check_user_name(name: str) -> str:
+    """``name`` if it is a valid user name, else ``Malformed`` saying what one looks like."""
+    if not isinstance(name, str) or not USER_NAME.match(name):
+        raise Malformed("a user name is 1 to 64 characters: lower-case ASCII letters, digits, "
+                        "'.', '-' and '_', starting with a letter or a digit")
+    return name
 
 
 def _check(key: str, value: Any) -> None:

@@ -304,6 +304,59 @@ def cmd_users_add(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_list(a: argparse.Namespace) -> int:
+    from gateway.home import list_users
+    from gateway.render import iso_time
+
+    users = list_users(Path(a.home))
+    if a.json:
+        _print_json(users)
+        return 0
+    for u in users:
+        state = (f"disabled {iso_time(u['disabled_at_ms'])}" if u["disabled_at_ms"]
+                 else "active")
+        print(f"{u['name']:<32} {u['role']:<8} created {iso_time(u['created_at_ms'])}  {state}")
+    return 0
+
+
+def _set_disabled(a: argparse.Namespace, disabled: bool) -> int:
+    from gateway.home import set_user_disabled
+
+    set_user_disabled(Path(a.home), a.name, disabled)
+    print(f"user {a.name} " + ("disabled: its token is refused from now on" if disabled
+                               else "enabled again"))
+    return 0
+
+
+def cmd_users_disable(a: argparse.Namespace) -> int:
+    return _set_disabled(a, True)
+
+
+def cmd_users_enable(a: argparse.Namespace) -> int:
+    return _set_disabled(a, False)
+
+
+def cmd_users_remove(a: argparse.Namespace) -> int:
+    from gateway.home import remove_user
+
+    remove_user(Path(a.home), a.name)
+    print(f"user {a.name} removed (its token is refused from now on; its token file is "
+          "deleted; its past actions stay in the audit log)")
+    return 0
+
+
+def cmd_tokens_revoke(a: argparse.Namespace) -> int:
+    from gateway.home import revoke_token
+
+    path = revoke_token(Path(a.home), a.user, new=a.new)
+    if path is None:
+        print(f"token of {a.user} revoked: refused from now on (issue a new one with --new)")
+    else:
+        print(f"token of {a.user} revoked; new token in {path} (mode 600); give it to the "
+              "user only")
+    return 0
+
+
 def cmd_serve(a: argparse.Namespace) -> int:
     import asyncio
     import signal
@@ -657,9 +710,32 @@ def build_parser() -> argparse.ArgumentParser:
                                                                           required=True)
     ua = us.add_parser("add", help="create a user and its token file")
     ua.add_argument("--home", required=True)
-    ua.add_argument("--name", required=True)
+    ua.add_argument("--name", required=True,
+                    help="1-64 of a-z 0-9 . - _ (the rule of the audit log), e.g. mai.officer")
     ua.add_argument("--role", default="officer", choices=("officer", "auditor", "admin"))
     ua.set_defaults(func=cmd_users_add)
+    ul = us.add_parser("list", help="users, roles and whether each is active (no tokens)")
+    ul.add_argument("--home", required=True)
+    ul.add_argument("--json", action="store_true", help="machine-readable output")
+    ul.set_defaults(func=cmd_users_list)
+    for verb, fn, hlp in (
+            ("disable", cmd_users_disable, "refuse a user's token from now on (also on a "
+                                           "running gateway); the user stays listed"),
+            ("enable", cmd_users_enable, "accept a disabled user's token again"),
+            ("remove", cmd_users_remove, "delete a user and its token file; refused at once")):
+        uv = us.add_parser(verb, help=hlp)
+        uv.add_argument("--home", required=True)
+        uv.add_argument("--name", required=True)
+        uv.set_defaults(func=fn)
+    tk = sub.add_parser("tokens", help="officer API tokens").add_subparsers(dest="tokens_cmd",
+                                                                            required=True)
+    tr = tk.add_parser("revoke", help="invalidate a user's token at once (also on a running "
+                                      "gateway); --new issues another")
+    tr.add_argument("--home", required=True)
+    tr.add_argument("--user", required=True, help="the user whose token to revoke")
+    tr.add_argument("--new", action="store_true",
+                    help="write a new token to private/tokens/USER.token (mode 600)")
+    tr.set_defaults(func=cmd_tokens_revoke)
     sv = sub.add_parser("serve", help="run the gateway (peer API, officer API, delivery)")
     sv.add_argument("--home", required=True)
     sv.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -771,7 +847,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # inside the try: a reader gone by now is a broken pipe too
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as a tool killed by SIGPIPE
+        # would. Later writes (the flush at exit) go to /dev/null instead of failing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except RemoteError as e:
         print(f"error {e.remote_code}: {e.message}", file=sys.stderr)
         return 2
@@ -785,3 +868,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error EXISTS: {e.filename} exists; refusing to overwrite a key file",
               file=sys.stderr)
         return 2
+    return status

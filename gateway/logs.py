@@ -3,12 +3,22 @@
 Log calls pass ids, codes, digests and counts only. As a second line of defence
 a processor drops any key that could carry content (payload, body, text, name,
 token, secret, ...) and truncates long values.
+
+Standard-library logging (aiohttp's ``aiohttp.server``/``aiohttp.access``/... loggers,
+asyncio, SQLAlchemy, alembic) is routed into the same pipeline by a root handler: a
+record becomes one JSON line through the same redaction. aiohttp records never carry
+their message text (a parser error quotes the client's raw header bytes, bearer tokens
+included): an HTTP parser error becomes ``http_bad_request`` with code ``MALFORMED``.
+No record carries a traceback: an exception is logged by type and innermost frame.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
+import time
+import traceback
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -34,6 +44,73 @@ def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[
     return event
 
 
+_SCHEME = re.compile(r"(?i)\b(bearer|basic)(\s+)\S+")
+_SECRETISH = re.compile(r"(?i)(token|authorization|secret|password)([\s:=\"']+)\S+")
+
+
+def _scrub(text: str) -> str:
+    """A stdlib log message: credentials cut out, control characters and length bounded."""
+    for pattern in (_SCHEME, _SECRETISH):
+        text = pattern.sub(lambda m: m.group(1) + m.group(2) + "[redacted]", text)
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text[:_MAX_VALUE] + ("…" if len(text) > _MAX_VALUE else "")
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f"{'/'.join(last.filename.split('/')[-2:])}:{last.lineno}"
+
+
+class _StdlibBridge(logging.Handler):
+    """Stdlib records -> structlog events, through the same redaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._second, self._in_second, self._suppressed = 0, 0, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, Any] = {"logger": record.name}
+            exc = record.exc_info[1] if record.exc_info else None
+            level = record.levelname.lower()
+            if record.name.startswith("aiohttp"):
+                from aiohttp.http_exceptions import HttpProcessingError
+
+                if isinstance(exc, HttpProcessingError):
+                    # A client's malformed request: one line with a code, no bytes of it,
+                    # and at most _BAD_PER_S lines a second whatever a client sends.
+                    event, fields["code"] = "http_bad_request", "MALFORMED"
+                    level = "info"
+                    second = int(time.monotonic())
+                    if second != self._second:
+                        self._second, self._in_second = second, 0
+                    self._in_second += 1
+                    if self._in_second > _BAD_PER_S:
+                        self._suppressed += 1
+                        return
+                    if self._suppressed:
+                        fields["suppressed_before"], self._suppressed = self._suppressed, 0
+                else:
+                    event = "http_server_error" if exc is not None else "aiohttp_log"
+            else:
+                event = "stdlib_log"
+                fields["message"] = _scrub(record.getMessage())
+            if exc is not None:
+                fields["error"] = type(exc).__name__
+                fields["where"] = _where(exc)
+            log = structlog.get_logger("stdlib")
+            getattr(log, level if level in _LEVELS else "warning")(event, **fields)
+        except Exception:  # noqa: BLE001 - logging must never raise into the caller
+            self.handleError(record)
+
+
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+_BAD_PER_S = 10
+
+
 def configure_logging(level: str = "info", *, stream: Any = None) -> None:
     structlog.configure(
         processors=[
@@ -48,6 +125,12 @@ def configure_logging(level: str = "info", *, stream: Any = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    root.addHandler(_StdlibBridge())
+    root.setLevel(logging.getLevelNamesMapping()[level.upper()])
+    logging.captureWarnings(True)
 
 
 def get_logger(name: str) -> Any:

@@ -14,19 +14,32 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
-* ``GET /health`` (no token) — store, each peer's reachability, backlog, clock skew.
+* ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
+  clock skew; without a token only ``{"status": "ok"|"degraded"}``.
+
+Every request is checked before any handler runs: the ``Host`` header must name this API
+(a loopback name or address, or the configured ``api_host``: a guard against DNS
+rebinding, ``WRONG_DESTINATION`` otherwise), and the token is looked up in the store on
+every request, so ``blo-gateway users disable|remove`` and ``tokens revoke`` count at once.
+Inputs are parsed strictly (``gateway._internal.strict``): each route names the query
+parameters and body fields it takes, integers are ASCII digits, JSON bodies are bounded in
+size and depth; whatever a user sends gets a 4xx with a stable code, never a 500.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from gateway import envelope, records
-from gateway.errors import Forbidden, Malformed, NotFound, Unauthorized
+from gateway._internal.strict import ascii_decimal, ascii_uint, load_json_object
+from gateway.errors import Forbidden, Malformed, NotFound, Unauthorized, WrongDestination
 from gateway.localtime import party_zones
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
@@ -49,35 +62,100 @@ ROLE: web.RequestKey[str] = web.RequestKey("role", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+_HEX_ID = re.compile(r"[0-9a-fA-F]{32}")
+_TOKEN = re.compile(r"Bearer ([A-Za-z0-9_-]{16,128})")
+_OFFICE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_RECIPIENTS = 16
+
+
 def _hex_id(text: str) -> bytes:
-    try:
-        raw = bytes.fromhex(text)
-    except ValueError:
-        raw = b""
-    if len(raw) != 16:
+    if not _HEX_ID.fullmatch(text):
         raise Malformed("a message id is 32 hex digits")
-    return raw
+    return bytes.fromhex(text)
+
+
+def _query(request: web.Request, *allowed: str) -> dict[str, str]:
+    """The query parameters, each at most once and each one this route takes."""
+    out: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key not in allowed:
+            raise Malformed(f"unknown query parameter; this request takes "
+                            f"{', '.join(allowed) or 'none'}")
+        if key in out:
+            raise Malformed(f"query parameter {key} given twice")
+        out[key] = value
+    return out
+
+
+def _offices(value: object) -> list[str]:
+    if (not isinstance(value, list) or not 0 < len(value) <= MAX_RECIPIENTS
+            or not all(isinstance(t, str) and _OFFICE.fullmatch(t) for t in value)):
+        raise Malformed(f'"to" must be a list of 1 to {MAX_RECIPIENTS} office ids')
+    if len(set(value)) != len(value):
+        raise Malformed('"to" names an office twice')
+    return list(value)
+
+
+async def _json_object(request: web.Request, *fields: str) -> dict[str, Any]:
+    """The request's JSON object body (empty body: ``{}``); size bounded by the app's
+    ``client_max_size``, depth bounded before parsing."""
+    body = await request.read()
+    if not body.strip():
+        return {}
+    return load_json_object(body, allowed=frozenset(fields))
+
+
+def _host_allowed(host: str, api_host: str) -> bool:
+    """A loopback name or address, or the configured listen address (port ignored)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if not name:
+        return False
+    if name in ("localhost", api_host.lower()):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def build_officer_app(gw: Gateway) -> web.Application:
-    cache: dict[str, tuple[str, str]] = {}
+    # Who has logged in since start (for the audit log's user.login), by token hash: not a
+    # cache of who may log in. The store is asked on every request.
+    seen: dict[str, bytes] = {}
+
+    @web.middleware
+    async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        if not _host_allowed(host, gw.config.api_host):
+            raise WrongDestination("this officer API answers only to its own address "
+                                   "(a loopback name or address, or api_host in "
+                                   "gateway.toml) in the Host header")
+        return await handler(request)
 
     @web.middleware
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == "/health":
+        header = request.headers.get("Authorization")
+        if header is None and request.path == "/health":
             return await handler(request)
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer ") or len(header) > 200:
+        m = _TOKEN.fullmatch(header or "")
+        if m is None:
             raise Unauthorized("send Authorization: Bearer <token>")
-        token = header.removeprefix("Bearer ").strip()
-        user = cache.get(token)
+        token = m.group(1)
+        user = await gw.store.call(gw.store.sync.user_for_token, token)
         if user is None:
-            user = await gw.store.call(gw.store.sync.user_for_token, token)
-            if user is None:
-                raise Unauthorized("unknown token")
-            cache[token] = user
+            raise Unauthorized("unknown, revoked or disabled token")
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        if seen.get(user[0]) != digest:
             await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
                                                        "type": "user.login", "user": user[0]}])
+            if len(seen) > 10_000:
+                seen.clear()
+            seen[user[0]] = digest
         request[USER], request[ROLE] = user
         return await handler(request)
 
@@ -88,15 +166,9 @@ def build_officer_app(gw: Gateway) -> web.Application:
 
     async def submit(request: web.Request) -> web.Response:
         user = need(request, "officer")
-        try:
-            data = await request.json()
-        except ValueError as e:
-            raise Malformed("the body must be JSON") from e
-        if not isinstance(data, dict):
-            raise Malformed('send {"to": [...], "payload": {...}}')
-        to = data.get("to")
-        if not isinstance(to, list) or not to or not all(isinstance(t, str) for t in to):
-            raise Malformed('"to" must be a non-empty list of office ids')
+        _query(request)
+        data = await _json_object(request, "to", "payload")
+        to = _offices(data.get("to"))
         payload = Payload.from_dict(data.get("payload"))  # type: ignore[arg-type]
         mid = await gw.submit(payload, to, user=user)
         return web.json_response({"message_id": mid.hex(), "state": "queued", "to": to,
@@ -104,6 +176,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
 
     async def status(request: web.Request) -> web.Response:
         need(request, "officer", "auditor")
+        _query(request)
         mid = _hex_id(request.match_info["id"])
         st = await gw.store.call(gw.store.sync.message_status, mid, gw.office_id)
         if st is None:
@@ -131,7 +204,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
 
     async def outgoing(request: web.Request) -> web.Response:
         need(request, "officer", "auditor")
-        rows = await gw.store.call(gw.store.sync.list_outgoing, _limit(request), gw.office_id)
+        rows = await gw.store.call(gw.store.sync.list_outgoing,
+                                   _limit(_query(request, "limit")), gw.office_id)
         return web.json_response({"messages": [
             {"message_id": r["message_id"].hex(), "type": MessageType(r["message_type"]).slug,
              "to": r["recipients"].split(","), "created_at_ms": r["created_at_ms"],
@@ -139,7 +213,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
 
     async def inbox_list(request: web.Request) -> web.Response:
         need(request, "officer", "auditor")
-        rows = await gw.store.call(gw.store.sync.list_inbox, _limit(request))
+        rows = await gw.store.call(gw.store.sync.list_inbox, _limit(_query(request, "limit")))
         return web.json_response({"messages": [
             {"message_id": r["message_id"].hex(), "from": r["sender"],
              "type": MessageType(r["message_type"]).slug, "created_at_ms": r["created_at_ms"],
@@ -151,9 +225,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
     async def inbox_open(request: web.Request) -> web.Response:
         user = need(request, "officer")
         mid = _hex_id(request.match_info["id"])
-        lang = request.query.get("lang", "both")
-        if lang not in LANGS:
-            raise Malformed(f"lang must be one of {', '.join(LANGS)}")
+        lang = _lang(_query(request, "lang"))
         rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
         if len(rows) != 1:
             raise NotFound("no such message in the inbox")
@@ -178,8 +250,14 @@ def build_officer_app(gw: Gateway) -> web.Application:
         """Case items with their state, deadline and whether they are overdue or due soon.
         ``?overdue=1`` keeps the overdue ones; ``?due_hours=N`` those due within N hours."""
         need(request, "officer", "auditor")
+        q = _query(request, "limit", "overdue", "due_hours")
+        only_overdue = q.get("overdue", "0")
+        if only_overdue not in ("0", "1"):
+            raise Malformed("overdue must be 0 or 1")
+        hours = (ascii_decimal(q["due_hours"], what="due_hours", hi=24 * 366)
+                 if "due_hours" in q else None)
         now = gw.clock.now_ms()
-        rows = await gw.store.call(gw.store.sync.cases, limit=_limit(request))
+        rows = await gw.store.call(gw.store.sync.cases, limit=_limit(q))
         out = []
         for r in rows:
             waiting = r["state"] in WAITING[r["kind"]]
@@ -190,25 +268,27 @@ def build_officer_app(gw: Gateway) -> web.Application:
                     "created_ms": r["created_ms"], "updated_ms": r["updated_ms"],
                     "deadline_ms": r["deadline_ms"], "waiting": waiting,
                     "overdue": waiting and r["deadline_ms"] < now}
-            if request.query.get("overdue") == "1" and not item["overdue"]:
+            if only_overdue == "1" and not item["overdue"]:
                 continue
-            if "due_hours" in request.query:
-                hours = float(request.query["due_hours"])
-                if not (waiting and r["deadline_ms"] < now + hours * 3600_000):
-                    continue
+            if hours is not None and not (waiting and
+                                          r["deadline_ms"] < now + hours * 3600_000):
+                continue
             out.append(item)
         return web.json_response({"now_ms": now, "cases": out, "time_zone": gw.zone.key})
 
-    async def figures_for(request: web.Request) -> dict[str, Any]:
+    async def figures_for(request: web.Request, q: dict[str, str]) -> dict[str, Any]:
         need(request, "officer", "auditor")
-        p = period_of(request.query, gw.zone)  # in this office's time zone
+        p = period_of(q, gw.zone)  # in this office's time zone
         items = await gw.store.call(gw.store.sync.cases_between, p.start_ms, p.end_ms)
         return compute_stats(items, office=gw.office_id, start_ms=p.start_ms, end_ms=p.end_ms,
                              now_ms=gw.clock.now_ms(), zone=gw.zone, period=p.name)
 
     async def stats(request: web.Request) -> web.Response:
-        figures = await figures_for(request)
-        if request.query.get("format") == "csv":
+        q = _query(request, "period", "from", "to", "format")
+        if q.get("format", "json") not in ("json", "csv"):
+            raise Malformed("format must be json or csv")
+        figures = await figures_for(request, q)
+        if q.get("format") == "csv":
             return web.Response(text=stats_csv(figures), content_type="text/csv")
         return web.json_response(figures)
 
@@ -216,6 +296,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
         """A handover record with both sides' signatures (``/pdf`` for the printable form)."""
         need(request, "officer")
         mid = _hex_id(request.match_info["id"])
+        lang = _lang(_query(request, "lang"))
         view = await records.record_view(gw, mid)
         user = request[USER]
         await gw.store.call(gw.store.sync.audit, [{
@@ -224,9 +305,6 @@ def build_officer_app(gw: Gateway) -> web.Application:
         if request.path.endswith("/pdf"):
             pdf = records.record_pdf(gw, view)
             return web.Response(body=pdf, content_type="application/pdf")
-        lang = request.query.get("lang", "both")
-        if lang not in LANGS:
-            raise Malformed(f"lang must be one of {', '.join(LANGS)}")
         return web.json_response({
             "message_id": view["message_id"], "parties": view["parties"],
             "complete": view["complete"], "payload": view["payload"].to_dict(),
@@ -238,12 +316,14 @@ def build_officer_app(gw: Gateway) -> web.Application:
     async def countersign(request: web.Request) -> web.Response:
         user = need(request, "officer")
         mid = _hex_id(request.match_info["id"])
+        _query(request)
+        await _json_object(request)
         ack = await records.countersign(gw, mid, user=user)
         return web.json_response({"record": mid.hex(), "signature_message_id": ack.hex()},
                                  status=201)
 
     async def stats_pdf(request: web.Request) -> web.Response:
-        figures = await figures_for(request)
+        figures = await figures_for(request, _query(request, "period", "from", "to"))
         return web.Response(body=records.stats_pdf(figures), content_type="application/pdf")
 
     async def forward(request: web.Request) -> web.Response:
@@ -251,11 +331,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
         person's consent; the copy is a new message from this office."""
         user = need(request, "officer")
         mid = _hex_id(request.match_info["id"])
-        try:
-            data = await request.json()
-            to = list(data["to"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise Malformed('send {"to": [office, ...]}') from e
+        _query(request)
+        to = _offices((await _json_object(request, "to")).get("to"))
         rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
         if len(rows) != 1:
             raise NotFound("no such message in the inbox")
@@ -283,9 +360,13 @@ def build_officer_app(gw: Gateway) -> web.Application:
                                   "revoked_keys": sorted(d.revoked)})
 
     async def health(request: web.Request) -> web.Response:
-        return web.json_response(await gw.health())
+        _query(request)
+        full = await gw.health()
+        if USER not in request:  # no token: whether it is up, nothing about peers or backlog
+            return web.json_response({"status": full["status"]})
+        return web.json_response(full)
 
-    app = web.Application(middlewares=[error_middleware, auth_middleware],
+    app = web.Application(middlewares=[error_middleware, host_middleware, auth_middleware],
                           client_max_size=gw.config.max_envelope_bytes)
     app.router.add_post("/api/v1/messages", submit)
     app.router.add_get("/api/v1/messages", outgoing)
@@ -304,8 +385,12 @@ def build_officer_app(gw: Gateway) -> web.Application:
     return app
 
 
-def _limit(request: web.Request) -> int:
-    try:
-        return max(1, min(1000, int(request.query.get("limit", "100"))))
-    except ValueError as e:
-        raise Malformed("limit must be a number") from e
+def _limit(query: dict[str, str]) -> int:
+    return ascii_uint(query.get("limit", "100"), what="limit", lo=1, hi=1000)
+
+
+def _lang(query: dict[str, str]) -> str:
+    lang = query.get("lang", "both")
+    if lang not in LANGS:
+        raise Malformed(f"lang must be one of {', '.join(LANGS)}")
+    return lang

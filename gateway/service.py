@@ -1,9 +1,10 @@
 """One running gateway: its office identity, store, peer API, officer API and delivery workers.
 
-``Gateway(config).start()`` loads the keyring, the trust roots and the co-signed
-directory (refusing to start if our office or our keys are not in it), migrates
-the store, binds the two HTTP apps on their own ports, and starts one delivery
-worker per peer office plus a pinger that measures each peer's reachability
+``Gateway(config).start()`` sets a private umask and refuses a home, keyring or database
+that group or others can read (``gateway.home.secure_home``), loads the keyring, the
+trust roots and the co-signed directory (refusing to start if our office or our keys are
+not in it), migrates the store, binds the two HTTP apps on their own ports, and starts
+one delivery worker per peer office plus a pinger that measures each peer's reachability
 and clock skew (and resets delivery backoff when a peer comes back).
 """
 
@@ -26,6 +27,7 @@ from gateway.config import Config
 from gateway.delivery import PeerDelivery
 from gateway.errors import ConfigError, GatewayError, Malformed, NotFound
 from gateway.guard import ConnectionGuard, count_loop_errors
+from gateway.home import secure_home
 from gateway.identity import Directory, Keyring, TrustRoots
 from gateway.localtime import office_zone
 from gateway.logs import get_logger
@@ -90,6 +92,7 @@ class Gateway:
             raise ConfigError("none of our keys is in the trust directory")
 
     async def start(self) -> None:
+        secure_home(self.config)  # private umask; refuses a home others can read
         self.load_identity()
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
         await asyncio.to_thread(migrate, engine)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import statistics
 from collections import Counter
 from collections.abc import Mapping
@@ -32,6 +33,9 @@ RESOLVED = {"request": {"answered", "closed"}, "handover": {"executed", "closed"
             "notice": {"acknowledged", "in_progress", "closed"}}
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def period_of(query: Mapping[str, str], zone: ZoneInfo) -> Period:
     """The reporting period of a request: ``period=2026-Q1`` (or a day, ``2026-H1``,
     ``2026``), or ``from``/``to`` days (``to`` exclusive), in the office's ``zone``."""
@@ -49,6 +53,8 @@ def period_of(query: Mapping[str, str], zone: ZoneInfo) -> Period:
 
 
 def _day(text: str) -> date:
+    if not _DAY.fullmatch(text):
+        raise Malformed(f"{text!r} is not a date YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
     except ValueError as e:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway.audit import LEAF_PREFIX, encode_leaf
 from gateway.envelope import MAX_CASE_REFERENCE
-from gateway.errors import ConfigError, NotFound, Replay, Shredded, StorageError
+from gateway.errors import ConfigError, Conflict, NotFound, Replay, Shredded, StorageError
 from gateway.merkle import (
     CompactRange,
     consistency_proof,
@@ -285,6 +285,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # Crypto-shredding deletes storage keys: their pages must be overwritten, not just
+    # unlinked. Set on every connection; the compile-time default differs between builds.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -404,6 +407,12 @@ class Store:
     # ------------------------------------------------------------------ audit log
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
+        if self._edge is not None:
+            # Another process (``blo-gateway users`` / ``tokens``) may have appended since:
+            # an indexed look at the last leaf keeps the cached edge honest.
+            top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
+            if (0 if top is None else int(top) + 1) != self._edge.size:
+                self._edge = None
         if self._edge is None:
             size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
                        .scalar() or 0)
@@ -979,20 +988,66 @@ class Store:
     # ------------------------------------------------------------------ users
 
     def add_user(self, name: str, role: str, token: str, now_ms: int) -> None:
-        with self.engine.begin() as c:
+        """A new user with ``token``; ``Conflict`` if the name is taken."""
+        with self._tx() as (c, ev):
+            if c.execute(sa.select(users.c.id).where(users.c.name == name)).first():
+                raise Conflict(f"user {name} exists; remove it first or revoke its token")
             c.execute(sa.insert(users).values(name=name, role=role, created_at_ms=now_ms,
                                               token_sha256=_token_hash(token)))
+            ev.append({"t": now_ms, "type": "user.added", "user": name, "kind": role})
 
     def user_for_token(self, token: str) -> tuple[str, str] | None:
-        """(name, role) for a bearer token. Lookup is by SHA-256, so timing reveals nothing
-        about the token; the stored hash is compared in constant time as well."""
+        """(name, role) for the bearer token of an enabled user. Lookup is by SHA-256, so
+        timing reveals nothing about the token; the stored hash is compared in constant time
+        as well. Read on every request: a revocation or a disabled user counts at once."""
         h = _token_hash(token)
         with self.engine.connect() as c:
             row = c.execute(sa.select(users.c.name, users.c.role, users.c.token_sha256)
-                            .where(users.c.token_sha256 == h)).first()
+                            .where(users.c.token_sha256 == h,
+                                   users.c.disabled_at_ms.is_(None))).first()
         if row is None or not hmac.compare_digest(row.token_sha256, h):
             return None
         return str(row.name), str(row.role)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user: name, role, created_at_ms, disabled_at_ms (never the token hash)."""
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(users.c.name, users.c.role, users.c.created_at_ms,
+                                       users.c.disabled_at_ms).order_by(users.c.name)).all()
+        return [dict(r._mapping) for r in rows]
+
+    def set_user_disabled(self, name: str, disabled: bool, now_ms: int) -> None:
+        """Disable (its token stops working at once) or enable a user again."""
+        with self._tx() as (c, ev):
+            self._user_id(c, name)
+            c.execute(sa.update(users).where(users.c.name == name)
+                      .values(disabled_at_ms=now_ms if disabled else None))
+            ev.append({"t": now_ms, "type": "user.disabled" if disabled else "user.enabled",
+                       "user": name})
+
+    def remove_user(self, name: str, now_ms: int) -> None:
+        with self._tx() as (c, ev):
+            self._user_id(c, name)
+            c.execute(sa.delete(users).where(users.c.name == name))
+            ev.append({"t": now_ms, "type": "user.removed", "user": name})
+
+    def replace_token(self, name: str, new_token: str | None, now_ms: int) -> None:
+        """Revoke ``name``'s token; with ``new_token``, that one works from now on. Without,
+        the stored hash becomes random bytes: no token has it, and the column stays unique."""
+        with self._tx() as (c, ev):
+            self._user_id(c, name)
+            h = _token_hash(new_token) if new_token is not None else nacl.utils.random(32)
+            c.execute(sa.update(users).where(users.c.name == name).values(token_sha256=h))
+            ev.append({"t": now_ms, "type": "token.revoked", "user": name})
+            if new_token is not None:
+                ev.append({"t": now_ms, "type": "token.issued", "user": name})
+
+    @staticmethod
+    def _user_id(c: sa.Connection, name: str) -> int:
+        uid = c.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
+        if uid is None:
+            raise NotFound(f"no user {name}")
+        return int(uid)
 
     def ping(self) -> None:
         with self.engine.connect() as c:
