@@ -65,7 +65,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _HEX_ID = re.compile(r"[0-9a-fA-F]{32}")
 _TOKEN = re.compile(r"Bearer ([A-Za-z0-9_-]{16,128})")
 _OFFICE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 MAX_RECIPIENTS = 16
 
 

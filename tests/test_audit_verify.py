@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Pair
+from harness import BACKENDS, Pair, load_script
 
 from gateway.cli import main
 from gateway.identity import TrustRoots
@@ -56,8 +55,7 @@ def test_committed_tamper_corpus_is_refused_code_by_code():
 
 
 def test_tamper_generator_still_produces_a_corpus_that_is_refused(tmp_path):
-    sys.path.insert(0, str(CORPUS))
-    import generate  # type: ignore[import-not-found]
+    generate = load_script(CORPUS / "generate.py", "audit_tamper_generate")
 
     generate.write(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in CORPUS.iterdir()
@@ -181,8 +179,7 @@ async def test_live_peer_catches_a_truncation_the_bundle_alone_cannot(pair, tmp_
 
     honest = tmp_path / "lc.tar"
     export_bundle(pair.homes[LAOCAI], honest)
-    sys.path.insert(0, str(CORPUS))
-    import generate  # type: ignore[import-not-found]
+    generate = load_script(CORPUS / "generate.py", "audit_tamper_generate")
 
     members = {}
     import tarfile

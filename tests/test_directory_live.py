@@ -70,7 +70,9 @@ async def ping_as(session, pair: Pair, origin: str, to: str, now_ms: int | None 
 
 
 async def health(session, pair: Pair, office: str) -> dict:
-    async with session.get(pair.api(office) + "/health") as r:
+    """The full health view (it needs a token; without one only the status shows)."""
+    h = {"Authorization": f"Bearer {pair.tokens[office]['auditor']}"}
+    async with session.get(pair.api(office) + "/health", headers=h) as r:
         return await r.json()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-import sys
 from pathlib import Path
 
 import nacl.signing
@@ -20,14 +19,14 @@ from gateway import envelope
 from gateway.errors import GatewayError
 from gateway.identity import Directory, Keyring, PrivateKey, TrustRoots
 from gateway.messages import Payload
+from tests.harness import load_script
 
 HERE = Path(__file__).parent / "vectors"
 VECTORS = sorted((HERE / "envelope").glob("*.json"))
 
 
 def test_vectors_regenerate_identically(tmp_path):
-    sys.path.insert(0, str(HERE))
-    import generate  # type: ignore[import-not-found]
+    generate = load_script(HERE / "generate.py", "envelope_vectors_generate")
 
     generate.write(tmp_path)
     fresh = sorted(p.name for p in tmp_path.iterdir())
