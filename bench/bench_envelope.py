@@ -18,10 +18,10 @@ import nacl.public
 import nacl.signing
 import nacl.utils
 
-from gateway import envelope
-from gateway.messages import Payload, pb
-from gateway.provision import provision
-from gateway.scenario import HEKOU, LAOCAI
+from gateway.cli.provision import provision
+from gateway.protocol import envelope
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.scenario import HEKOU, LAOCAI
 
 
 def rate(fn: Callable[[], object], seconds: float) -> float:

@@ -26,14 +26,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway import envelope
-from gateway.client import OfficerClient
-from gateway.demo import GatewayProcess, free_port
-from gateway.home import add_user, init_home
-from gateway.messages import Payload, pb
-from gateway.provision import provision
-from gateway.receipt import make_receipt, verify_receipt
-from gateway.scenario import HEKOU, LAOCAI
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess, free_port
+from gateway.cli.provision import provision
+from gateway.node.home import add_user, init_home
+from gateway.protocol import envelope
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.receipt import make_receipt, verify_receipt
+from gateway.protocol.scenario import HEKOU, LAOCAI
 
 
 def payload_2k() -> Payload:

@@ -32,11 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gateways import delivered, offer, wait_delivered
 
-from gateway.client import OfficerClient
-from gateway.demo import GatewayProcess, free_port
-from gateway.home import add_user, init_home
-from gateway.provision import provision
-from gateway.scenario import HEKOU, LAOCAI
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess, free_port
+from gateway.cli.provision import provision
+from gateway.node.home import add_user, init_home
+from gateway.protocol.scenario import HEKOU, LAOCAI
 
 
 def rss_mib(pid: int) -> float:

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gateway.identity import Directory
-from gateway.provision import Network, provision
+from gateway.cli.provision import Network, provision
+from gateway.protocol.identity import Directory
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,12 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-from gateway.config import Config, load_config
-from gateway.demo import free_port
-from gateway.home import add_user, init_home
-from gateway.provision import Network, provision
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
-from gateway.service import Gateway
+from gateway.cli.demo import free_port
+from gateway.cli.provision import Network, provision
+from gateway.node.config import Config, load_config
+from gateway.node.gateway import Gateway
+from gateway.node.home import add_user, init_home
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
 PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
 BACKENDS = ["sqlite", "postgres"] if PG_DSN else ["sqlite"]
@@ -120,7 +120,7 @@ class Officer:
 
 def error_code(fn: Any) -> str:
     """The stable code of the GatewayError ``fn()`` raises, or "OK"."""
-    from gateway.errors import GatewayError
+    from gateway.protocol.errors import GatewayError
 
     try:
         fn()

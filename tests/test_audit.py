@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway.merkle import leaf_hash, verify_consistency, verify_inclusion
-from gateway.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
-from gateway.peerauth import sign_request
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
-from gateway.verify import verify_bundles
-from gateway.witness import checkpoint_and_witness
+from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from gateway.audit.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
+from gateway.audit.verify import verify_bundles
+from gateway.node.witness import checkpoint_and_witness
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 
 @pytest.fixture(params=BACKENDS)
@@ -55,7 +55,7 @@ async def _exchange(pair: Pair) -> None:
 
 
 async def _bundles(pair: Pair, tmp_path) -> tuple:
-    from gateway.bundle import export_bundle
+    from gateway.node.bundle import export_bundle
 
     out = {}
     for office in (LAOCAI, HEKOU):
@@ -162,8 +162,8 @@ async def test_rewritten_and_resigned_history_is_caught_by_the_peer_bundle(tmp_p
     finally:
         await pair.close()
     ring = pair.net.keyrings[LAOCAI]
-    from gateway.audit import LEAF_PREFIX
-    from gateway.merkle import MemoryTree
+    from gateway.audit.leaves import LEAF_PREFIX
+    from gateway.audit.merkle import MemoryTree
 
     def resign(cps):
         with tarfile.open(a) as tar:
@@ -235,7 +235,7 @@ async def test_proofs_served_to_peers_verify(pair):
         cp = parse_checkpoint(body)
         for index in (0, cp.size // 2, cp.size - 1):
             data = json.loads(await get(f"/peer/v1/audit/inclusion?index={index}&size={cp.size}"))
-            from gateway.audit import LEAF_PREFIX
+            from gateway.audit.leaves import LEAF_PREFIX
 
             verify_inclusion(leaf_hash(LEAF_PREFIX + data["leaf"].encode()), index, cp.size,
                              [base64.b64decode(p) for p in data["proof"]], cp.root)

@@ -13,13 +13,13 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Pair, load_script
 
+from gateway.audit.notes import cosign, make_checkpoint, split_note
+from gateway.audit.verify import verify_bundles
 from gateway.cli import main
-from gateway.identity import TrustRoots
-from gateway.notes import cosign, make_checkpoint, split_note
-from gateway.peerauth import sign_request
-from gateway.scenario import HEKOU, LAOCAI
-from gateway.verify import verify_bundles
-from gateway.witness import checkpoint_and_witness
+from gateway.node.witness import checkpoint_and_witness
+from gateway.protocol.identity import TrustRoots
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI
 
 CORPUS = Path(__file__).parent / "vectors" / "audit-tamper"
 
@@ -102,7 +102,7 @@ def test_cli_exit_codes_json_and_labels(capsys):
     assert "AUDIT_NO_ROOTS" in capsys.readouterr().err
     assert main(["audit", "verify", str(CORPUS / "missing.tar"), "--roots", roots]) == 3
     # Published fingerprints pin the roots too; the fresh-roots bundle does not match them.
-    from gateway.identity import fingerprint
+    from gateway.protocol.identity import fingerprint
 
     fps = [fingerprint(r.public_key) for r in TrustRoots.load(CORPUS / "roots.json").roots]
     args = [a for fp in fps for a in ("--root-fingerprint", fp)]
@@ -133,7 +133,7 @@ async def test_witness_refuses_extension_lines_with_a_stable_code(pair):
     ring = pair.net.keyrings[LAOCAI]
     note = make_checkpoint(ring, size, root, int(time.time() * 1000))
     body, sig = note.split("\n\n")
-    from gateway.notes import sign_line
+    from gateway.audit.notes import sign_line
 
     ext_body = body + "\nextension line\n"
     ext_note = ext_body + "\n" + sign_line(f"{LAOCAI}/audit/v1", ring.signing_key(
@@ -156,7 +156,7 @@ def test_cosign_follows_c2sp_over_the_whole_body(net, now_ms):
     """Whatever body it is given, the cosignature covers all of it (C2SP tlog-cosignature),
     so a C2SP verifier and ours agree; tested against the C2SP/Go vectors in
     test_note_vectors.py."""
-    from gateway.notes import verify_cosignature_line, witness_name
+    from gateway.audit.notes import verify_cosignature_line, witness_name
 
     ring = net.keyrings[HEKOU]
     body = "example.com/log\n5\n" + base64.b64encode(bytes(32)).decode() + "\next\n"
@@ -172,7 +172,7 @@ def test_cosign_follows_c2sp_over_the_whole_body(net, now_ms):
 async def test_live_peer_catches_a_truncation_the_bundle_alone_cannot(pair, tmp_path, capsys):
     import asyncio
 
-    from gateway.bundle import export_bundle
+    from gateway.node.bundle import export_bundle
 
     async def cli(argv: list[str]) -> int:  # the gateways run on this event loop
         return await asyncio.to_thread(main, argv)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.scenario import case_payloads
+from gateway.protocol.scenario import case_payloads
 
 
 def run(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess[str]:

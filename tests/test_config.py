@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import Config, config_problems, load_config, render_config
-from gateway.errors import ConfigError
-from gateway.home import init_home
-from gateway.provision import provision
-from gateway.scenario import LAOCAI
+from gateway.cli.provision import provision
+from gateway.node.config import Config, config_problems, load_config, render_config
+from gateway.node.home import init_home
+from gateway.protocol.errors import ConfigError
+from gateway.protocol.scenario import LAOCAI
 
 
 def write(home: Path, extra: str) -> Path:

@@ -13,9 +13,9 @@ import time
 import pytest
 from harness import BACKENDS, Pair
 
-from gateway.client import OfficerClient
-from gateway.demo import GatewayProcess
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 
 @pytest.fixture(params=BACKENDS)

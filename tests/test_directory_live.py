@@ -14,12 +14,12 @@ import pytest
 from harness import BACKENDS, Pair, wait_for
 
 from gateway.cli import main
-from gateway.clock import FakeClock
-from gateway.errors import DirectoryError
-from gateway.home import add_user
-from gateway.identity import build_directory, sign_directory
-from gateway.peerauth import sign_request
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+from gateway.node.clock import FakeClock
+from gateway.node.home import add_user
+from gateway.protocol.errors import DirectoryError
+from gateway.protocol.identity import build_directory, sign_directory
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 DAY = 24 * 3600 * 1000
 PING = "/peer/v1/ping"

@@ -9,11 +9,17 @@ from harness import error_code
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import envelope
-from gateway.identity import Directory, Keyring, PrivateKey, build_directory, sign_directory
-from gateway.messages import MessageType, Payload, pb
-from gateway.provision import Network
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+from gateway.cli.provision import Network
+from gateway.protocol import envelope
+from gateway.protocol.identity import (
+    Directory,
+    Keyring,
+    PrivateKey,
+    build_directory,
+    sign_directory,
+)
+from gateway.protocol.messages import MessageType, Payload, pb
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 PAYLOADS = {m.payload.message_type: m.payload for m in case_payloads()}
 DAY = 24 * 3600 * 1000
@@ -171,7 +177,7 @@ def test_revoked_and_unknown_and_expired_signer_keys(net, directory, now_ms):
     assert _code(lambda: envelope.verify(data, directory, now_ms=later)) == "EXPIRED"
     # (A message signed after the end of its key's period: KEY_EXPIRED, see below.)
     other = Network.__new__(Network)  # a directory that does not know Lào Cai's key
-    from gateway.provision import provision
+    from gateway.cli.provision import provision
 
     other = provision(now_ms)
     assert _code(lambda: envelope.verify(data, other.directory(), now_ms=now_ms)) == "UNKNOWN_KEY"
@@ -182,7 +188,7 @@ def test_wrong_key_cannot_decrypt(net, directory, now_ms):
     data = _seal(net, directory, PAYLOADS[MessageType.ACKNOWLEDGEMENT], now_ms)
     env = envelope.verify(data, directory, now_ms=now_ms)
     real = net.keyrings[HEKOU]
-    from gateway.identity import PrivateKey
+    from gateway.protocol.identity import PrivateKey
 
     enc = next(k for k in real.keys if k.algorithm == "x25519")
     swapped = Keyring(HEKOU, (PrivateKey("x25519", bytes(32 - 1) + b"\x09", enc.not_before_ms,

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from harness import Pair
 
 import gateway
-from gateway import envelope
-from gateway.client import OfficerClient
-from gateway.errors import ConfigError, GatewayError
-from gateway.messages import Payload
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
-from gateway.service import Gateway
+from gateway.cli.client import OfficerClient
+from gateway.node.gateway import Gateway
+from gateway.protocol import envelope
+from gateway.protocol.errors import ConfigError, GatewayError
+from gateway.protocol.messages import Payload
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.store import _sqlite_pragmas
 
 SRC = Path(gateway.__file__).parent.parent  # run the commands of the code under test

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import strict
-from gateway.errors import Malformed
+from gateway.protocol import strict
+from gateway.protocol.errors import Malformed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 import fuzz

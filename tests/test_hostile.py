@@ -16,11 +16,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway import envelope
-from gateway.delivery import frame_batch
-from gateway.peer_api import LIMITS_KEY
-from gateway.peerauth import sign_request
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.node.delivery import frame_batch
+from gateway.node.peer_api import LIMITS_KEY
+from gateway.protocol import envelope
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 from tests.harness import BACKENDS, Pair, wait_for
 
 PATH = "/peer/v1/envelopes"
@@ -246,7 +246,7 @@ async def test_a_refused_envelope_never_holds_back_the_queue(pair, session, monk
 
         def failing_receive(incoming, **kw):
             if any(i.message_id in bad_ids for i in incoming):
-                from gateway.errors import StorageError
+                from gateway.protocol.errors import StorageError
                 raise StorageError("simulated: the database refused the row")
             return receive(incoming, **kw)
         monkeypatch.setattr(gw.store.sync, "receive", failing_receive)
@@ -303,7 +303,7 @@ async def test_bad_proof_queries_are_400(pair, session):
 
 
 async def test_accept_errors_are_counted_not_logged(caplog):
-    from gateway.guard import count_loop_errors
+    from gateway.node.guard import count_loop_errors
 
     loop = asyncio.get_running_loop()
     previous = loop.get_exception_handler()

@@ -7,8 +7,9 @@ import stat
 import pytest
 from harness import error_code
 
-from gateway import envelope
-from gateway.identity import (
+from gateway.cli.provision import Network, provision
+from gateway.protocol import envelope
+from gateway.protocol.identity import (
     Directory,
     Keyring,
     RootSigner,
@@ -16,8 +17,7 @@ from gateway.identity import (
     key_id_for,
     sign_directory,
 )
-from gateway.provision import Network, provision
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.schemas.blo.v1 import directory_pb2
 
 DAY = 24 * 3600 * 1000

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from google.protobuf.descriptor import FileDescriptor
 
-from gateway.glossary import load_glossary
+from gateway.protocol.glossary import load_glossary
 from gateway.schemas.blo.v1 import (
     common_pb2,
     directory_pb2,
@@ -58,7 +58,7 @@ def test_every_message_field_and_enum_value_has_vi_and_zh_labels():
 
 
 def test_labels_equal_their_glossary_terms():
-    glossary = load_glossary(ROOT / "gateway" / "glossary.tsv")
+    glossary = load_glossary(ROOT / "gateway" / "protocol" / "glossary.tsv")
     wrong = []
     for kind, name, opts, ext in _elements():
         lab = opts.Extensions[ext]
@@ -70,7 +70,7 @@ def test_labels_equal_their_glossary_terms():
 
 def test_chinese_labels_are_chinese_and_vietnamese_labels_are_not():
     han = re.compile(r"[\u4e00-\u9fff]")
-    glossary = load_glossary(ROOT / "gateway" / "glossary.tsv")
+    glossary = load_glossary(ROOT / "gateway" / "protocol" / "glossary.tsv")
     for t in glossary.values():
         if t.key.startswith(("alg.", "handling.")):
             continue  # algorithm names and H0-H3 codes are shared
@@ -111,7 +111,7 @@ def test_regen_check_detects_drift(tmp_path, monkeypatch):
     import regen  # type: ignore[import-not-found]
 
     g = tmp_path / "glossary.tsv"
-    text = (ROOT / "gateway" / "glossary.tsv").read_text(encoding="utf-8")
+    text = (ROOT / "gateway" / "protocol" / "glossary.tsv").read_text(encoding="utf-8")
     g.write_text(text.replace("Hỏa tốc", "Thượng khẩn"), encoding="utf-8")
     monkeypatch.setattr(regen, "GLOSSARY", g)
     assert regen.main(["--check"]) == 1
@@ -151,11 +151,11 @@ def test_labels_with_quotes_tabs_and_backslashes_round_trip_through_regen(tmp_pa
     from google.protobuf import descriptor_pb2
     from grpc_tools import protoc
 
-    from gateway.glossary import dump_glossary, preamble_of
+    from gateway.protocol.glossary import dump_glossary, preamble_of
 
     regen = _regen()
-    text = (ROOT / "gateway" / "glossary.tsv").read_text(encoding="utf-8")
-    terms = load_glossary(ROOT / "gateway" / "glossary.tsv")
+    text = (ROOT / "gateway" / "protocol" / "glossary.tsv").read_text(encoding="utf-8")
+    terms = load_glossary(ROOT / "gateway" / "protocol" / "glossary.tsv")
     for key, (vi, zh) in TRICKY.items():
         terms[key] = dataclasses.replace(terms[key], vi=vi, zh=zh)
     glossary = tmp_path / "glossary.tsv"
@@ -218,7 +218,7 @@ def test_glossary_saved_by_a_spreadsheet_with_every_cell_quoted(tmp_path):
     import shutil
 
     regen = _regen()
-    src = ROOT / "gateway" / "glossary.tsv"
+    src = ROOT / "gateway" / "protocol" / "glossary.tsv"
     text = src.read_text(encoding="utf-8")
     rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
     buf = io.StringIO()
@@ -238,8 +238,8 @@ def test_glossary_saved_by_a_spreadsheet_with_every_cell_quoted(tmp_path):
 
 
 def test_the_glossary_file_is_in_canonical_csv_form():
-    from gateway.glossary import dump_glossary, preamble_of
+    from gateway.protocol.glossary import dump_glossary, preamble_of
 
-    text = (ROOT / "gateway" / "glossary.tsv").read_text(encoding="utf-8")
-    assert dump_glossary(load_glossary(ROOT / "gateway" / "glossary.tsv"),
+    text = (ROOT / "gateway" / "protocol" / "glossary.tsv").read_text(encoding="utf-8")
+    assert dump_glossary(load_glossary(ROOT / "gateway" / "protocol" / "glossary.tsv"),
                          preamble_of(text)) == text

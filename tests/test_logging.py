@@ -13,9 +13,9 @@ from pathlib import Path
 from harness import Pair
 
 import gateway
-from gateway.client import OfficerClient
-from gateway.demo import GatewayProcess
-from gateway.scenario import LAOCAI
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess
+from gateway.protocol.scenario import LAOCAI
 
 
 def _raw(port: int, data: bytes) -> bytes:
@@ -72,7 +72,7 @@ def test_a_token_in_a_malformed_request_never_reaches_the_log(tmp_path):
 def test_stdlib_records_are_redacted_one_line_each(tmp_path):
     script = textwrap.dedent("""
         import logging
-        from gateway.logs import configure_logging
+        from gateway.node.logs import configure_logging
         configure_logging("info")
         logging.getLogger("sqlalchemy.pool").warning(
             "connect failed: Authorization: Bearer %s password=%s", "TOKEN123", "PW456")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.merkle import (
+from gateway.audit.merkle import (
     MemoryTree,
     ProofError,
     consistency_proof,
@@ -64,7 +64,7 @@ def _reference_root(leaves: list[bytes]) -> bytes:
     if len(leaves) == 1:
         return leaves[0]
     k = 1 << ((len(leaves) - 1).bit_length() - 1)
-    from gateway.merkle import node_hash
+    from gateway.audit.merkle import node_hash
 
     return node_hash(_reference_root(leaves[:k]), _reference_root(leaves[k:]))
 

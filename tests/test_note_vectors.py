@@ -13,8 +13,7 @@ from pathlib import Path
 import nacl.signing
 import pytest
 
-from gateway.errors import BadSignature
-from gateway.notes import (
+from gateway.audit.notes import (
     key_id,
     parse_checkpoint,
     sign_line,
@@ -22,6 +21,7 @@ from gateway.notes import (
     verify_cosignature_line,
     verify_line,
 )
+from gateway.protocol.errors import BadSignature
 
 HERE = Path(__file__).parent / "vectors" / "signed-note"
 

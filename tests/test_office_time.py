@@ -16,11 +16,11 @@ import pytest
 from harness import BACKENDS, Pair
 from test_workflow import _agreement, _send_delivered, fonts_installed
 
-from gateway.clock import FakeClock
-from gateway.errors import GatewayError
-from gateway.localtime import local_time, office_zone, parse_period, zoned_times
-from gateway.messages import Payload, pb
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.node.clock import FakeClock
+from gateway.protocol.errors import GatewayError
+from gateway.protocol.localtime import local_time, office_zone, parse_period, zoned_times
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 #: 23:30 on 31 March 2026 in Lào Cai = 00:30 on 1 April in Hekou
 EDGE_MS = int(datetime(2026, 3, 31, 16, 30, tzinfo=UTC).timestamp() * 1000)
@@ -173,11 +173,11 @@ def test_a_directory_entry_may_carry_the_office_zone_and_a_bad_one_is_refused(tm
     import dataclasses
     import time
 
-    from gateway.config import load_config
-    from gateway.home import init_home
-    from gateway.identity import Keyring, build_directory, sign_directory
-    from gateway.provision import DEFAULT_OFFICES, provision
-    from gateway.service import Gateway
+    from gateway.cli.provision import DEFAULT_OFFICES, provision
+    from gateway.node.config import load_config
+    from gateway.node.gateway import Gateway
+    from gateway.node.home import init_home
+    from gateway.protocol.identity import Keyring, build_directory, sign_directory
 
     now = int(time.time() * 1000)
     offices = [dataclasses.replace(o, time_zone="Asia/Urumqi") if o.office_id == HEKOU else o

@@ -15,9 +15,9 @@ from harness import BACKENDS, Pair, wait_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.client import OfficerClient
-from gateway.demo import GatewayProcess
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 ZERO_ID = "0" * 32
 

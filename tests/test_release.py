@@ -6,9 +6,9 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway.messages import Payload, pb
-from gateway.release import released_copy
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.release import released_copy
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 
 @pytest.fixture(params=BACKENDS)

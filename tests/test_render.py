@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from gateway.render import render
-from gateway.scenario import case_payloads
+from gateway.protocol.scenario import case_payloads
+from gateway.views.render import render
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 

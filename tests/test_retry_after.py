@@ -11,9 +11,9 @@ import pytest
 from aiohttp import web
 from harness import BACKENDS, Pair, wait_for
 
-from gateway.clock import FakeClock
-from gateway.demo import free_port
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.cli.demo import free_port
+from gateway.node.clock import FakeClock
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 CAP_MS, BASE_MS = 1000, 100
 

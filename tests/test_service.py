@@ -12,12 +12,12 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway import envelope
-from gateway.delivery import frame_batch
-from gateway.messages import Payload, pb
-from gateway.peerauth import sign_request
-from gateway.receipt import verify_receipt
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+from gateway.node.delivery import frame_batch
+from gateway.protocol import envelope
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.receipt import verify_receipt
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 PATH = "/peer/v1/envelopes"
 
@@ -417,14 +417,14 @@ async def test_peer_api_over_tls(tmp_path, session):
     try:
         import tomllib
 
-        from gateway.config import render_config
+        from gateway.node.config import render_config
 
         for office, extra in ((HEKOU, {"tls_cert": str(cert), "tls_key": str(key)}),
                               (LAOCAI, {"tls_ca": str(cert), "peer_urls": {
                                   HEKOU: f"https://127.0.0.1:{pair.ports[HEKOU][0]}"}})):
             cfg_file = pair.homes[office] / "gateway.toml"
             data = tomllib.loads(cfg_file.read_text())
-            from gateway.config import Config
+            from gateway.node.config import Config
 
             cfg_file.write_text(render_config(Config(home=pair.homes[office], **{**data,
                                                                                  **extra})))

@@ -11,11 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from harness import BACKENDS, PG_DSN, Officer, Pair, wait_for
 
-from gateway.bundle import export_bundle
-from gateway.clock import FakeClock
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.audit.verify import verify_bundles
+from gateway.node.bundle import export_bundle
+from gateway.node.clock import FakeClock
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 from gateway.store import make_engine, metadata, migrate
-from gateway.verify import verify_bundles
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -66,7 +66,7 @@ async def test_crypto_shredding_at_retention_expiry(tmp_path):
             raw = c.execute(sa.text("SELECT raw FROM envelopes WHERE shredded_at_ms IS NOT NULL")
                             ).scalars().all()
             assert raw and all(bytes(r) == b"" for r in raw)
-        from gateway.witness import checkpoint_and_witness
+        from gateway.node.witness import checkpoint_and_witness
 
         await checkpoint_and_witness(hk)
         out = tmp_path / "hk.tar"

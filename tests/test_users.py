@@ -15,13 +15,13 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Pair, error_code
 
-from gateway import audit
-from gateway import home as homes
-from gateway.audit import encode_leaf
-from gateway.bundle import export_bundle
-from gateway.home import add_user
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
-from gateway.verify import verify_bundles
+from gateway.audit import leaves as audit
+from gateway.audit.leaves import encode_leaf
+from gateway.audit.verify import verify_bundles
+from gateway.node import home as homes
+from gateway.node.bundle import export_bundle
+from gateway.node.home import add_user
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
 
 
 @pytest.fixture(params=BACKENDS)

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gateway import envelope
-from gateway.errors import GatewayError
-from gateway.identity import Directory, Keyring, PrivateKey, TrustRoots
-from gateway.messages import Payload
+from gateway.protocol import envelope
+from gateway.protocol.errors import GatewayError
+from gateway.protocol.identity import Directory, Keyring, PrivateKey, TrustRoots
+from gateway.protocol.messages import Payload
 from tests.harness import load_script
 
 HERE = Path(__file__).parent / "vectors"

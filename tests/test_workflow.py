@@ -12,19 +12,19 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Officer, Pair, wait_for
 
-from gateway import envelope
-from gateway.clock import FakeClock
-from gateway.delivery import frame_batch
-from gateway.messages import MessageType, Payload, pb
-from gateway.peerauth import sign_request
-from gateway.scenario import HEKOU, LAOCAI, case_payloads
-from gateway.workflow import InvalidTransition, transition
+from gateway.node.clock import FakeClock
+from gateway.node.delivery import frame_batch
+from gateway.protocol import envelope
+from gateway.protocol.messages import MessageType, Payload, pb
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.protocol.workflow import InvalidTransition, transition
 
 HOUR = 3600_000
 
 
 def fonts_installed() -> bool:
-    from gateway.pdf import FONT_PATHS
+    from gateway.views.pdf import FONT_PATHS
 
     return all(any(os.path.exists(p) for p in paths) for paths in FONT_PATHS.values())
 

@@ -38,13 +38,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gateway import envelope, notes, peerauth, receipt, witness  # noqa: E402
-from gateway.delivery import frame_batch, parse_batch  # noqa: E402
-from gateway.errors import GatewayError  # noqa: E402
-from gateway.identity import Directory  # noqa: E402
-from gateway.messages import Payload  # noqa: E402
-from gateway.provision import Network, provision  # noqa: E402
-from gateway.scenario import HEKOU, LAOCAI, case_payloads  # noqa: E402
+from gateway.audit import notes  # noqa: E402
+from gateway.cli.provision import Network, provision  # noqa: E402
+from gateway.node import witness  # noqa: E402
+from gateway.node.delivery import frame_batch, parse_batch  # noqa: E402
+from gateway.protocol import envelope, peerauth, receipt  # noqa: E402
+from gateway.protocol.errors import GatewayError  # noqa: E402
+from gateway.protocol.identity import Directory  # noqa: E402
+from gateway.protocol.messages import Payload  # noqa: E402
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads  # noqa: E402
 
 
 def mutate(rng: random.Random, data: bytes, pool: list[bytes]) -> bytes:
@@ -182,10 +184,10 @@ def run_parsers(inputs: int, rng: random.Random, out: Path) -> dict[str, Counter
 async def run_http(count: int, rng: random.Random, workdir: Path) -> dict[str, Counter[str]]:
     import aiohttp
 
-    from gateway.config import load_config
-    from gateway.demo import free_port
-    from gateway.home import add_user, init_home
-    from gateway.service import Gateway
+    from gateway.cli.demo import free_port
+    from gateway.node.config import load_config
+    from gateway.node.gateway import Gateway
+    from gateway.node.home import add_user, init_home
 
     now = int(time.time() * 1000)
     ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}

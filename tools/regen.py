@@ -1,6 +1,6 @@
 """Regenerate the schema labels and the generated Python code.
 
-    python tools/regen.py          # write labels from gateway/glossary.tsv into schemas/,
+    python tools/regen.py          # write labels from gateway/protocol/glossary.tsv into schemas/,
                                    # then run protoc into gateway/schemas/
     python tools/regen.py --check  # exit 1 if anything committed differs from what
                                    # this would write (the drift test runs this)
@@ -9,7 +9,7 @@ Labels: every ``{term: "key" ...}`` option in schemas/blo/v1/*.proto is rewritte
 to ``{term: "key" vi: "..." zh: "..."}`` from the glossary, each label escaped as a
 protobuf string (quotes, backslashes, tabs and other control characters). A term
 missing from the glossary is an error. The glossary is read with the ``csv`` module
-(gateway/glossary.py) and written back in its canonical form (quoted only where
+(gateway/protocol/glossary.py) and written back in its canonical form (quoted only where
 needed), so a file saved by a spreadsheet is normalised; ``--check`` reports it.
 Code: grpcio-tools' protoc with --python_out and --pyi_out; imports are rewritten to
 live under ``gateway.schemas``. ``--glossary``, ``--schemas`` and ``--out`` point
@@ -28,12 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.glossary import dump_glossary, load_glossary, preamble_of  # noqa: E402
+from gateway.protocol.glossary import dump_glossary, load_glossary, preamble_of  # noqa: E402
 
 SCHEMAS = ROOT / "schemas"
 PROTO_DIR = SCHEMAS / "blo" / "v1"
 OUT = ROOT / "gateway" / "schemas"
-GLOSSARY = ROOT / "gateway" / "glossary.tsv"
+GLOSSARY = ROOT / "gateway" / "protocol" / "glossary.tsv"
 _STRING = r'"(?:[^"\\\n]|\\.)*"'
 _LABEL = re.compile(r'\{term: "([a-z0-9_.]+)"(?: vi: ' + _STRING + " zh: " + _STRING + r")?\}")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -103,7 +103,7 @@ def _tree(path: Path) -> dict[str, bytes]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--check", action="store_true", help="only report drift; write nothing")
-    ap.add_argument("--glossary", type=Path, help="default: gateway/glossary.tsv")
+    ap.add_argument("--glossary", type=Path, help="default: gateway/protocol/glossary.tsv")
     ap.add_argument("--schemas", type=Path, help="default: schemas/")
     ap.add_argument("--out", type=Path, help="default: gateway/schemas/")
     args = ap.parse_args(argv)

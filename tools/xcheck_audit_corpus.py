@@ -31,9 +31,9 @@ def _members(path: Path) -> dict[str, bytes]:
 
 def keys() -> None:
     sys.path.insert(0, str(CORPUS.parents[2]))
-    from gateway.errors import GatewayError
-    from gateway.identity import ED25519, Directory, TrustRoots
-    from gateway.notes import key_id, log_origin, witness_name
+    from gateway.audit.notes import key_id, log_origin, witness_name
+    from gateway.protocol.errors import GatewayError
+    from gateway.protocol.identity import ED25519, Directory, TrustRoots
 
     roots = TrustRoots.load(CORPUS / "roots.json")
     out = {}

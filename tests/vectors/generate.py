@@ -22,10 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gateway import envelope  # noqa: E402
-from gateway.envelope import _kek  # noqa: E402
-from gateway.provision import provision  # noqa: E402
-from gateway.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, T0, case_payloads  # noqa: E402
+from gateway.cli.provision import provision  # noqa: E402
+from gateway.protocol import envelope  # noqa: E402
+from gateway.protocol.envelope import _kek  # noqa: E402
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, T0, case_payloads  # noqa: E402
 
 NOW = T0 - 7 * 3600 * 1000  # 2026-03-02T02:40:00Z = 09:40 in Lào Cai
 

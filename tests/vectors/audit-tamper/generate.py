@@ -29,15 +29,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import aiohttp  # noqa: E402
 from harness import Pair, wait_for  # noqa: E402
 
-from gateway.audit import LEAF_PREFIX, encode_leaf  # noqa: E402
-from gateway.bundle import export_bundle  # noqa: E402
-from gateway.identity import ED25519, build_directory, sign_directory  # noqa: E402
-from gateway.merkle import CompactRange, leaf_hash  # noqa: E402
-from gateway.notes import cosign, make_checkpoint, parse_checkpoint, split_note  # noqa: E402
-from gateway.provision import provision  # noqa: E402
-from gateway.scenario import HEKOU, LAOCAI, case_payloads  # noqa: E402
+from gateway.audit.leaves import LEAF_PREFIX, encode_leaf  # noqa: E402
+from gateway.audit.merkle import CompactRange, leaf_hash  # noqa: E402
+from gateway.audit.notes import cosign, make_checkpoint, parse_checkpoint, split_note  # noqa: E402
+from gateway.cli.provision import provision  # noqa: E402
+from gateway.node.bundle import export_bundle  # noqa: E402
+from gateway.node.witness import checkpoint_and_witness  # noqa: E402
+from gateway.protocol.identity import ED25519, build_directory, sign_directory  # noqa: E402
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads  # noqa: E402
 from gateway.schemas.blo.v1 import directory_pb2  # noqa: E402
-from gateway.witness import checkpoint_and_witness  # noqa: E402
 
 Members = dict[str, bytes]
 

@@ -1,1 +1,0 @@
-"""Internal helpers; not part of the public API and free to change."""

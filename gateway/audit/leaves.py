@@ -1,0 +1,137 @@
+"""The audit log's leaves: versioned, canonical, metadata only.
+
+A leaf is ``LEAF_PREFIX ‖ canonical JSON`` where the JSON object has sorted keys, no
+white space and ASCII-only escapes, so that any implementation re-encodes it to the same
+bytes. Keys are restricted to the ``FIELDS`` below and values to ids, codes, hex digests
+and integers: there is no field that could carry a name, a place or free text, so a
+leaf cannot hold personal data or ciphertext by construction.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from gateway.protocol.errors import Malformed
+
+__all__ = ["EVENT_TYPES", "FIELDS", "LEAF_PREFIX", "USER_NAME", "check_user_name", "decode_leaf",
+           "encode_leaf"]
+
+LEAF_PREFIX = b"blo-audit/v1\n"
+
+#: event type -> glossary term (for the bilingual report)
+EVENT_TYPES = {
+    "gateway.started": "audit.gateway_started",
+    "message.created": "audit.message_created",
+    "message.sent": "audit.message_sent",
+    "message.delivered": "audit.message_delivered",
+    "message.dead": "audit.message_dead",
+    "envelope.received": "audit.envelope_received",
+    "envelope.rejected": "audit.envelope_rejected",
+    "message.opened": "audit.message_opened",
+    "user.login": "audit.user_login",
+    "checkpoint.cosigned": "audit.checkpoint_cosigned",
+    "witness.alert": "audit.witness_alert",
+    "directory.accepted": "audit.directory_accepted",
+    "workflow.transition": "audit.workflow_transition",
+    "message.shredded": "audit.message_shredded",
+    "user.added": "audit.user_added",
+    "user.disabled": "audit.user_disabled",
+    "user.enabled": "audit.user_enabled",
+    "user.removed": "audit.user_removed",
+    "token.revoked": "audit.token_revoked",
+    "token.issued": "audit.token_issued",
+}
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")
+_HEX = re.compile(r"^[0-9a-f]{32,64}$")
+_CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
+_WORD = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
+#: The one rule for officer API user names (``users add`` and the audit log's ``user``
+#: field): it also names the token file ``private/tokens/<name>.token``, so no ``/``.
+USER_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}\Z")
+
+#: field -> validator. Only these may appear in a leaf.
+FIELDS: dict[str, re.Pattern[str] | type] = {
+    "v": int, "seq": int, "t": int, "type": _WORD,
+    "office": _ID, "peer": _ID, "user": USER_NAME, "key_id": _ID, "origin": _ID,
+    "message_id": _HEX, "message_type": _WORD, "envelope_sha256": _HEX,
+    "receipt_sha256": _HEX, "directory_sha256": _HEX, "root": _HEX,
+    "code": _CODE, "serial": int, "size": int, "received_at": int,
+    "state_from": _WORD, "state_to": _WORD, "case_id": _HEX, "keys": list, "peers": list,
+    "kind": _WORD,
+}
+
+
+_STR_MATCH = {k: r.match for k, r in FIELDS.items() if isinstance(r, re.Pattern)}
+_INTS = frozenset(k for k, r in FIELDS.items() if r is int)
+
+
+def check_user_name(name: str) -> str:
+    """``name`` if it is a valid user name, else ``Malformed`` saying what one looks like."""
+    if not isinstance(name, str) or not USER_NAME.match(name):
+        raise Malformed("a user name is 1 to 64 characters: lower-case ASCII letters, digits, "
+                        "'.', '-' and '_', starting with a letter or a digit")
+    return name
+
+
+def _check(key: str, value: Any) -> None:
+    rule = FIELDS.get(key)
+    if rule is None:
+        raise Malformed(f"audit leaf field {key!r} is not allowed")
+    if type(value) is str and rule.__class__ is re.Pattern:
+        if not rule.match(value):
+            raise Malformed(f"audit field {key} has a value of the wrong form")
+        return
+    if rule is int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise Malformed(f"audit field {key} must be a non-negative integer")
+    elif rule is list:
+        if not isinstance(value, list) or not all(
+                isinstance(v, str) and _ID.match(v) for v in value):
+            raise Malformed(f"audit field {key} must be a list of ids")
+    elif not isinstance(value, str) or not rule.match(value):  # type: ignore[union-attr]
+        raise Malformed(f"audit field {key} has a value of the wrong form")
+
+
+def encode_leaf(event: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of one event (the JSON part; prepend LEAF_PREFIX to hash it)."""
+    if event.get("type") not in EVENT_TYPES:
+        raise Malformed(f"unknown audit event type {event.get('type')!r}")
+    for k, v in event.items():
+        _check(k, v)
+    return json.dumps(dict(event), sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True).encode("ascii")
+
+
+def decode_leaf(line: bytes) -> dict[str, Any]:
+    """Parse and check one leaf; refuses anything that is not exactly canonical.
+
+    orjson is used for speed (offline verification of millions of leaves); for the values
+    a valid leaf may hold (ASCII ids, hex, codes, integers) its compact sorted output is
+    byte-identical to ``encode_leaf``'s, and anything else fails the field checks."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as e:
+        raise Malformed("audit leaf is not JSON") from e
+    if not isinstance(obj, dict):
+        raise Malformed("audit leaf is not an object")
+    if orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) != line:
+        raise Malformed("audit leaf is not in canonical form")
+    if obj.get("type") not in EVENT_TYPES:
+        raise Malformed(f"unknown audit event type {obj.get('type')!r}")
+    for k, v in obj.items():  # the hot loop of offline verification: _check, inlined
+        m = _STR_MATCH.get(k)
+        if m is not None:
+            if type(v) is not str or m(v) is None:
+                raise Malformed(f"audit field {k} has a value of the wrong form")
+        elif k in _INTS:
+            if type(v) is not int or v < 0:
+                raise Malformed(f"audit field {k} must be a non-negative integer")
+        else:
+            _check(k, v)
+    return obj

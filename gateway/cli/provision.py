@@ -1,0 +1,103 @@
+"""Create a complete set of identities in one step: two root keys, offices, a co-signed directory.
+
+Used by the demo, the tests, the vectors and a development setup. A real
+deployment runs the same steps as separate key ceremonies on each side
+(``blo-gateway keys ...`` / ``blo-gateway directory ...``; see deploy/KEYS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.utils
+
+from gateway.protocol.identity import (
+    Directory,
+    Keyring,
+    Random,
+    RootSigner,
+    TrustRoots,
+    build_directory,
+    office_to_json,
+    sign_directory,
+)
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
+
+__all__ = ["DEFAULT_OFFICES", "Network", "OfficeSpec", "provision"]
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class OfficeSpec:
+    office_id: str
+    country: str
+    name_vi: str
+    name_zh: str
+    role: str
+    #: IANA zone for the directory entry; empty: the country's (gateway.protocol.localtime)
+    time_zone: str = ""
+
+
+DEFAULT_OFFICES = (
+    OfficeSpec(LAOCAI, "VN", "Văn phòng liên lạc qua biên giới Lào Cai",
+               "老街边境联络官办公室", "liaison_office"),
+    OfficeSpec(HEKOU, "CN", "Văn phòng liên lạc qua biên giới Hà Khẩu",
+               "河口边境联络官办公室", "liaison_office"),
+    OfficeSpec(LAOCAI_BORDER_GUARD, "VN", "Đồn Biên phòng cửa khẩu quốc tế Lào Cai",
+               "老街国际口岸边防站", "border_guard"),
+)
+
+
+@dataclass(frozen=True)
+class Network:
+    roots: TrustRoots
+    root_signers: tuple[RootSigner, RootSigner]
+    keyrings: dict[str, Keyring]
+    directory_bytes: bytes
+    now_ms: int
+
+    def directory(self) -> Directory:
+        return Directory.verify(self.directory_bytes, self.roots, now_ms=self.now_ms)
+
+    def write(self, folder: Path) -> None:
+        """Public files to ``folder``; private keys to ``folder/private`` (0600)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "roots.json").write_text(self.roots.to_json(), encoding="utf-8")
+        (folder / "directory.bin").write_bytes(self.directory_bytes)
+        for office_id, ring in self.keyrings.items():
+            ring.save(folder / "private" / f"{office_id}.keyring.json")
+        for signer in self.root_signers:
+            signer.save(folder / "private" / f"root-{signer.country.lower()}.key.json")
+
+
+def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
+              endpoints: dict[str, str] | None = None, serial: int = 1,
+              rng: Random = nacl.utils.random) -> Network:
+    """Fresh keys for every office and both roots, and a directory both roots signed."""
+    vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
+    roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
+                        cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
+    keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
+                                              valid_ms=YEAR_MS, rng=rng) for o in offices}
+    entries = [keyrings[o.office_id].public_office(
+        country=o.country, name_vi=o.name_vi, name_zh=o.name_zh, role=o.role,
+        endpoint=(endpoints or {}).get(o.office_id, ""), time_zone=o.time_zone)
+        for o in offices]
+    unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - DAY_MS,
+                               expires_at_ms=now_ms + YEAR_MS)
+    signed = sign_directory(sign_directory(unsigned, vn), cn)
+    return Network(roots, (vn, cn), keyrings, signed, now_ms)
+
+
+def office_json(network: Network, office_id: str) -> str:
+    """The public office entry, as ``keys create`` writes it."""
+    d = network.directory()
+    o = d.office(office_id)
+    ring = network.keyrings[office_id]
+    return office_to_json(ring.public_office(country=o.country, name_vi=o.name_vi,
+                                             name_zh=o.name_zh, role=o.role,
+                                             endpoint=o.endpoint, time_zone=o.time_zone))

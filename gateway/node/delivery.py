@@ -1,0 +1,337 @@
+"""Delivery: one durable queue and one worker per peer gateway.
+
+How a message travels
+---------------------
+``submit`` stores the sealed envelope and one outbox row per recipient office in
+one transaction; only then is the officer told "queued". Each peer has a worker
+that takes due rows (urgent first, then oldest; up to ``batch_size`` at once),
+sends them in one authenticated request, and records the outcome of every
+envelope in one transaction:
+
+* **delivered** — the peer returned a receipt that verifies under the peer's key
+  and names this message id and envelope hash; the receipt is stored.
+* **retry** (transient) — the peer is unreachable, times out, answers 429, or
+  refuses the request as a whole for a reason that is not about its envelopes
+  (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
+  ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
+  restart continues where it was. A ``Retry-After`` from the peer (unsigned, so only a
+  hint) replaces it when it is ASCII digits or an HTTP date, clamped to
+  ``[retry_base_ms, retry_cap_ms]``; anything else is ignored. Success resets the
+  backoff, and so does any authenticated request from that peer (it is evidently back).
+* **held back** — the peer answered but refused the request for any other reason
+  (5xx, a malformed batch): the worker sends one envelope per request until one
+  succeeds, and an envelope refused on its own backs off alone, so that one
+  envelope the peer cannot take never holds back the ones behind it.
+* **dead** (permanent) — the peer refused that one envelope for a reason that
+  will not change (malformed, bad signature, conflict, not a recipient, expired,
+  too large). The row keeps the code and the reason for the officer. One poison
+  envelope never blocks the others: results are per envelope, and a batch the
+  peer refuses as too large is split.
+
+Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
+envelope stored by the peer but not yet marked delivered here (we crashed) is
+sent again and deduplicated there, which answers with the stored receipt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import email.utils
+import json
+import random
+import struct
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+from gateway.node.logs import get_logger
+from gateway.protocol.errors import GatewayError
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.receipt import verify_receipt
+from gateway.store import OutboxItem
+
+if TYPE_CHECKING:
+    from gateway.node.gateway import Gateway
+
+__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "retry_after_ms"]
+
+log = get_logger("delivery")
+PERMANENT_CODES = frozenset({
+    "MALFORMED", "UNSUPPORTED_VERSION", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
+    "KEY_REVOKED", "KEY_EXPIRED", "EXPIRED", "NOT_A_RECIPIENT", "CONFLICT", "DECRYPTION_FAILED",
+    "INVALID_TRANSITION",
+})
+# Refusals of the request as a whole that say nothing about the envelopes in it (the peer
+# is busy, our clock or key is wrong): the whole queue waits, with backoff.
+REQUEST_LEVEL_CODES = frozenset({
+    "RATE_LIMITED", "ADDRESS_BLOCKED", "UNAUTHORIZED", "WRONG_DESTINATION", "REPLAY", "BUSY",
+    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE",
+})
+PATH = "/peer/v1/envelopes"
+_U32 = struct.Struct(">I")
+
+
+def frame_batch(envelopes: Sequence[bytes]) -> bytes:
+    """Batch body: for each envelope, u32be length ‖ bytes."""
+    return b"".join(_U32.pack(len(e)) + e for e in envelopes)
+
+
+def parse_batch(body: bytes, max_items: int) -> list[bytes]:
+    from gateway.protocol.errors import Malformed
+
+    out, pos = [], 0
+    while pos < len(body):
+        if len(body) - pos < 4:
+            raise Malformed("batch is truncated")
+        (n,) = _U32.unpack_from(body, pos)
+        pos += 4
+        if len(body) - pos < n:
+            raise Malformed("batch is truncated")
+        out.append(body[pos:pos + n])
+        pos += n
+        if len(out) > max_items:
+            raise Malformed(f"more than {max_items} envelopes in one request")
+    if not out:
+        raise Malformed("empty batch")
+    return out
+
+
+def backoff_ms(failures: int, base_ms: int, cap_ms: int) -> int:
+    delay = min(cap_ms, base_ms * 2 ** max(0, failures - 1))
+    return int(delay * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+
+
+def retry_after_ms(value: str | None, *, now_ms: int, base_ms: int, cap_ms: int) -> int | None:
+    """A peer's ``Retry-After`` as a delay in ms, or None (use our own backoff) if invalid.
+
+    The header is not covered by the peer's signature, so it is only a hint: it must be
+    ASCII digits (delay-seconds) or an HTTP date (RFC 9110 §10.2.3), and the delay is
+    clamped to ``[base_ms, cap_ms]`` so that one forged answer cannot park the queue.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text or len(text) > 64 or not text.isascii():
+        return None
+    if text.isdigit():
+        delay = int(text[:12]) * 1000 if len(text) <= 12 else cap_ms
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None  # an HTTP date is always GMT; "-0000" or no zone is not one
+        delay = int(when.timestamp() * 1000) - now_ms
+    return max(base_ms, min(cap_ms, delay))
+
+
+class PeerDelivery:
+    """The worker for one peer office."""
+
+    def __init__(self, gw: Gateway, peer: str, url: str) -> None:
+        self.gw = gw
+        self.peer = peer
+        self.url = url.rstrip("/")
+        self.wake = asyncio.Event()
+        self.failures = 0
+        self.next_attempt_ms = 0
+        self.batch_size = gw.config.batch_size
+        self.stopped = False
+
+    async def load(self) -> None:
+        st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
+        self.failures, self.next_attempt_ms = int(st["failures"]), int(st["next_attempt_ms"])
+
+    def reset_backoff(self) -> None:
+        """The peer is evidently up: try again now."""
+        self.failures = 0
+        self.next_attempt_ms = 0
+        self.wake.set()
+
+    async def run(self) -> None:
+        await self.load()
+        while not self.stopped:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - the worker must outlive any single failure
+                log.error("delivery_loop_error", peer=self.peer, error=type(e).__name__)
+                await asyncio.sleep(1.0)
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self.wake.clear()
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives as the event is set, and the worker would never stop.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.wake.wait()
+
+    async def _step(self) -> None:
+        gw = self.gw
+        now = gw.clock.now_ms()
+        if self.next_attempt_ms > now:
+            await self._sleep((self.next_attempt_ms - now) / 1000)
+            return
+        items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size)
+        if not items:
+            nxt = await gw.store.call(gw.store.sync.next_due_ms, self.peer)
+            await self._sleep(None if nxt is None else max(0.05, (nxt - now) / 1000))
+            return
+        await self.send(items)
+
+    async def send(self, items: list[OutboxItem]) -> None:
+        gw = self.gw
+        now = gw.clock.now_ms()
+        expired = [i for i in items if i.expires_at_ms <= now]
+        live = [i for i in items if i.expires_at_ms > now]
+        dead: list[tuple[int, str, str]] = [
+            (i.outbox_id, "EXPIRED", "the message expired before the peer accepted it")
+            for i in expired]
+        if not live:
+            await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
+                                delivered=[], retry=[], dead=dead, items=items)
+            return
+        body = frame_batch([i.raw for i in live])
+        headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=self.peer,
+                               body=body, now_ms=now)
+        headers["Content-Type"] = "application/octet-stream"
+        try:
+            async with gw.http.post(self.url + PATH, data=body, headers=headers,
+                                    timeout=aiohttp.ClientTimeout(
+                                        total=gw.config.request_timeout_s)) as resp:
+                status = resp.status
+                payload = await resp.read()
+                retry_after = resp.headers.get("Retry-After")
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            await self._transient(items, live, dead, "PEER_UNAVAILABLE",
+                                  f"cannot reach {self.peer}: {type(e).__name__} {e}")
+            return
+        if status == 413 and len(live) > 1:
+            # Too large as a batch: the next rounds send one at a time.
+            self.batch_size = 1
+            self.wake.set()
+            return
+        if status != 200:
+            code, msg = _error_of(payload, status)
+            if status == 413:
+                dead.append((live[0].outbox_id, "TOO_LARGE", msg))
+                await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
+                                    delivered=[], retry=[], dead=dead, items=items)
+                return
+            wait = retry_after_ms(retry_after, now_ms=now, base_ms=gw.config.retry_base_ms,
+                                  cap_ms=gw.config.retry_cap_ms)
+            if status == 429 or code in REQUEST_LEVEL_CODES:
+                await self._transient(items, live, dead, code, msg, wait_ms=wait)
+            elif len(live) > 1:
+                # The peer answered, but refused the request as a whole: one envelope may be
+                # the cause. Send one at a time until a request succeeds, so that it cannot
+                # hold back the others.
+                self.batch_size = 1
+                self.wake.set()
+            else:
+                await self._refused_one(items, live[0], dead, code, msg, wait)
+            return
+        self.batch_size = gw.config.batch_size
+        self.stopped = False
+        await self._record(items, live, dead, payload)
+
+    async def _record(self, items: list[OutboxItem], live: list[OutboxItem],
+                      dead: list[tuple[int, str, str]], payload: bytes) -> None:
+        gw = self.gw
+        now = gw.clock.now_ms()
+        try:
+            results = json.loads(payload)["results"]
+            if not isinstance(results, list) or len(results) != len(live) or not all(
+                    isinstance(r, dict) for r in results):
+                raise ValueError("results are not one object per envelope")
+        except (ValueError, KeyError, TypeError):
+            await self._transient(items, live, dead, "MALFORMED",
+                                  "peer answered with unreadable JSON")
+            return
+        delivered, retry = [], []
+        for item, res in zip(live, results, strict=True):
+            if res.get("status") in ("accepted", "duplicate"):
+                try:
+                    rec = verify_receipt(base64.b64decode(res.get("receipt", "")),
+                                         gw.directory, receiver=self.peer,
+                                         message_id=item.message_id,
+                                         envelope_sha256=item.sha256, now_ms=now)
+                except (GatewayError, ValueError, TypeError) as e:
+                    code = getattr(e, "code", "MALFORMED")
+                    log.error("bad_receipt", peer=self.peer, message_id=item.message_id.hex(),
+                              code=code)
+                    retry.append((item.outbox_id, now + gw.config.retry_cap_ms, code,
+                                  "the peer's receipt does not verify"))
+                    continue
+                delivered.append((item.outbox_id, item.envelope_id, rec.raw, rec.received_at_ms))
+            elif res.get("code") in PERMANENT_CODES:
+                dead.append((item.outbox_id, str(res["code"]), str(res.get("message", ""))))
+                log.warning("dead_letter", peer=self.peer, message_id=item.message_id.hex(),
+                            code=res["code"])
+            else:
+                retry.append((item.outbox_id,
+                              now + backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
+                                               gw.config.retry_cap_ms),
+                              str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
+        await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
+                            delivered=delivered, retry=retry, dead=dead, items=items)
+        info = gw.peer_info.setdefault(self.peer, {})
+        info.update(reachable=True, last_success_ms=now)
+        if self.failures:  # persist the reset only when there was something to reset
+            self.failures = 0
+            self.next_attempt_ms = 0
+            await gw.store.call(gw.store.sync.peer_update, self.peer, failures=0,
+                                next_attempt_ms=0, last_success_ms=now)
+        log.info("delivered", peer=self.peer, delivered=len(delivered), retry=len(retry),
+                 dead=len(dead))
+
+    async def _refused_one(self, items: list[OutboxItem], item: OutboxItem,
+                           dead: list[tuple[int, str, str]], code: str, msg: str,
+                           wait_ms: int | None) -> None:
+        """The peer refused the request carrying this one envelope: back off this envelope
+        alone; the ones behind it go on at once."""
+        gw = self.gw
+        now = gw.clock.now_ms()
+        delay = max(wait_ms or 0, backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
+                                             gw.config.retry_cap_ms))
+        retry = [(item.outbox_id, now + delay, code, msg)]
+        await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now, delivered=[],
+                            retry=retry, dead=dead, items=items)
+        log.warning("envelope_held_back", peer=self.peer, code=code,
+                    message_id=item.message_id.hex(), retry_in_ms=delay)
+        self.wake.set()
+
+    async def _transient(self, items: list[OutboxItem], live: list[OutboxItem],
+                         dead: list[tuple[int, str, str]], code: str, msg: str,
+                         wait_ms: int | None = None) -> None:
+        gw = self.gw
+        now = gw.clock.now_ms()
+        failures = self.failures + 1
+        if code == "PEER_UNAVAILABLE":
+            gw.peer_info.setdefault(self.peer, {})["reachable"] = False
+        delay = wait_ms if wait_ms is not None else backoff_ms(
+            failures, gw.config.retry_base_ms, gw.config.retry_cap_ms)
+        next_attempt = now + delay
+        retry = [(i.outbox_id, next_attempt, code, msg) for i in live]
+        await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now, delivered=[],
+                            retry=retry, dead=dead, items=items)
+        await gw.store.call(gw.store.sync.peer_update, self.peer, failures=failures,
+                            next_attempt_ms=next_attempt, last_failure_ms=now,
+                            last_error_code=code, last_error=msg[:300])
+        # Only once stored: what this worker holds is never ahead of what a restart reads.
+        self.failures, self.next_attempt_ms = failures, next_attempt
+        log.warning("delivery_failed", peer=self.peer, code=code, failures=self.failures,
+                    retry_in_ms=delay, queued=len(live))
+
+
+def _error_of(payload: bytes, status: int) -> tuple[str, str]:
+    try:
+        data: Any = json.loads(payload)
+        return str(data["code"]), str(data.get("message", ""))
+    except (ValueError, KeyError, TypeError):
+        return ("PEER_UNAVAILABLE" if status >= 500 else "MALFORMED"), f"HTTP {status}"

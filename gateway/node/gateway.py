@@ -1,0 +1,371 @@
+"""One running gateway: its office identity, store, peer API, officer API and delivery workers.
+
+``Gateway(config).start()`` sets a private umask and refuses a home, keyring or database
+that group or others can read (``gateway.node.home.secure_home``), loads the keyring, the
+trust roots and the co-signed directory (refusing to start if our office or our keys are
+not in it), migrates the store, binds the two HTTP apps on their own ports, and starts
+one delivery worker per peer office plus a pinger that measures each peer's reachability
+and clock skew (and resets delivery backoff when a peer comes back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ssl
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+import aiohttp
+import nacl.utils
+from aiohttp import web
+
+from gateway.node.clock import Clock, SystemClock
+from gateway.node.config import Config
+from gateway.node.delivery import PeerDelivery
+from gateway.node.guard import ConnectionGuard, count_loop_errors
+from gateway.node.home import secure_home
+from gateway.node.http import guard_middleware
+from gateway.node.logs import get_logger
+from gateway.node.officer_api import build_officer_app
+from gateway.node.peer_api import build_peer_app
+from gateway.node.records import sign_own_record
+from gateway.node.trust import DirectoryKeeper
+from gateway.node.witness import checkpoint_and_witness
+from gateway.protocol import envelope
+from gateway.protocol.errors import ConfigError, GatewayError, Malformed, NotFound
+from gateway.protocol.identity import Directory, Keyring, TrustRoots
+from gateway.protocol.localtime import office_zone
+from gateway.protocol.messages import MessageType, Payload
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.workflow import deadline_table, transition
+from gateway.store import (
+    AsyncStore,
+    Incoming,
+    Store,
+    Submission,
+    deadline_for,
+    make_engine,
+    migrate,
+)
+
+__all__ = ["Gateway"]
+
+log = get_logger("gateway")
+PING_EVERY_S = 30.0
+
+
+class Gateway:
+    def __init__(self, config: Config, *, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.office_id = config.office_id
+        self.deliveries: dict[str, PeerDelivery] = {}
+        self.peer_info: dict[str, dict[str, Any]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.witness_lock = asyncio.Lock()
+        self._case_locks: dict[str, asyncio.Lock] = {}
+        self._runners: list[web.AppRunner] = []
+        self._servers: list[asyncio.Server] = []
+        self._guards: list[ConnectionGuard] = []
+        self.peer_port = 0
+        self.api_port = 0
+        self.trust = DirectoryKeeper(self)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def load_identity(self) -> None:
+        cfg = self.config
+        self.keyring = Keyring.load(cfg.path(cfg.keyring))
+        if self.keyring.office_id != self.office_id:
+            raise ConfigError(f"keyring is for {self.keyring.office_id}, config says "
+                              f"{self.office_id}")
+        self.roots = TrustRoots.load(cfg.path(cfg.roots))
+        self.directory = Directory.verify(cfg.path(cfg.directory).read_bytes(), self.roots,
+                                          now_ms=self.clock.now_ms())
+        me = self.directory.office(self.office_id)
+        #: the office's time zone: periods, deadlines and times shown (stored times are UTC)
+        self.zone = office_zone(me, cfg.time_zone)
+        listed = {k.key_id for k in me.keys}
+        if not {k.key_id for k in self.keyring.keys} & listed:
+            raise ConfigError("none of our keys is in the trust directory")
+
+    async def start(self) -> None:
+        secure_home(self.config)  # private umask; refuses a home others can read
+        self.load_identity()
+        engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
+        await asyncio.to_thread(migrate, engine)
+        self.deadlines = deadline_table(self.config.deadline_hours)
+        self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
+        try:
+            await self.trust.check_at_start()  # no rollback or fork of the directory
+        except GatewayError:
+            self.store.close()
+            raise
+        await self.store.call(self.store.sync.audit, [{
+            "t": self.clock.now_ms(), "type": "gateway.started",
+            "serial": self.directory.serial,
+            "directory_sha256": hashlib.sha256(self.directory.signed_bytes).hexdigest(),
+            "keys": sorted(k.key_id for k in self.keyring.keys)}])
+        ssl_client: ssl.SSLContext | bool = True
+        if self.config.tls_ca:
+            ssl_client = ssl.create_default_context(cafile=str(self.config.path(
+                self.config.tls_ca)))
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_client,
+                                                                         limit_per_host=4))
+        for office in self.directory.offices.values():
+            url = self.config.peer_urls.get(office.office_id) or office.endpoint
+            if office.office_id != self.office_id and url:
+                self.deliveries[office.office_id] = PeerDelivery(self, office.office_id, url)
+        server_ssl = None
+        if self.config.tls_cert:
+            server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            server_ssl.load_cert_chain(self.config.path(self.config.tls_cert),
+                                       self.config.path(self.config.tls_key))
+        count_loop_errors(asyncio.get_running_loop())
+        _raise_fd_limit()
+        self.peer_guard = self._guard()
+        self.peer_app = build_peer_app(self, self.peer_guard)
+        self.peer_port = await self._serve(self.peer_app,
+                                           self.config.peer_host, self.config.peer_port,
+                                           server_ssl, self.peer_guard, auto_decompress=False)
+        self.api_guard = self._guard(per_address=False)
+        self.api_port = await self._serve(build_officer_app(self), self.config.api_host,
+                                          self.config.api_port, None, self.api_guard)
+        for d in self.deliveries.values():
+            self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
+        self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
+        self._tasks.append(asyncio.create_task(self._checkpointer(), name="checkpointer"))
+        log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
+                 api_port=self.api_port, peers=sorted(self.deliveries))
+
+    def _guard(self, *, per_address: bool = True) -> ConnectionGuard:
+        """Officers may all come through one reverse proxy: no per-address cap there."""
+        cfg = self.config
+        return ConnectionGuard(max_connections=cfg.max_connections,
+                               max_per_address=(cfg.max_connections_per_address if per_address
+                                                else cfg.max_connections),
+                               head_timeout_s=cfg.head_timeout_s,
+                               idle_timeout_s=cfg.idle_timeout_s)
+
+    async def _serve(self, app: web.Application, host: str, port: int,
+                     ssl_ctx: ssl.SSLContext | None, guard: ConnectionGuard,
+                     **handler_args: Any) -> int:
+        """Serve ``app`` through the connection guard (caps, head and idle timeouts).
+
+        aiohttp's own keep-alive is set just above the guard's idle timeout and an
+        unread body is never drained (lingering_time=0): the error middleware closes
+        such connections instead."""
+        app.middlewares.insert(0, guard_middleware(guard))
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0,
+                               keepalive_timeout=self.config.idle_timeout_s + 5,
+                               lingering_time=0, **handler_args)
+        await runner.setup()
+        server_factory = runner.server
+        assert server_factory is not None
+        guard.start()
+        server = await asyncio.get_running_loop().create_server(
+            guard.wrap(server_factory), host, port, ssl=ssl_ctx, backlog=256,
+            reuse_address=True)
+        self._runners.append(runner)
+        self._servers.append(server)
+        self._guards.append(guard)
+        return int(server.sockets[0].getsockname()[1])
+
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
+        """A background task that ends with the gateway."""
+        self._tasks = [t for t in self._tasks if not t.done()]
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+        return task
+
+    def add_peer(self, office: str, url: str) -> None:
+        """A delivery worker for an office that a newly installed directory adds."""
+        d = self.deliveries[office] = PeerDelivery(self, office, url)
+        self.spawn(d.run(), name=f"deliver-{office}")
+
+    async def stop(self) -> None:
+        for d in self.deliveries.values():
+            d.stopped = True
+        for t in self._tasks:
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for srv in self._servers:
+            srv.close()
+        for g in self._guards:
+            await g.stop()
+        for r in self._runners:
+            await r.cleanup()
+        await self.http.close()
+        self.store.close()
+        log.info("gateway_stopped", office=self.office_id)
+
+    # ------------------------------------------------------------------ operations
+
+    async def submit(self, payload: Payload, to: Sequence[str], *, user: str,
+                     self_copy: bool = False) -> bytes:
+        """Seal for ``to`` and commit to the outbox; returns the message id.
+
+        A handover record (and with ``self_copy``, any message) is also sealed to our own
+        office, so that we can open what we sent; it is delivered only to ``to``. After a
+        handover record, our signature over its exact bytes follows automatically."""
+        self.trust.require_current()
+        if self.office_id in to:
+            raise Malformed("a message cannot be addressed to this office itself")
+        record = payload.message_type == MessageType.HANDOVER_RECORD
+        sealed_to = [*to, self.office_id] if (self_copy or record) else list(to)
+        for office in to:
+            if office not in self.deliveries:
+                if office not in self.directory.offices:
+                    raise NotFound(f"office {office} is not in the trust directory")
+                raise NotFound(f"no gateway endpoint is known for office {office}")
+        mid = nacl.utils.random(16)
+        ctx = payload.context
+        root = ctx.in_reply_to or mid.hex()
+        async with self._case_lock(root):
+            current = (await self.store.call(self.store.sync.case_state, ctx.in_reply_to)
+                       if ctx.in_reply_to else None)
+            step = transition(message_id=mid.hex(), message_type=payload.message_type,
+                              step=payload.workflow_step, in_reply_to=ctx.in_reply_to,
+                              current=current)
+            now = self.clock.now_ms()
+            data, h = envelope.seal_with_header(
+                payload, sender=self.keyring, recipients=sealed_to, directory=self.directory,
+                now_ms=now, ttl_ms=self.config.message_ttl_ms, message_id=mid)
+            inc = Incoming(h.message_id, h.sender, h.recipient_offices, int(h.message_type),
+                           hashlib.sha256(data).digest(), data, h.created_at_ms,
+                           h.expires_at_ms, h.case_reference, h.in_reply_to, int(h.priority),
+                           int(h.handling_code), h.deadline_ms, h.workflow_step)
+            deadline = h.deadline_ms or deadline_for(inc, now, self.deadlines)
+            await self.store.submit(Submission(inc, tuple(to), now, user, step, deadline))
+        log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
+                 to=list(to), user_id=user)
+        for office in to:
+            self.deliveries[office].wake.set()
+        if record:
+            await sign_own_record(self, h.message_id, list(to))
+        return h.message_id
+
+    def _case_lock(self, root: str) -> asyncio.Lock:
+        """One lock per case item, so two officers cannot race one item's transition."""
+        lock = self._case_locks.get(root)
+        if lock is None:
+            if len(self._case_locks) > 10_000:
+                self._case_locks = {k: v for k, v in self._case_locks.items() if v.locked()}
+            lock = self._case_locks[root] = asyncio.Lock()
+        return lock
+
+    async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None:
+        """Authenticated traffic from ``peer``: note it, and retry our queue for it now."""
+        info = self.peer_info.setdefault(peer, {})
+        info.update(last_seen_ms=now_ms, clock_skew_ms=skew_ms)
+        d = self.deliveries.get(peer)
+        if d is not None and (d.failures or d.next_attempt_ms > now_ms):
+            await self.store.call(self.store.sync.peer_seen, peer, now_ms, skew_ms)
+            d.reset_backoff()
+            log.info("peer_back", peer=peer)
+
+    async def ping(self, peer: str) -> None:
+        d = self.deliveries[peer]
+        t0 = self.clock.now_ms()
+        path = f"/peer/v1/ping?directory_serial={self.directory.serial}"
+        headers = sign_request(self.keyring, method="GET", path_qs=path, destination=peer,
+                               body=b"", now_ms=t0)
+        info = self.peer_info.setdefault(peer, {})
+        try:
+            async with self.http.get(d.url + path, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                data = await resp.json(content_type=None)
+                if resp.status != 200:
+                    raise GatewayError(f"{data.get('code')}: {data.get('message')}")
+            t1 = self.clock.now_ms()
+            info.update(reachable=True, last_ping_ms=t1, rtt_ms=t1 - t0,
+                        clock_skew_ms=int(data["time_ms"]) - (t0 + t1) // 2, ping_error=None)
+            serial = data.get("directory_serial")
+            if isinstance(serial, int):
+                self.trust.offered(peer, serial)
+            if d.failures or d.next_attempt_ms > t1:
+                d.reset_backoff()
+        except (aiohttp.ClientError, TimeoutError, OSError, GatewayError, ValueError,
+                KeyError) as e:
+            info.update(reachable=False, last_ping_ms=self.clock.now_ms(),
+                        ping_error=type(e).__name__ if not isinstance(e, GatewayError)
+                        else e.message)
+
+    async def _pinger(self) -> None:
+        while True:
+            with contextlib.suppress(GatewayError):
+                await self.trust.refresh()
+            await asyncio.gather(*(self.ping(p) for p in list(self.deliveries)))
+            with contextlib.suppress(GatewayError):
+                await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
+                await self.retention_sweep()
+            await asyncio.sleep(PING_EVERY_S)
+
+    async def retention_sweep(self) -> int:
+        """Crypto-shred what has passed the retention period; returns how many."""
+        if self.config.retention_days <= 0:
+            return 0
+        now = self.clock.now_ms()
+        n: int = await self.store.call(self.store.sync.shred_expired,
+                                       now - int(self.config.retention_days * 86_400_000), now)
+        if n:
+            log.info("messages_shredded", count=n)
+        return n
+
+    async def _checkpointer(self) -> None:
+        while True:
+            try:
+                await checkpoint_and_witness(self)
+            except GatewayError as e:
+                log.error("checkpoint_failed", code=e.code)
+            await asyncio.sleep(self.config.checkpoint_interval_s)
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            await self.store.call(self.store.sync.ping)
+            store = "ok"
+        except GatewayError as e:
+            store = e.code
+        backlog = await self.store.call(self.store.sync.backlog) if store == "ok" else {}
+        peers = {}
+        for peer, d in self.deliveries.items():
+            info = self.peer_info.get(peer, {})
+            peers[peer] = {
+                "url": d.url, "reachable": info.get("reachable"),
+                "clock_skew_ms": info.get("clock_skew_ms"), "rtt_ms": info.get("rtt_ms"),
+                "last_seen_ms": info.get("last_seen_ms"), "failures": d.failures,
+                "next_attempt_ms": d.next_attempt_ms or None,
+                "backlog": {s: backlog.get(peer, {}).get(s, 0)
+                            for s in ("queued", "delivered", "dead")},
+            }
+        audit: dict[str, Any] = {}
+        if store == "ok":
+            size, _ = await self.store.call(self.store.sync.audit_head)
+            alerts = await self.store.call(self.store.sync.alerts, 5)
+            audit = {"size": size, "alerts": [
+                {"t": a["t"], "origin": a["origin"], "kind": a["kind"], "detail": a["detail"]}
+                for a in alerts]}
+            for peer, info in peers.items():
+                info["cosigned_our_log_to"] = await self.store.call(
+                    self.store.sync.witnessed_size, peer)
+        directory = self.trust.health()
+        status = ("ok" if store == "ok" and not audit.get("alerts")
+                  and directory["state"] != "expired" else "degraded")
+        return {"office": self.office_id, "status": status, "store": store,
+                "directory_serial": self.directory.serial, "directory": directory,
+                "warnings": [directory["warning"]] if directory["warning"] else [],
+                "time_ms": self.clock.now_ms(), "peers": peers, "audit": audit}
+
+
+def _raise_fd_limit() -> None:
+    """Raise the soft descriptor limit to the hard one, so the connection caps bind first."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, ValueError, OSError):
+        pass

@@ -1,0 +1,177 @@
+"""A gateway's home folder: ``gateway.toml``, the directory and roots, ``private/`` (0700).
+
+The home is 0700 and everything in it is created for its owner only: a gateway refuses to
+start when the home, ``private/``, the keyring or the SQLite database is open to group or
+others (``secure_home``). Users are managed here, from another process than the running
+gateway; the gateway reads the users table on every request, so a change counts at once.
+
+    home/
+      gateway.toml          settings (see gateway/node/config.py)
+      directory.bin         the co-signed trust directory
+      roots.json            the pinned VN and CN root keys
+      gateway.db            the SQLite store (default)
+      private/keyring.json  the office's private keys (0600)
+      private/tokens/*.token  officer API tokens (0600), one per user
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nacl.utils
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gateway.audit.leaves import check_user_name
+from gateway.node.config import Config, load_config, render_config
+from gateway.protocol.errors import ConfigError, StorageError
+from gateway.protocol.identity import Keyring, TrustRoots, write_private
+from gateway.store import Store, make_engine, migrate
+
+__all__ = ["add_user", "init_home", "list_users", "remove_user", "revoke_token",
+           "secure_home", "set_user_disabled", "sqlite_path", "token_path"]
+
+T = TypeVar("T")
+
+
+def init_home(home: Path, *, keyring: Keyring, directory: bytes, roots: TrustRoots,
+              **settings: Any) -> Config:
+    """Create a home folder for ``keyring``'s office; ``settings`` override config defaults."""
+    if (home / "gateway.toml").exists():
+        raise ConfigError(f"{home} already holds a gateway")
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(home, 0o700)  # the gateway refuses a home that group or others can open
+    (home / "private").mkdir(mode=0o700, exist_ok=True)
+    os.chmod(home / "private", 0o700)
+    keyring.save(home / "private" / "keyring.json")
+    (home / "directory.bin").write_bytes(directory)
+    (home / "roots.json").write_text(roots.to_json(), encoding="utf-8")
+    cfg = Config(home=home.resolve(), office_id=keyring.office_id, **settings)
+    (home / "gateway.toml").write_text(render_config(cfg), encoding="utf-8")
+    for name in ("directory.bin", "roots.json", "gateway.toml"):  # the toml may hold a DSN
+        os.chmod(home / name, 0o600)
+    return load_config(home)
+
+
+def add_user(home: Path, name: str, role: str) -> Path:
+    """Create an officer API user; the token goes to private/tokens/<name>.token (0600)."""
+    from gateway.node.officer_api import ROLES  # imported here: the users commands stay quick
+
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {', '.join(ROLES)}")
+    check_user_name(name)
+    token = _new_token()
+    _store_call(home, lambda st, now: st.add_user(name, role, token, now))
+    path = token_path(home, name)
+    _write_token(path, token)
+    return path
+
+
+def list_users(home: Path) -> list[dict[str, Any]]:
+    """Name, role, created_at_ms and disabled_at_ms of every user."""
+    users: list[dict[str, Any]] = _store_call(home, lambda st, _: st.list_users())
+    return users
+
+
+def set_user_disabled(home: Path, name: str, disabled: bool) -> None:
+    """Disable a user (its token fails at once, also on a running gateway) or enable it."""
+    check_user_name(name)
+    _store_call(home, lambda st, now: st.set_user_disabled(name, disabled, now))
+
+
+def remove_user(home: Path, name: str) -> None:
+    """Delete a user and its token file; its past actions stay in the audit log."""
+    check_user_name(name)
+    _store_call(home, lambda st, now: st.remove_user(name, now))
+    token_path(home, name).unlink(missing_ok=True)
+
+
+def revoke_token(home: Path, name: str, *, new: bool) -> Path | None:
+    """Invalidate ``name``'s token at once; with ``new``, issue another (returns its file)."""
+    check_user_name(name)
+    path = token_path(home, name)
+    if not new:
+        _store_call(home, lambda st, now: st.replace_token(name, None, now))
+        path.unlink(missing_ok=True)
+        return None
+    token = _new_token()
+    tmp = path.with_name(path.name + ".new")
+    tmp.unlink(missing_ok=True)
+    _write_token(tmp, token)
+    try:
+        _store_call(home, lambda st, now: st.replace_token(name, token, now))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path
+
+
+def token_path(home: Path, name: str) -> Path:
+    return home / "private" / "tokens" / f"{check_user_name(name)}.token"
+
+
+def secure_home(cfg: Config) -> None:
+    """Set a private umask (0o077) for this process and refuse to run if the home folder,
+    ``private/``, the keyring or the SQLite database is open to group or others."""
+    os.umask(0o077)
+    paths = [cfg.home, cfg.home / "private", cfg.path(cfg.keyring)]
+    db = sqlite_path(cfg)
+    if db is not None:
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            fix = "chmod 700" if path.is_dir() else "chmod 600"
+            raise ConfigError(f"{path} is open to group or others (mode {mode:o}); the gateway "
+                              f"refuses to run so: {fix} {path}")
+
+
+def sqlite_path(cfg: Config) -> Path | None:
+    """The SQLite database file, or None (PostgreSQL, or an in-memory database)."""
+    url = sa.engine.make_url(cfg.db_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return cfg.path(url.database)
+
+
+def _new_token() -> str:
+    return base64.urlsafe_b64encode(nacl.utils.random(32)).decode("ascii").rstrip("=")
+
+
+def _write_token(path: Path, token: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    write_private(path, token + "\n")
+
+
+def _store_call(home: Path, fn: Callable[[Store, int], T]) -> T:
+    """Run ``fn`` on the home's store, from a process other than the gateway's. The gateway
+    may be running: a write that met one of its own (the audit log's next index) is retried."""
+    cfg = load_config(home)
+    db = sqlite_path(cfg)
+    if db is not None and not db.exists():  # created private, whatever the umask
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
+    try:
+        migrate(engine)
+        store = Store(engine, cfg.office_id)
+        for attempt in range(5):
+            try:
+                return fn(store, int(time.time() * 1000))
+            except (IntegrityError, OperationalError) as e:
+                if attempt == 4:
+                    raise StorageError(f"the store refused the change ({type(e).__name__}); "
+                                       "nothing was changed, try again") from e
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+    finally:
+        engine.dispose()

@@ -1,0 +1,396 @@
+"""The local officer API: JSON over HTTP, a bearer token per user, roles.
+
+Roles: ``officer`` sends and reads; ``auditor`` sees metadata and states but
+cannot open a message; ``admin`` may do both. Routes:
+
+* ``POST /api/v1/messages`` ``{"to": [office...], "payload": {"type", "body"}}`` →
+  201 ``{"message_id", "state": "queued", ...}`` only after the sealed envelope and
+  its outbox rows are committed.
+* ``GET /api/v1/messages`` — what we sent, with each recipient's state.
+* ``GET /api/v1/messages/{id}`` — per recipient: queued / delivered (with the
+  verified receipt) / dead (with code and reason), attempts, next attempt.
+* ``GET /api/v1/inbox`` — received messages, metadata only.
+* ``GET /api/v1/inbox/{id}?lang=vi|zh|both`` — decrypts in this process, renders
+  in both languages, and records who opened it.
+* ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
+  it into the running gateway if it is newer, and offers it to the peers.
+* ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
+  clock skew; without a token only ``{"status": "ok"|"degraded"}``.
+
+Every request is checked before any handler runs: the ``Host`` header must name this API
+(a loopback name or address, or the configured ``api_host``: a guard against DNS
+rebinding, ``WRONG_DESTINATION`` otherwise), and the token is looked up in the store on
+every request, so ``blo-gateway users disable|remove`` and ``tokens revoke`` count at once.
+Inputs are parsed strictly (``gateway.protocol.strict``): each route names the query
+parameters and body fields it takes, integers are ASCII digits, JSON bodies are bounded in
+size and depth; whatever a user sends gets a 4xx with a stable code, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ipaddress
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from gateway.node import records
+from gateway.node.http import error_middleware
+from gateway.node.logs import get_logger
+from gateway.protocol import envelope
+from gateway.protocol.errors import Forbidden, Malformed, NotFound, Unauthorized, WrongDestination
+from gateway.protocol.localtime import party_zones
+from gateway.protocol.messages import MessageType, Payload
+from gateway.protocol.receipt import verify_receipt
+from gateway.protocol.release import check_forward, released_copy
+from gateway.protocol.stats import compute_stats, period_of, stats_csv
+from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
+from gateway.protocol.workflow import WAITING
+from gateway.views.render import LANGS, render, render_header
+
+if TYPE_CHECKING:
+    from gateway.node.gateway import Gateway
+
+__all__ = ["ROLES", "build_officer_app"]
+
+log = get_logger("officer_api")
+ROLES = ("officer", "auditor", "admin")
+USER: web.RequestKey[str] = web.RequestKey("user", str)
+ROLE: web.RequestKey[str] = web.RequestKey("role", str)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+_HEX_ID = re.compile(r"[0-9a-fA-F]{32}")
+_TOKEN = re.compile(r"Bearer ([A-Za-z0-9_-]{16,128})")
+_OFFICE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+MAX_RECIPIENTS = 16
+
+
+def _hex_id(text: str) -> bytes:
+    if not _HEX_ID.fullmatch(text):
+        raise Malformed("a message id is 32 hex digits")
+    return bytes.fromhex(text)
+
+
+def _query(request: web.Request, *allowed: str) -> dict[str, str]:
+    """The query parameters, each at most once and each one this route takes."""
+    out: dict[str, str] = {}
+    for key, value in request.query.items():
+        if key not in allowed:
+            raise Malformed(f"unknown query parameter; this request takes "
+                            f"{', '.join(allowed) or 'none'}")
+        if key in out:
+            raise Malformed(f"query parameter {key} given twice")
+        out[key] = value
+    return out
+
+
+def _offices(value: object) -> list[str]:
+    if (not isinstance(value, list) or not 0 < len(value) <= MAX_RECIPIENTS
+            or not all(isinstance(t, str) and _OFFICE.fullmatch(t) for t in value)):
+        raise Malformed(f'"to" must be a list of 1 to {MAX_RECIPIENTS} office ids')
+    if len(set(value)) != len(value):
+        raise Malformed('"to" names an office twice')
+    return list(value)
+
+
+async def _json_object(request: web.Request, *fields: str) -> dict[str, Any]:
+    """The request's JSON object body (empty body: ``{}``); size bounded by the app's
+    ``client_max_size``, depth bounded before parsing."""
+    body = await request.read()
+    if not body.strip():
+        return {}
+    return load_json_object(body, allowed=frozenset(fields))
+
+
+def _host_allowed(host: str, api_host: str) -> bool:
+    """A loopback name or address, or the configured listen address (port ignored)."""
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1:name.find("]")] if "]" in name else ""
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if not name:
+        return False
+    if name in ("localhost", api_host.lower()):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def build_officer_app(gw: Gateway) -> web.Application:
+    # Who has logged in since start (for the audit log's user.login), by token hash: not a
+    # cache of who may log in. The store is asked on every request.
+    seen: dict[str, bytes] = {}
+
+    @web.middleware
+    async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host", "")
+        if not _host_allowed(host, gw.config.api_host):
+            raise WrongDestination("this officer API answers only to its own address "
+                                   "(a loopback name or address, or api_host in "
+                                   "gateway.toml) in the Host header")
+        return await handler(request)
+
+    @web.middleware
+    async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization")
+        if header is None and request.path == "/health":
+            return await handler(request)
+        m = _TOKEN.fullmatch(header or "")
+        if m is None:
+            raise Unauthorized("send Authorization: Bearer <token>")
+        token = m.group(1)
+        user = await gw.store.call(gw.store.sync.user_for_token, token)
+        if user is None:
+            raise Unauthorized("unknown, revoked or disabled token")
+        digest = hashlib.sha256(token.encode("ascii")).digest()
+        if seen.get(user[0]) != digest:
+            await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
+                                                       "type": "user.login", "user": user[0]}])
+            if len(seen) > 10_000:
+                seen.clear()
+            seen[user[0]] = digest
+        request[USER], request[ROLE] = user
+        return await handler(request)
+
+    def need(request: web.Request, *roles: str) -> str:
+        if request[ROLE] not in (*roles, "admin"):
+            raise Forbidden(f"role {request[ROLE]} may not do this")
+        return request[USER]
+
+    async def submit(request: web.Request) -> web.Response:
+        user = need(request, "officer")
+        _query(request)
+        data = await _json_object(request, "to", "payload")
+        to = _offices(data.get("to"))
+        payload = Payload.from_dict(data.get("payload"))  # type: ignore[arg-type]
+        mid = await gw.submit(payload, to, user=user)
+        return web.json_response({"message_id": mid.hex(), "state": "queued", "to": to,
+                                  "type": payload.message_type.slug}, status=201)
+
+    async def status(request: web.Request) -> web.Response:
+        need(request, "officer", "auditor")
+        _query(request)
+        mid = _hex_id(request.match_info["id"])
+        st = await gw.store.call(gw.store.sync.message_status, mid, gw.office_id)
+        if st is None:
+            raise NotFound("no message with that id was sent from here")
+        env = st["envelope"]
+        deliveries = []
+        for d in st["deliveries"]:
+            item: dict[str, Any] = {
+                "to": d["peer"], "state": d["state"], "attempts": d["attempts"],
+                "next_attempt_ms": d["next_attempt_ms"] if d["state"] == "queued" else None,
+                "error_code": d["last_error_code"], "error": d["last_error"],
+                "delivered_at_ms": d["delivered_at_ms"]}
+            if d["receipt"] is not None:
+                rec = verify_receipt(d["receipt"], gw.directory, receiver=d["peer"],
+                                     message_id=mid, envelope_sha256=env["sha256"],
+                                     now_ms=gw.clock.now_ms())
+                item["receipt"] = {"received_at_ms": rec.received_at_ms,
+                                   "signed_by": rec.signer_key_id, "verified": True,
+                                   "raw": base64.b64encode(rec.raw).decode("ascii")}
+            deliveries.append(item)
+        return web.json_response({
+            "message_id": mid.hex(), "type": MessageType(env["message_type"]).slug,
+            "created_at_ms": env["created_at_ms"], "case_reference": env["case_reference"],
+            "envelope_sha256": env["sha256"].hex(), "deliveries": deliveries})
+
+    async def outgoing(request: web.Request) -> web.Response:
+        need(request, "officer", "auditor")
+        rows = await gw.store.call(gw.store.sync.list_outgoing,
+                                   _limit(_query(request, "limit")), gw.office_id)
+        return web.json_response({"messages": [
+            {"message_id": r["message_id"].hex(), "type": MessageType(r["message_type"]).slug,
+             "to": r["recipients"].split(","), "created_at_ms": r["created_at_ms"],
+             "case_reference": r["case_reference"], "states": r["states"]} for r in rows]})
+
+    async def inbox_list(request: web.Request) -> web.Response:
+        need(request, "officer", "auditor")
+        rows = await gw.store.call(gw.store.sync.list_inbox, _limit(_query(request, "limit")))
+        return web.json_response({"messages": [
+            {"message_id": r["message_id"].hex(), "from": r["sender"],
+             "type": MessageType(r["message_type"]).slug, "created_at_ms": r["created_at_ms"],
+             "received_at_ms": r["received_at_ms"], "case_reference": r["case_reference"],
+             "priority": r["priority"], "handling_code": r["handling_code"],
+             "deadline_ms": r["deadline_ms"] or None, "opened_at_ms": r["opened_at_ms"],
+             "opened_by": r["opened_by"]} for r in rows], "time_zone": gw.zone.key})
+
+    async def inbox_open(request: web.Request) -> web.Response:
+        user = need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        lang = _lang(_query(request, "lang"))
+        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
+        if len(rows) != 1:
+            raise NotFound("no such message in the inbox")
+        row = rows[0]
+        # Verified again before decrypting, as of when it was received (it may have expired
+        # for delivery since): the stored bytes must still be exactly what was signed.
+        env = envelope.verify_stored(row["raw"], gw.directory,
+                                     received_at_ms=row["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
+        payload = envelope.open_envelope(env, gw.keyring)
+        await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
+                            message_id=mid, sender=env.header.sender)
+        log.info("message_opened", message_id=mid.hex(), user_id=user)
+        names = {o.office_id: (o.name_vi, o.name_zh) for o in gw.directory.offices.values()}
+        zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
+        return web.json_response({
+            "message_id": mid.hex(), "from": env.header.sender,
+            "type": env.header.message_type.slug, "payload": payload.to_dict(),
+            "text": render_header(env.header, lang, names, zones) + "\n" + render(payload, lang)})
+
+    async def cases(request: web.Request) -> web.Response:
+        """Case items with their state, deadline and whether they are overdue or due soon.
+        ``?overdue=1`` keeps the overdue ones; ``?due_hours=N`` those due within N hours."""
+        need(request, "officer", "auditor")
+        q = _query(request, "limit", "overdue", "due_hours")
+        only_overdue = q.get("overdue", "0")
+        if only_overdue not in ("0", "1"):
+            raise Malformed("overdue must be 0 or 1")
+        hours = (ascii_decimal(q["due_hours"], what="due_hours", hi=24 * 366)
+                 if "due_hours" in q else None)
+        now = gw.clock.now_ms()
+        rows = await gw.store.call(gw.store.sync.cases, limit=_limit(q))
+        out = []
+        for r in rows:
+            waiting = r["state"] in WAITING[r["kind"]]
+            item = {"id": r["root_id"], "kind": r["kind"],
+                    "type": MessageType(r["message_type"]).slug,
+                    "case_reference": r["case_reference"], "opened_by": r["opened_by"],
+                    "counterpart": r["counterpart"], "state": r["state"],
+                    "created_ms": r["created_ms"], "updated_ms": r["updated_ms"],
+                    "deadline_ms": r["deadline_ms"], "waiting": waiting,
+                    "overdue": waiting and r["deadline_ms"] < now}
+            if only_overdue == "1" and not item["overdue"]:
+                continue
+            if hours is not None and not (waiting and
+                                          r["deadline_ms"] < now + hours * 3600_000):
+                continue
+            out.append(item)
+        return web.json_response({"now_ms": now, "cases": out, "time_zone": gw.zone.key})
+
+    async def figures_for(request: web.Request, q: dict[str, str]) -> dict[str, Any]:
+        need(request, "officer", "auditor")
+        p = period_of(q, gw.zone)  # in this office's time zone
+        items = await gw.store.call(gw.store.sync.cases_between, p.start_ms, p.end_ms)
+        return compute_stats(items, office=gw.office_id, start_ms=p.start_ms, end_ms=p.end_ms,
+                             now_ms=gw.clock.now_ms(), zone=gw.zone, period=p.name)
+
+    async def stats(request: web.Request) -> web.Response:
+        q = _query(request, "period", "from", "to", "format")
+        if q.get("format", "json") not in ("json", "csv"):
+            raise Malformed("format must be json or csv")
+        figures = await figures_for(request, q)
+        if q.get("format") == "csv":
+            return web.Response(text=stats_csv(figures), content_type="text/csv")
+        return web.json_response(figures)
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        """A handover record with both sides' signatures (``/pdf`` for the printable form)."""
+        need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        lang = _lang(_query(request, "lang"))
+        view = await records.record_view(gw, mid)
+        user = request[USER]
+        await gw.store.call(gw.store.sync.audit, [{
+            "t": gw.clock.now_ms(), "type": "message.opened", "user": user,
+            "message_id": mid.hex(), "peer": view["header"].sender}])
+        if request.path.endswith("/pdf"):
+            pdf = records.record_pdf(gw, view)
+            return web.Response(body=pdf, content_type="application/pdf")
+        return web.json_response({
+            "message_id": view["message_id"], "parties": view["parties"],
+            "complete": view["complete"], "payload": view["payload"].to_dict(),
+            "signatures": {o: {"key_id": s.key_id, "fingerprint": s.fingerprint,
+                               "verified": s.verified, "problem": s.problem}
+                           for o, s in view["signatures"].items()},
+            "text": render(view["payload"], lang)})
+
+    async def countersign(request: web.Request) -> web.Response:
+        user = need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        _query(request)
+        await _json_object(request)
+        ack = await records.countersign(gw, mid, user=user)
+        return web.json_response({"record": mid.hex(), "signature_message_id": ack.hex()},
+                                 status=201)
+
+    async def stats_pdf(request: web.Request) -> web.Response:
+        figures = await figures_for(request, _query(request, "period", "from", "to"))
+        return web.Response(body=records.stats_pdf(figures), content_type="application/pdf")
+
+    async def forward(request: web.Request) -> web.Response:
+        """Forward a received message to other offices, within its handling code and the
+        person's consent; the copy is a new message from this office."""
+        user = need(request, "officer")
+        mid = _hex_id(request.match_info["id"])
+        _query(request)
+        to = _offices((await _json_object(request, "to")).get("to"))
+        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
+        if len(rows) != 1:
+            raise NotFound("no such message in the inbox")
+        env = envelope.verify_stored(rows[0]["raw"], gw.directory,
+                                     received_at_ms=rows[0]["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
+        payload = envelope.open_envelope(env, gw.keyring)
+        check_forward(payload, originator=env.header.sender, to=to)
+        copy = released_copy(payload)
+        body = type(copy.body)()
+        body.CopyFrom(copy.body)
+        body.context.in_reply_to = ""  # type: ignore[attr-defined]
+        new = await gw.submit(Payload(body), to, user=user)
+        return web.json_response({"forwarded": mid.hex(), "message_id": new.hex(), "to": to},
+                                 status=201)
+
+    async def install_directory(request: web.Request) -> web.Response:
+        """Admin only: install a newer co-signed directory (the body, verbatim) without a
+        restart; see gateway/node/trust.py for the checks."""
+        user = need(request)
+        d, previous, changed = await gw.trust.install(await request.read(),
+                                                      source=f"officer:{user}")
+        return web.json_response({"serial": d.serial, "previous_serial": previous,
+                                  "installed": changed, "expires_at_ms": d.expires_at_ms,
+                                  "revoked_keys": sorted(d.revoked)})
+
+    async def health(request: web.Request) -> web.Response:
+        _query(request)
+        full = await gw.health()
+        if USER not in request:  # no token: whether it is up, nothing about peers or backlog
+            return web.json_response({"status": full["status"]})
+        return web.json_response(full)
+
+    app = web.Application(middlewares=[error_middleware, host_middleware, auth_middleware],
+                          client_max_size=gw.config.max_envelope_bytes)
+    app.router.add_post("/api/v1/messages", submit)
+    app.router.add_get("/api/v1/messages", outgoing)
+    app.router.add_get("/api/v1/messages/{id}", status)
+    app.router.add_get("/api/v1/inbox", inbox_list)
+    app.router.add_get("/api/v1/inbox/{id}", inbox_open)
+    app.router.add_post("/api/v1/inbox/{id}/forward", forward)
+    app.router.add_get("/api/v1/cases", cases)
+    app.router.add_get("/api/v1/stats", stats)
+    app.router.add_get("/api/v1/stats.pdf", stats_pdf)
+    app.router.add_get("/api/v1/records/{id}", record)
+    app.router.add_get("/api/v1/records/{id}/pdf", record)
+    app.router.add_post("/api/v1/records/{id}/countersign", countersign)
+    app.router.add_put("/api/v1/directory", install_directory)
+    app.router.add_get("/health", health)
+    return app
+
+
+def _limit(query: dict[str, str]) -> int:
+    return ascii_uint(query.get("limit", "100"), what="limit", lo=1, hi=1000)
+
+
+def _lang(query: dict[str, str]) -> str:
+    lang = query.get("lang", "both")
+    if lang not in LANGS:
+        raise Malformed(f"lang must be one of {', '.join(LANGS)}")
+    return lang

@@ -1,0 +1,286 @@
+"""The trust directory a gateway holds: never rolled back, checked on every use, replaced live.
+
+Invariants:
+
+* Every directory the gateway accepts is remembered in the store (``directory_history``:
+  serial, SHA-256, the signed bytes verbatim). A directory with a lower serial than the
+  highest accepted (a **rollback**, which could undo a revocation) or with the same serial
+  and other bytes (a **fork**) is refused with ``BAD_DIRECTORY`` and raised as an alert
+  (audit log and ``/health``): at start (the gateway does not start), at install, and
+  when a peer offers one.
+* A newer directory that verifies against the pinned roots (2-of-2) and still lists one
+  of our unrevoked keys replaces the one in memory at once, without a restart, and the
+  directory file atomically, so that a restart starts from it.
+* Expiry is checked on every use, not only at start: with an expired directory the
+  gateway refuses peer requests and sealing (``DIRECTORY_EXPIRED``, 503); ``/health``
+  warns ``directory_warn_days`` before.
+* Peers offer each other their serial: a ping carries the sender's serial in its signed
+  query (``?directory_serial=N``) and the answer carries the receiver's. A gateway that
+  sees a higher serial fetches ``GET /peer/v1/directory`` from that peer, verifies and
+  installs it. Pings run every ``PING_EVERY_S`` (30 s), and a gateway that installs a
+  directory pings its peers at once, so a revocation reaches both sides within one ping
+  interval, and normally within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from gateway.node.config import Config
+from gateway.node.logs import get_logger
+from gateway.protocol.errors import DirectoryError, DirectoryExpired, GatewayError, PeerUnavailable
+from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
+from gateway.protocol.peerauth import sign_request
+from gateway.store import Store, make_engine, migrate
+from gateway.views.render import iso_time
+
+if TYPE_CHECKING:
+    from gateway.node.gateway import Gateway
+
+__all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
+           "write_atomically"]
+
+log = get_logger("trust")
+ALERT_ORIGIN = "trust-directory"
+DIRECTORY_PATH = "/peer/v1/directory"
+DAY_MS = 86_400_000
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` so that a reader (or a crash) sees the old file or the new, never half."""
+    tmp = path.with_name(path.name + ".new")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # make the rename durable where the OS allows it
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _check_lists_us(d: Directory, office_id: str, keyring: Keyring) -> None:
+    mine = {k.key_id for k in keyring.keys}
+    try:
+        listed = {k.key_id for k in d.office(office_id).keys}
+    except GatewayError as e:
+        raise DirectoryError(f"directory serial {d.serial} does not list {office_id}") from e
+    if not (mine & listed) - set(d.revoked):
+        raise DirectoryError(f"directory serial {d.serial} lists none of {office_id}'s keys "
+                             "unrevoked; rotate the keyring and list the new keys first")
+
+
+def _refusal(store: Store, d: Directory, outcome: str, top: int, now_ms: int,
+             source: str) -> DirectoryError:
+    """Record a rollback or fork as an alert; the error to raise."""
+    sha = hashlib.sha256(d.signed_bytes).hexdigest()
+    if outcome == "rollback":
+        msg = (f"directory serial {d.serial} is older than serial {top}, which this gateway "
+               "has already accepted; a rollback is refused (it could undo a revocation). "
+               f"Install a co-signed directory with serial {top} or higher")
+    else:
+        msg = (f"directory serial {d.serial} (sha256 {sha[:16]}…) differs from the serial "
+               f"{d.serial} this gateway accepted before; two directories with one serial "
+               "(a fork) are refused")
+    store.alert(ALERT_ORIGIN, f"directory_{outcome}", f"{source}: {msg}", now_ms)
+    log.error("directory_refused", kind=outcome, serial=d.serial, held=top, source=source)
+    return _Refused(msg)
+
+
+def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directory, int]:
+    """Install a directory into a gateway home whose gateway is not running.
+
+    Returns the directory and the serial held before. The same checks as a running
+    gateway: roots, validity, lists our keys, no rollback or fork against the store."""
+    roots = TrustRoots.load(cfg.path(cfg.roots))
+    keyring = Keyring.load(cfg.path(cfg.keyring))
+    d = Directory.verify(signed, roots, now_ms=now_ms)
+    _check_lists_us(d, cfg.office_id, keyring)
+    engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
+    try:
+        migrate(engine)
+        store = Store(engine, cfg.office_id)
+        sha = hashlib.sha256(signed).digest()
+        outcome, top = store.directory_compare(d.serial, sha)
+        if outcome in ("rollback", "fork"):
+            raise _refusal(store, d, outcome, top, now_ms, "install")
+        # The file first: a crash before the store records it leaves a newer file, which
+        # the next start accepts; the other order would leave an "older" file behind.
+        write_atomically(cfg.path(cfg.directory), signed)
+        outcome, top = store.directory_record(d.serial, sha, signed, now_ms=now_ms,
+                                              source="install")
+        if outcome in ("rollback", "fork"):
+            raise _refusal(store, d, outcome, top, now_ms, "install")
+    finally:
+        engine.dispose()
+    return d, top
+
+
+class _Refused(DirectoryError):
+    """A rollback or a fork, already recorded as an alert (still ``BAD_DIRECTORY``)."""
+
+
+class DirectoryKeeper:
+    """Holds ``gw.directory`` current: start-up check, live install, peer offers, expiry."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw = gw
+        self.lock = asyncio.Lock()
+        self._fetch: asyncio.Task[None] | None = None
+        self._tried: dict[tuple[str, int], float] = {}
+
+    # ------------------------------------------------------------------ checks
+
+    def require_current(self) -> None:
+        """``DIRECTORY_EXPIRED`` if our directory has expired (checked on every use)."""
+        d = self.gw.directory
+        if d.expired(self.gw.clock.now_ms()):
+            raise DirectoryExpired(
+                f"the trust directory (serial {d.serial}) expired at "
+                f"{iso_time(d.expires_at_ms)}; install a newer co-signed directory "
+                "(blo-gateway directory install)")
+
+    def middleware(self) -> Middleware:
+        """A peer-app middleware refusing every request while our directory has expired."""
+
+        @web.middleware
+        async def directory_current(request: web.Request,
+                                    handler: Handler) -> web.StreamResponse:
+            self.require_current()
+            return await handler(request)
+
+        return directory_current
+
+    def health(self) -> dict[str, Any]:
+        d, now = self.gw.directory, self.gw.clock.now_ms()
+        left = d.expires_at_ms - now
+        warn_ms = self.gw.config.directory_warn_days * DAY_MS
+        state = "expired" if left <= 0 else ("expiring" if left < warn_ms else "ok")
+        warning = None
+        if state == "expired":
+            warning = (f"trust directory serial {d.serial} expired at "
+                       f"{iso_time(d.expires_at_ms)}: peer traffic and sealing are refused")
+        elif state == "expiring":
+            warning = (f"trust directory serial {d.serial} expires in {left / DAY_MS:.1f} "
+                       f"days ({iso_time(d.expires_at_ms)}); install a newer one")
+        return {"serial": d.serial, "sha256": hashlib.sha256(d.signed_bytes).hexdigest(),
+                "expires_at_ms": d.expires_at_ms, "days_left": round(left / DAY_MS, 2),
+                "state": state, "warning": warning}
+
+    # ------------------------------------------------------------------ start and install
+
+    async def check_at_start(self) -> None:
+        """Compare the directory file with those accepted before: record it if new, refuse
+        to start on a rollback or a fork (recorded as an alert)."""
+        gw = self.gw
+        d, now = gw.directory, gw.clock.now_ms()
+        sha = hashlib.sha256(d.signed_bytes).digest()
+        outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
+                                           d.signed_bytes, now_ms=now, source="start")
+        if outcome in ("rollback", "fork"):
+            err = await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, "start")
+            raise DirectoryError(f"{gw.config.path(gw.config.directory)}: {err.message}")
+
+    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]:
+        """Verify and install a directory into the running gateway.
+
+        Returns (the directory now held, the serial held before, whether it changed).
+        The same directory again changes nothing."""
+        gw = self.gw
+        async with self.lock:
+            now = gw.clock.now_ms()
+            before = gw.directory
+            d = Directory.verify(signed, gw.roots, now_ms=now)
+            sha = hashlib.sha256(signed).digest()
+            outcome, top = await gw.store.call(gw.store.sync.directory_compare, d.serial, sha)
+            if outcome == "same" and d.serial == before.serial:
+                return before, before.serial, False
+            if outcome in ("rollback", "fork"):
+                raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
+            _check_lists_us(d, gw.office_id, gw.keyring)
+            await asyncio.to_thread(write_atomically, gw.config.path(gw.config.directory),
+                                    signed)
+            outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
+                                               signed, now_ms=now, source=source)
+            if outcome in ("rollback", "fork"):
+                raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
+            self._swap(d)
+        log.info("directory_installed", serial=d.serial, previous=before.serial, source=source,
+                 revoked=len(d.revoked))
+        gw.spawn(self.offer_to_peers(), name="directory-offer")
+        return d, before.serial, True
+
+    def _swap(self, d: Directory) -> None:
+        gw = self.gw
+        gw.directory = d
+        for office in d.offices.values():  # offices new in this directory get a worker
+            url = gw.config.peer_urls.get(office.office_id) or office.endpoint
+            if office.office_id != gw.office_id and url and office.office_id not in gw.deliveries:
+                gw.add_peer(office.office_id, url)
+
+    async def refresh(self) -> None:
+        """Pick up a newer directory recorded in the store by ``directory install`` while
+        this process was running (e.g. the API was unreachable)."""
+        latest = await self.gw.store.call(self.gw.store.sync.directory_latest)
+        if latest is not None and latest["serial"] > self.gw.directory.serial:
+            await self.install(latest["body"], source="store")
+
+    # ------------------------------------------------------------------ peers
+
+    async def offer_to_peers(self) -> None:
+        """Ping every peer now: the ping carries our serial, the answer theirs."""
+        await asyncio.gather(*(self.gw.ping(p) for p in list(self.gw.deliveries)))
+
+    def offered(self, peer: str, serial: int) -> None:
+        """``peer`` (authenticated) holds directory ``serial``: fetch it if it is newer.
+
+        One fetch at a time; a (peer, serial) that failed is tried again after a minute."""
+        if serial <= self.gw.directory.serial or peer not in self.gw.deliveries:
+            return
+        if self._fetch is not None and not self._fetch.done():
+            return
+        now = time.monotonic()
+        last = self._tried.get((peer, serial))
+        if last is not None and now - last < 60.0:
+            return
+        if len(self._tried) > 64:
+            self._tried.clear()
+        self._tried[(peer, serial)] = now
+        self._fetch = self.gw.spawn(self._fetch_from(peer, serial), name="directory-fetch")
+
+    async def _fetch_from(self, peer: str, serial: int) -> None:
+        gw = self.gw
+        d = gw.deliveries[peer]
+        headers = sign_request(gw.keyring, method="GET", path_qs=DIRECTORY_PATH,
+                               destination=peer, body=b"", now_ms=gw.clock.now_ms())
+        try:
+            async with gw.http.get(d.url + DIRECTORY_PATH, headers=headers,
+                                   timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
+                if resp.status != 200:
+                    raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
+            await self.install(body, source=f"peer:{peer}")
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
+            log.warning("directory_fetch_failed", peer=peer, serial=serial,
+                        error=type(e).__name__)
+        except GatewayError as e:
+            log.warning("directory_fetch_failed", peer=peer, serial=serial, code=e.code)
+            if isinstance(e, DirectoryError) and not isinstance(e, _Refused):
+                await gw.store.call(gw.store.sync.alert, ALERT_ORIGIN, "directory_refused",
+                                    f"peer:{peer} offered serial {serial}: {e.message}",
+                                    gw.clock.now_ms())

@@ -1,0 +1,177 @@
+"""Cross-border witnessing of the audit logs (after C2SP tlog-witness).
+
+Each gateway signs checkpoints of its own audit log and submits them to every peer
+gateway, which cosigns a checkpoint only if it extends the last one it cosigned for
+that log (a consistency proof from the old size). So each side holds the other's
+signed promise about its history: a rollback, a truncation or a split view (two
+different trees shown) is refused by the witness and raised as an alert on both
+sides, and an offline auditor holding both bundles sees it too.
+
+Request body (``POST /peer/v1/witness/add-checkpoint``): ``old <size>\\n``, the
+consistency proof lines (base64), an empty line, the signed checkpoint. Answers: 200
+with the cosignature line; 409 ``text/x.tlog.size`` with the size we hold; 422 when
+the proof fails; 400 for a smaller tree, and ``CHECKPOINT_EXTENSION`` for a checkpoint with
+extension lines (we cosign only origin, size and root: docs/audit-log.md); 403 for a bad
+signature; 404 for a log that is not the requesting office's own.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from gateway.audit.merkle import ProofError, verify_consistency
+from gateway.audit.notes import (
+    cosign,
+    log_origin,
+    make_checkpoint,
+    refuse_extensions,
+    split_note,
+    verify_cosignatures,
+    verify_note,
+)
+from gateway.node.logs import get_logger
+from gateway.protocol import strict
+from gateway.protocol.errors import GatewayError, Malformed
+from gateway.protocol.peerauth import sign_request
+
+if TYPE_CHECKING:
+    from gateway.node.gateway import Gateway
+
+__all__ = ["WitnessAnswer", "add_checkpoint", "checkpoint_and_witness"]
+
+log = get_logger("witness")
+PATH = "/peer/v1/witness/add-checkpoint"
+MAX_PROOF_LINES = 63
+
+
+@dataclass(frozen=True)
+class WitnessAnswer:
+    status: int
+    body: str
+    content_type: str = "text/plain"
+
+
+def _parse(body: bytes) -> tuple[int, list[bytes], str]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Malformed("witness request is not UTF-8") from e
+    head, sep, note = text.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or not lines[0].startswith("old "):
+        raise Malformed("witness request must start with 'old <size>' and an empty line")
+    old = strict.uint(lines[0][4:], "old size", max_digits=19)
+    if len(lines) - 1 > MAX_PROOF_LINES:
+        raise Malformed("too many consistency proof lines")
+    proof = [strict.b64(x, "proof line") for x in lines[1:]]
+    if any(len(p) != 32 for p in proof):
+        raise Malformed("a proof line is not a 32-byte hash")
+    return old, proof, note
+
+
+async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> WitnessAnswer:
+    """Witness a checkpoint of ``origin_office``'s log (the authenticated requester)."""
+    old, proof, note = _parse(body)
+    now = gw.clock.now_ms()
+    if not note.startswith(log_origin(origin_office) + "\n"):
+        return WitnessAnswer(404, "only an office's own log can be submitted by it\n")
+    try:
+        cp = verify_note(note, gw.directory, origin_office, at_ms=now)
+    except GatewayError as e:
+        return WitnessAnswer(403, f"{e.code}: {e.message}\n")
+    body_text, _ = split_note(note)
+    try:
+        refuse_extensions(body_text)
+    except GatewayError as e:
+        log.warning("witness_refused", origin=cp.origin, code=e.code)
+        return WitnessAnswer(e.http_status, f"{e.code}: {e.message}\n")
+    if old > cp.size:
+        await gw.store.call(gw.store.sync.alert, cp.origin, "rollback",
+                            f"{origin_office} offered size {cp.size} after {old}", now)
+        return WitnessAnswer(400, "old size is larger than the checkpoint\n")
+    async with gw.witness_lock:  # check and record atomically
+        latest = await gw.store.call(gw.store.sync.witness_latest, cp.origin)
+        held = latest[0] if latest else 0
+        if old != held:
+            if latest and cp.size < held:
+                await gw.store.call(gw.store.sync.alert, cp.origin, "rollback",
+                                    f"checkpoint of size {cp.size} after {held}", now)
+            return WitnessAnswer(409, f"{held}\n", "text/x.tlog.size")
+        if latest:
+            try:
+                verify_consistency(held, cp.size, latest[1], cp.root, proof)
+            except ProofError as e:
+                kind = "fork" if cp.size == held else "inconsistent"
+                await gw.store.call(gw.store.sync.alert, cp.origin, kind,
+                                    f"size {held} -> {cp.size}: {e.message}", now)
+                log.error("witness_refused", origin=cp.origin, kind=kind)
+                return WitnessAnswer(409 if kind == "fork" else 422, f"{e.message}\n")
+        elif proof:
+            return WitnessAnswer(422, "proof must be empty from size 0\n")
+        line = cosign(gw.keyring, body_text, now)
+        await gw.store.call(gw.store.sync.witness_record, cp.origin, origin_office, cp.size,
+                            cp.root, note + line, now)
+    return WitnessAnswer(200, line)
+
+
+async def checkpoint_and_witness(gw: Gateway) -> None:
+    """Sign a checkpoint of our log if it grew, and have every peer cosign it."""
+    now = gw.clock.now_ms()
+    size, root = await gw.store.call(gw.store.sync.audit_head)
+    latest = await gw.store.call(gw.store.sync.latest_checkpoint)
+    if latest is None or latest["size"] != size:
+        note = make_checkpoint(gw.keyring, size, root, now)
+        cid = await gw.store.call(gw.store.sync.add_checkpoint, size, root, note, now)
+    else:
+        note, cid = latest["note"], latest["id"]
+        size = latest["size"]
+    # The note as we signed it, without the cosignatures collected so far.
+    body, _, sigs = note.partition("\n\n")
+    body_note = body + "\n\n" + sigs.split("\n")[0] + "\n"
+    for peer, d in gw.deliveries.items():
+        old = await gw.store.call(gw.store.sync.witnessed_size, peer)
+        if old == size:
+            continue  # this peer has already cosigned this size
+        for _ in range(2):  # a 409 tells us the size the witness holds; retry once with it
+            proof = (await gw.store.call(gw.store.sync.audit_consistency, old, size)
+                     if 0 < old < size else [])
+            request = (f"old {old}\n" + "".join(base64.b64encode(p).decode() + "\n"
+                                                for p in proof) + "\n" + body_note).encode()
+            headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=peer,
+                                   body=request, now_ms=gw.clock.now_ms())
+            try:
+                async with gw.http.post(d.url + PATH, data=request, headers=headers,
+                                        timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                    status, text = resp.status, await resp.text()
+            except (aiohttp.ClientError, TimeoutError, OSError):
+                break  # unreachable: next round
+            try:
+                held = strict.uint(text.strip(), "size") if status == 409 else None
+            except GatewayError:
+                held = None
+            if held is not None:
+                if held > size:
+                    await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                                        "peer_saw_more", f"{peer} holds size {held} > {size}",
+                                        gw.clock.now_ms())
+                    break
+                old = held
+                continue
+            if status != 200:
+                await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                                    "not_cosigned", f"{peer}: HTTP {status} {text[:100]}",
+                                    gw.clock.now_ms())
+                break
+            try:
+                verify_cosignatures(body_note + text, gw.directory, peer, at_ms=now)
+            except GatewayError as e:
+                await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                                    "bad_cosignature", f"{peer}: {e.message}", now)
+                break
+            await gw.store.call(gw.store.sync.add_cosignature, cid, peer, size, text, now)
+            log.info("checkpoint_cosigned", peer=peer, size=size)
+            break

@@ -1,0 +1,562 @@
+"""Office identities, keys and the co-signed trust directory.
+
+Concepts and invariants:
+
+* An **office** (``vn.laocai.blo``, ``cn.yunnan.hekou.blo``, ``vn.laocai.bdbp.<post>``)
+  has Ed25519 signing keys and X25519 encryption keys, each with a validity
+  period. Rotation adds a new key while the old one is still valid (overlap).
+* A **key id** is derived from the key: ``<alg>:<hex(SHA-256(domain‖alg‖0‖pk)[:16])>``;
+  it is never chosen by hand, so it cannot be made to collide on purpose.
+* The **directory** lists every office and its public keys plus a revocation
+  list. It is valid only with a signature from a Vietnamese *and* a Chinese
+  root key (2-of-2) over its exact bytes, so neither side can add or swap an
+  office alone. A gateway never goes back to an older serial nor accepts a second
+  directory with a serial it holds (``gateway.node.trust``); every directory fault is
+  ``BAD_DIRECTORY``.
+* A key's validity for an envelope is judged at the envelope's signed creation time;
+  a revoked key is refused at reception whatever that time (docs/wire-format.md §3.1).
+* Private keys live in a **keyring** file outside the repository, created
+  with mode 0600; ``keys/`` holds public material only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+import nacl.utils
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from gateway.protocol._b64 import b64d, b64e
+from gateway.protocol.errors import (
+    ConfigError,
+    DirectoryError,
+    KeyExpired,
+    KeyRevoked,
+    Malformed,
+    UnknownKey,
+)
+from gateway.protocol.localtime import check_zone_name
+from gateway.schemas.blo.v1 import common_pb2, directory_pb2
+
+__all__ = [
+    "ED25519",
+    "REQUIRED_COUNTRIES",
+    "X25519",
+    "Directory",
+    "KeyInfo",
+    "Keyring",
+    "OfficeInfo",
+    "PrivateKey",
+    "RootSigner",
+    "TrustRoots",
+    "build_directory",
+    "fingerprint",
+    "key_id_for",
+    "newest_first",
+    "sign_directory",
+    "write_private",
+]
+
+ED25519 = "ed25519"
+X25519 = "x25519"
+KEY_ID_DOMAIN = b"blo-gateway/key-id/v1\x00"
+DIRECTORY_DOMAIN = b"blo-gateway/directory/v1\x00"
+REQUIRED_COUNTRIES = frozenset({"VN", "CN"})
+MAX_DIRECTORY_BYTES = 1024 * 1024
+ROLES = ("liaison_office", "border_guard", "police", "hotline", "auditor")
+FOREVER_MS = 2**62
+
+Random = Callable[[int], bytes]
+
+
+def key_id_for(algorithm: str, public_key: bytes) -> str:
+    """Derive the key id of a public key (see docs/wire-format.md §Key ids)."""
+    if algorithm not in (ED25519, X25519) or len(public_key) != 32:
+        raise Malformed(f"not a 32-byte {algorithm} public key")
+    digest = hashlib.sha256(KEY_ID_DOMAIN + algorithm.encode() + b"\x00" + public_key).digest()
+    return f"{algorithm}:{digest[:16].hex()}"
+
+
+def fingerprint(public_key: bytes) -> str:
+    """SHA-256 of the key in groups of four hex digits, for reading aloud at a key ceremony."""
+    h = hashlib.sha256(public_key).hexdigest()
+    return " ".join(h[i : i + 4] for i in range(0, len(h), 4))
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create a file that only its owner can read (0600); refuse to overwrite."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _read_private(path: Path) -> dict[str, Any]:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ConfigError(f"{path} is not a keyring file") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a keyring file")
+    return data
+
+
+def newest_first(key: PrivateKey | KeyInfo) -> tuple[int, int, str]:
+    """The order of "newest valid key" (docs/wire-format.md §3): the greatest
+    ``not_before_ms``, then the greatest ``not_after_ms``, then the greatest key id (ASCII)."""
+    return (key.not_before_ms, key.not_after_ms, key.key_id)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+@dataclass(frozen=True)
+class PrivateKey:
+    """One private key with its validity; ``secret`` is the 32-byte seed / scalar."""
+
+    algorithm: str
+    secret: bytes = field(repr=False)
+    not_before_ms: int
+    not_after_ms: int
+
+    # Derived values are cached: deriving a key costs as much as a signature.
+    @cached_property
+    def public_key(self) -> bytes:
+        if self.algorithm == ED25519:
+            return bytes(self.signer.verify_key)
+        return bytes(nacl.bindings.crypto_scalarmult_base(self.secret))
+
+    @cached_property
+    def key_id(self) -> str:
+        return key_id_for(self.algorithm, self.public_key)
+
+    @cached_property
+    def signer(self) -> nacl.signing.SigningKey:
+        """The libsodium signing key (Ed25519 keys only)."""
+        if self.algorithm != ED25519:
+            raise TypeError("not a signing key")
+        return nacl.signing.SigningKey(self.secret)
+
+    def valid_at(self, at_ms: int) -> bool:
+        return self.not_before_ms <= at_ms < self.not_after_ms
+
+    def to_public(self) -> directory_pb2.PublicKey:
+        alg = (directory_pb2.KEY_ALGORITHM_ED25519 if self.algorithm == ED25519
+               else directory_pb2.KEY_ALGORITHM_X25519)
+        return directory_pb2.PublicKey(
+            key_id=self.key_id, algorithm=alg, public_key=self.public_key,
+            not_before_ms=self.not_before_ms, not_after_ms=self.not_after_ms,
+        )
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """An office's private keys (signing and encryption, current and rotated)."""
+
+    office_id: str
+    keys: tuple[PrivateKey, ...]
+
+    @classmethod
+    def generate(cls, office_id: str, *, now_ms: int, valid_ms: int,
+                 rng: Random = nacl.utils.random) -> Keyring:
+        """Fresh Ed25519 and X25519 keys from the CSPRNG (or ``rng`` for test vectors)."""
+        _check_office_id(office_id)
+        keys = tuple(PrivateKey(alg, rng(32), now_ms, now_ms + valid_ms)
+                     for alg in (ED25519, X25519))
+        return cls(office_id, keys)
+
+    def rotate(self, *, now_ms: int, valid_ms: int, overlap_ms: int,
+               rng: Random = nacl.utils.random) -> Keyring:
+        """Add new keys valid from now; current keys stay valid for ``overlap_ms`` more."""
+        kept = tuple(
+            PrivateKey(k.algorithm, k.secret, k.not_before_ms,
+                       min(k.not_after_ms, now_ms + overlap_ms)) if k.valid_at(now_ms) else k
+            for k in self.keys
+        )
+        fresh = tuple(PrivateKey(alg, rng(32), now_ms, now_ms + valid_ms)
+                      for alg in (ED25519, X25519))
+        return Keyring(self.office_id, kept + fresh)
+
+    def signing_key(self, at_ms: int) -> PrivateKey:
+        """The newest Ed25519 key valid at ``at_ms``."""
+        return self._newest(ED25519, at_ms)
+
+    def encryption_key(self, key_id: str) -> PrivateKey | None:
+        return next((k for k in self.keys if k.algorithm == X25519 and k.key_id == key_id), None)
+
+    def _newest(self, algorithm: str, at_ms: int) -> PrivateKey:
+        valid = [k for k in self.keys if k.algorithm == algorithm and k.valid_at(at_ms)]
+        if not valid:
+            raise KeyExpired(f"{self.office_id} has no {algorithm} key valid now")
+        return max(valid, key=newest_first)
+
+    def public_office(self, *, country: str, name_vi: str, name_zh: str, role: str,
+                      endpoint: str, time_zone: str = "") -> directory_pb2.Office:
+        """The directory entry for this office (public keys only)."""
+        if role not in ROLES:
+            raise ConfigError(f"role must be one of {', '.join(ROLES)}")
+        if time_zone and (problem := check_zone_name(time_zone)):
+            raise ConfigError(problem)
+        return directory_pb2.Office(
+            office_id=self.office_id, country=country,
+            name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh),
+            role=f"OFFICE_ROLE_{role.upper()}",
+            endpoint=endpoint, keys=[k.to_public() for k in self.keys], time_zone=time_zone,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "kind": "blo-gateway keyring v1",
+            "office_id": self.office_id,
+            "keys": [{"algorithm": k.algorithm, "key_id": k.key_id, "secret": b64e(k.secret),
+                      "not_before_ms": k.not_before_ms, "not_after_ms": k.not_after_ms}
+                     for k in self.keys],
+        }, indent=2)
+
+    def save(self, path: Path) -> None:
+        write_private(path, self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Keyring:
+        data = _read_private(path)
+        if data.get("kind") != "blo-gateway keyring v1":
+            raise ConfigError(f"{path} is not a keyring file")
+        keys = []
+        for k in data["keys"]:
+            pk = PrivateKey(k["algorithm"], b64d(k["secret"], what="key"),
+                            int(k["not_before_ms"]), int(k["not_after_ms"]))
+            if pk.key_id != k["key_id"]:
+                raise ConfigError(f"{path}: key id {k['key_id']} does not match its key")
+            keys.append(pk)
+        return cls(str(data["office_id"]), tuple(keys))
+
+
+def _check_office_id(office_id: str) -> None:
+    parts = office_id.split(".")
+    ok = (len(parts) >= 2 and parts[0] in ("vn", "cn") and len(office_id) <= 64
+          and all(p and p.replace("_", "").replace("-", "").isalnum() and p.isascii()
+                  and p.islower() for p in parts if not p.isdigit()))
+    if not ok:
+        raise ConfigError(
+            f"bad office id {office_id!r}: lower-case dotted, starting with vn. or cn., "
+            "e.g. vn.laocai.blo or cn.yunnan.hekou.blo")
+
+
+# --------------------------------------------------------------------------- roots
+
+
+@dataclass(frozen=True)
+class RootSigner:
+    """A country's root signing key (kept offline; used only to sign directories)."""
+
+    country: str
+    secret: bytes = field(repr=False)
+
+    @classmethod
+    def generate(cls, country: str, rng: Random = nacl.utils.random) -> RootSigner:
+        if country not in REQUIRED_COUNTRIES:
+            raise ConfigError("root keys are for country VN or CN")
+        return cls(country, rng(32))
+
+    @property
+    def public_key(self) -> bytes:
+        return bytes(nacl.signing.SigningKey(self.secret).verify_key)
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(ED25519, self.public_key)
+
+    def root_key(self, name_vi: str = "", name_zh: str = "") -> directory_pb2.RootKey:
+        return directory_pb2.RootKey(key_id=self.key_id, country=self.country,
+                                     public_key=self.public_key,
+                                     name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh))
+
+    def sign(self, message: bytes) -> bytes:
+        return nacl.signing.SigningKey(self.secret).sign(message).signature
+
+    def save(self, path: Path) -> None:
+        write_private(path, json.dumps({"kind": "blo-gateway root key v1",
+                                        "country": self.country, "secret": b64e(self.secret)}))
+
+    @classmethod
+    def load(cls, path: Path) -> RootSigner:
+        data = _read_private(path)
+        if data.get("kind") != "blo-gateway root key v1":
+            raise ConfigError(f"{path} is not a root key file")
+        return cls(str(data["country"]), b64d(data["secret"], what="root key"))
+
+
+@dataclass(frozen=True)
+class TrustRoots:
+    """The pinned root public keys: the trust anchors of every gateway."""
+
+    roots: tuple[directory_pb2.RootKey, ...]
+
+    def by_id(self, key_id: str) -> directory_pb2.RootKey | None:
+        return next((r for r in self.roots if r.key_id == key_id), None)
+
+    def to_json(self) -> str:
+        msg = directory_pb2.TrustRoots(roots=list(self.roots))
+        return json_format.MessageToJson(msg, preserving_proto_field_name=True,
+                                         ensure_ascii=False, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, require_both: bool = True) -> TrustRoots:
+        """Parse a trust-roots file; a usable set holds a VN and a CN root."""
+        msg = directory_pb2.TrustRoots()
+        try:
+            json_format.Parse(text, msg)
+        except json_format.ParseError as e:
+            raise ConfigError(f"not a trust-roots file: {e}") from e
+        for r in msg.roots:
+            if key_id_for(ED25519, r.public_key) != r.key_id:
+                raise ConfigError(f"root {r.key_id}: key id does not match the key")
+        if require_both and not {r.country for r in msg.roots} >= REQUIRED_COUNTRIES:
+            raise ConfigError("trust roots need a VN and a CN root key")
+        return cls(tuple(msg.roots))
+
+    @classmethod
+    def load(cls, path: Path, *, require_both: bool = True) -> TrustRoots:
+        return cls.from_json(path.read_text(encoding="utf-8"), require_both=require_both)
+
+
+# --------------------------------------------------------------------------- directory
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """A public key from the directory, with the office it belongs to."""
+
+    office_id: str
+    key_id: str
+    algorithm: str
+    public_key: bytes
+    not_before_ms: int
+    not_after_ms: int
+
+
+@dataclass(frozen=True)
+class OfficeInfo:
+    office_id: str
+    country: str
+    name_vi: str
+    name_zh: str
+    role: str
+    endpoint: str
+    keys: tuple[KeyInfo, ...]
+    #: IANA zone from the directory entry ("" if none; see gateway.protocol.localtime)
+    time_zone: str = ""
+
+
+@dataclass(frozen=True)
+class Directory:
+    """A verified trust directory. Build one only through ``Directory.verify``."""
+
+    serial: int
+    issued_at_ms: int
+    expires_at_ms: int
+    offices: dict[str, OfficeInfo]
+    revoked: dict[str, int]
+    signed_bytes: bytes = field(repr=False)
+    _keys: dict[str, KeyInfo] = field(repr=False)
+
+    @classmethod
+    def verify(cls, signed: bytes, roots: TrustRoots, *, now_ms: int,
+               min_serial: int = 0) -> Directory:
+        """Check the 2-of-2 root signatures over the exact bytes, then parse.
+
+        Every fault (size, framing, an unknown or failing root signature, a missing country,
+        the serial, the validity period, the content) raises ``DirectoryError``
+        (``BAD_DIRECTORY``); the message says which."""
+        if len(signed) > MAX_DIRECTORY_BYTES:
+            raise DirectoryError(
+                f"directory is {len(signed)} bytes; limit {MAX_DIRECTORY_BYTES}")
+        outer = directory_pb2.SignedDirectory()
+        try:
+            outer.ParseFromString(signed)
+        except DecodeError as e:
+            raise DirectoryError("not a signed directory (serialised SignedDirectory)") from e
+        countries: set[str] = set()
+        for sig in outer.signatures:
+            root = roots.by_id(sig.key_id)
+            if root is None:
+                raise DirectoryError(
+                    f"directory signed by {sig.key_id}, which is not a trust root")
+            try:
+                nacl.signing.VerifyKey(root.public_key).verify(
+                    DIRECTORY_DOMAIN + outer.directory, sig.signature)
+            except (nacl.exceptions.BadSignatureError, ValueError) as e:
+                raise DirectoryError(
+                    f"directory signature by {sig.key_id} does not verify") from e
+            countries.add(root.country)
+        missing = REQUIRED_COUNTRIES - countries
+        if missing:
+            raise DirectoryError(
+                f"directory lacks a signature by the {'/'.join(sorted(missing))} root key; "
+                "it needs both Vietnam's and China's")
+        d = directory_pb2.Directory()
+        try:
+            d.ParseFromString(outer.directory)
+        except DecodeError as e:
+            raise DirectoryError("signed directory holds no valid directory") from e
+        if d.serial < min_serial:
+            raise DirectoryError(f"directory serial {d.serial} is older than {min_serial}")
+        if not d.issued_at_ms <= now_ms < d.expires_at_ms:
+            raise DirectoryError("directory is outside its validity period")
+        return cls._from_pb(d, signed)
+
+    @classmethod
+    def _from_pb(cls, d: directory_pb2.Directory, signed: bytes) -> Directory:
+        offices: dict[str, OfficeInfo] = {}
+        keys: dict[str, KeyInfo] = {}
+        for o in d.offices:
+            if o.office_id in offices:
+                raise DirectoryError(f"office {o.office_id} is listed twice")
+            infos = []
+            for k in o.keys:
+                alg = _check_public_key(o.office_id, k)
+                if k.key_id in keys:
+                    raise DirectoryError(f"key {k.key_id} is listed twice")
+                info = KeyInfo(o.office_id, k.key_id, alg, k.public_key,
+                               k.not_before_ms, k.not_after_ms)
+                keys[k.key_id] = info
+                infos.append(info)
+            role = directory_pb2.OfficeRole.Name(o.role).removeprefix("OFFICE_ROLE_").lower()
+            if o.time_zone and (problem := check_zone_name(o.time_zone)):
+                raise DirectoryError(f"{o.office_id}: {problem}")
+            offices[o.office_id] = OfficeInfo(o.office_id, o.country, o.name.vi, o.name.zh,
+                                              role, o.endpoint, tuple(infos), o.time_zone)
+        revoked = {r.key_id: r.revoked_at_ms for r in d.revocations}
+        return cls(d.serial, d.issued_at_ms, d.expires_at_ms, offices, revoked, signed, keys)
+
+    def office(self, office_id: str) -> OfficeInfo:
+        try:
+            return self.offices[office_id]
+        except KeyError:
+            raise UnknownKey(f"office {office_id!r} is not in the trust directory") from None
+
+    def key(self, key_id: str, *, algorithm: str, at_ms: int) -> KeyInfo:
+        """A key usable at ``at_ms``: known, of the algorithm, not revoked, within validity."""
+        info = self.lookup(key_id, algorithm=algorithm)
+        self.check_validity(info, at_ms)
+        return info
+
+    def lookup(self, key_id: str, *, algorithm: str,
+               received_at_ms: int | None = None) -> KeyInfo:
+        """A known key of ``algorithm`` that is not revoked, whatever its validity period.
+
+        A revoked key is refused (``KEY_REVOKED``), except that with ``received_at_ms`` (the
+        time, by this gateway's own clock, at which it stored what is being re-verified) a
+        revocation dated after that moment does not apply: what was accepted before a
+        revocation stays verifiable."""
+        info = self._keys.get(key_id)
+        if info is None or info.algorithm != algorithm:
+            raise UnknownKey(f"key {key_id!r} is not a known {algorithm} key")
+        revoked_at = self.revoked.get(key_id)
+        if revoked_at is not None and (received_at_ms is None or revoked_at <= received_at_ms):
+            raise KeyRevoked(f"key {key_id} of {info.office_id} has been revoked")
+        return info
+
+    @staticmethod
+    def check_validity(info: KeyInfo, at_ms: int) -> None:
+        """``KEY_EXPIRED`` unless ``not_before_ms <= at_ms < not_after_ms``."""
+        if not info.not_before_ms <= at_ms < info.not_after_ms:
+            raise KeyExpired(f"key {info.key_id} of {info.office_id} is not valid at this time")
+
+    def encryption_key(self, office_id: str, at_ms: int) -> KeyInfo:
+        """The newest unrevoked X25519 key of an office valid at ``at_ms`` (see ``newest``)."""
+        valid = [k for k in self.office(office_id).keys
+                 if k.algorithm == X25519 and k.key_id not in self.revoked
+                 and k.not_before_ms <= at_ms < k.not_after_ms]
+        if not valid:
+            raise KeyExpired(f"office {office_id} has no valid encryption key")
+        return max(valid, key=newest_first)
+
+    def expired(self, now_ms: int) -> bool:
+        return now_ms >= self.expires_at_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        outer = directory_pb2.SignedDirectory.FromString(self.signed_bytes)
+        d = directory_pb2.Directory.FromString(outer.directory)
+        out = json_format.MessageToDict(d, preserving_proto_field_name=True)
+        out["signatures"] = [s.key_id for s in outer.signatures]
+        return out
+
+
+def _check_public_key(office_id: str, k: directory_pb2.PublicKey) -> str:
+    """The algorithm name of a listed key whose id matches its key; else ``BAD_DIRECTORY``."""
+    alg = {directory_pb2.KEY_ALGORITHM_ED25519: ED25519,
+           directory_pb2.KEY_ALGORITHM_X25519: X25519}.get(k.algorithm)
+    if alg is None or len(k.public_key) != 32 or key_id_for(alg, k.public_key) != k.key_id:
+        raise DirectoryError(f"{office_id}: key {k.key_id} does not match its key "
+                             "(key ids are derived from the key, docs/wire-format.md §2)")
+    return alg
+
+
+def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, issued_at_ms: int,
+                    expires_at_ms: int,
+                    revocations: Sequence[tuple[str, int, str]] = ()) -> bytes:
+    """An unsigned ``SignedDirectory`` (no signatures yet) for the roots to sign.
+
+    Each office entry is checked as a verifier will check it: a key whose id does not
+    match its key, or an office listed twice, is refused now (``BAD_DIRECTORY``) rather
+    than when a gateway loads the signed directory."""
+    ordered: list[directory_pb2.Office] = sorted(offices, key=lambda o: o.office_id)
+    seen: set[str] = set()
+    for o in ordered:
+        if o.office_id in seen:
+            raise DirectoryError(f"office {o.office_id} is listed twice")
+        seen.add(o.office_id)
+        for k in o.keys:
+            _check_public_key(o.office_id, k)
+    d = directory_pb2.Directory(
+        serial=serial, issued_at_ms=issued_at_ms, expires_at_ms=expires_at_ms,
+        offices=ordered,
+        revocations=[directory_pb2.Revocation(key_id=k, revoked_at_ms=t, reason=r)
+                     for k, t, r in revocations],
+    )
+    return directory_pb2.SignedDirectory(
+        directory=d.SerializeToString(deterministic=True)).SerializeToString(deterministic=True)
+
+
+def sign_directory(signed: bytes, root: RootSigner) -> bytes:
+    """Add ``root``'s signature over the exact directory bytes (one per root key)."""
+    outer = directory_pb2.SignedDirectory()
+    try:
+        outer.ParseFromString(signed)
+    except DecodeError as e:
+        raise Malformed("not a signed directory") from e
+    kept = [s for s in outer.signatures if s.key_id != root.key_id]
+    kept.append(directory_pb2.DirectorySignature(
+        key_id=root.key_id, signature=root.sign(DIRECTORY_DOMAIN + outer.directory)))
+    out = directory_pb2.SignedDirectory(directory=outer.directory, signatures=kept)
+    return out.SerializeToString(deterministic=True)
+
+
+def office_from_json(text: str) -> directory_pb2.Office:
+    """Parse a public office entry written by ``blo-gateway keys create``."""
+    msg = directory_pb2.Office()
+    try:
+        json_format.Parse(text, msg)
+    except json_format.ParseError as e:
+        raise ConfigError(f"not an office entry: {e}") from e
+    return msg
+
+
+def office_to_json(office: directory_pb2.Office) -> str:
+    return json_format.MessageToJson(office, preserving_proto_field_name=True,
+                                     ensure_ascii=False, indent=2) + "\n"
