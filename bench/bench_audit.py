@@ -29,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from gateway.audit.leaves import LEAF_PREFIX, encode_leaf
 from gateway.audit.merkle import MemoryTree, consistency_proof, inclusion_proof, leaf_hash
 from gateway.audit.notes import cosign, log_origin, make_checkpoint, split_note
-from gateway.audit.verify import verify_bundles
+from gateway.audit.verify import FORMAT, verify_bundles
 from gateway.cli.provision import provision
-from gateway.node.bundle import FORMAT
 from gateway.protocol.scenario import HEKOU, LAOCAI
 from gateway.store import Store, make_engine, migrate
 

@@ -52,7 +52,6 @@ from gateway.audit.notes import (
     split_note,
     verify_note,
 )
-from gateway.node.bundle import FORMAT
 from gateway.protocol.errors import (
     AuditBadCosignature,
     AuditBadDirectory,
@@ -82,9 +81,10 @@ from gateway.protocol.errors import (
 )
 from gateway.protocol.identity import Directory, TrustRoots
 
-__all__ = ["DEFAULT_MAX_LAG_MS", "HttpPeer", "LivePeer", "Report", "render_report",
+__all__ = ["DEFAULT_MAX_LAG_MS", "FORMAT", "LivePeer", "Report",
            "roots_matching", "verify_bundles"]
 
+FORMAT = "blo-audit-bundle/v1"  #: the manifest's format; ``node.bundle`` writes it
 MAX_MEMBER = 4 * 1024 * 1024 * 1024
 #: Default bound on unwitnessed entries: six witnessing intervals of the default
 #: ``checkpoint_interval_s`` (10 s); ``--max-witness-lag`` or a gateway's --home changes it.
@@ -289,7 +289,7 @@ class _Bundle:
 
 
 def _iso(ms: int) -> str:
-    from gateway.views.render import iso_time
+    from gateway.protocol.localtime import iso_time
 
     return iso_time(ms)
 
@@ -628,113 +628,3 @@ def verify_bundles(paths: list[Path], roots: TrustRoots | None = None, *,
     if peer is not None and bundles and bundles[0] is not None:
         _live(bundles[0], peer, report)
     return report
-
-
-# --------------------------------------------------------------------------- the report
-
-
-def render_report(report: Report, lang: str) -> str:
-    """The verdict as text in vi, zh or both, labelled from the glossary."""
-    from gateway.audit.leaves import EVENT_TYPES
-    from gateway.protocol.glossary import term
-    from gateway.views.render import Row, format_rows
-
-    def lab(key: str) -> tuple[str, str]:
-        t = term(key)
-        return t.vi, t.zh
-
-    rows: list[Row] = []
-    for log in report.logs:
-        rows.append(Row(0, log["office"], log["office"], log["bundle"], log["bundle"]))
-        for key, value in (("audit.leaves", log["entries"]),
-                           ("audit.checkpoints", log["checkpoints"]),
-                           ("audit.export_size", log["export_size"]),
-                           ("audit.cosigned_by_peer", log["cosignatures"]),
-                           ("audit.witnessed_to", log["witnessed_to"]),
-                           ("audit.reads", log["reads"])):
-            rows.append(Row(1, *lab(key), str(value), str(value)))
-        for w in log["witnessed_by"]:
-            text = f"{w['office']} ({w['key_id']}) {w['at']}"
-            rows.append(Row(2, *lab("audit.witnessed_by"), text, text))
-        if "live" in log:
-            text = f"{log['live']['size']} ({', '.join(log['live']['cosigned_by'])})"
-            rows.append(Row(1, *lab("audit.live_size"), text, text))
-        for etype, n in log["events"].items():
-            t = EVENT_TYPES.get(etype)
-            vi, zh = lab(t) if t else (etype, etype)
-            rows.append(Row(2, vi, zh, str(n), str(n)))
-    for key, n in report.matching.items():
-        route, _, what = key.rpartition(" ")
-        label = {"matched": "audit.matched", "pending": "audit.unmatched"}.get(what)
-        vi, zh = lab(label) if label else (what, what)
-        rows.append(Row(0, f"{route}: {vi}", f"{route}：{zh}", str(n), str(n)))
-    for what in report.not_checked:
-        rows.append(Row(0, *lab("audit.not_checked"), NOT_CHECKED[what], NOT_CHECKED[what]))
-    verdict = lab("audit.result_ok" if report.ok else "audit.result_bad")
-    rows.append(Row(0, *verdict))
-    rows.extend(Row(1, f"{f.code}: {(type(f).__doc__ or '').strip()}",
-                    f"{f.code}: {(type(f).__doc__ or '').strip()}", f.message, f.message)
-                for f in report.findings)
-    key = {0: "audit.verdict_pass", 1: "audit.verdict_tampered", 2: "audit.verdict_policy",
-           3: "audit.verdict_unverifiable"}[report.exit_code]
-    vi, zh = lab(key)
-    word = "PASS" if report.ok else "FAIL"
-    final = {"vi": vi, "zh": zh}.get(lang, f"{vi} / {zh}")
-    return (format_rows(rows, lang, title=lab("audit.report_title"))
-            + f"{word} (exit {report.exit_code}): {final}\n")
-
-
-class HttpPeer:
-    """``LivePeer`` over a gateway's peer API. The routes are authenticated like every peer
-    request, so the auditor's command signs as an office: run it with that office gateway's
-    ``--home`` (its keyring stays on that machine; docs/audit-log.md)."""
-
-    def __init__(self, base_url: str, keyring: Any, timeout: float = 15.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.keyring = keyring
-        self.timeout = timeout
-
-    def _get(self, office: str, path_qs: str) -> str:
-        import time
-        import urllib.error
-        import urllib.request
-
-        from gateway.protocol.errors import PeerUnavailable, RemoteError
-        from gateway.protocol.peerauth import sign_request
-
-        headers = sign_request(self.keyring, method="GET", path_qs=path_qs, destination=office,
-                               body=b"", now_ms=int(time.time() * 1000))
-        req = urllib.request.Request(self.base_url + path_qs, headers=headers)  # noqa: S310
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return bytes(resp.read(64 * 1024)).decode("utf-8")
-        except urllib.error.HTTPError as e:
-            raise RemoteError("HTTP_ERROR", f"{self.base_url} answered HTTP {e.code}",
-                              e.code) from None
-        except (urllib.error.URLError, TimeoutError, OSError, UnicodeDecodeError) as e:
-            raise PeerUnavailable(f"cannot reach {self.base_url}: {e}") from e
-
-    def checkpoint(self, office: str) -> str:
-        return self._get(office, "/peer/v1/audit/checkpoint")
-
-    def consistency(self, office: str, old: int, new: int) -> list[bytes]:
-        import base64
-        import binascii
-
-        text = self._get(office, f"/peer/v1/audit/consistency?old={old}&new={new}")
-        try:
-            return [base64.b64decode(x, validate=True) for x in text.split()[:64]]
-        except binascii.Error as e:
-            raise Malformed("consistency proof is not base64") from e
-
-    def inclusion(self, office: str, index: int, size: int) -> tuple[bytes, list[bytes]]:
-        import base64
-        import binascii
-
-        text = self._get(office, f"/peer/v1/audit/inclusion?index={index}&size={size}")
-        try:
-            data = json.loads(text)
-            return (str(data["leaf"]).encode("ascii"),
-                    [base64.b64decode(x, validate=True) for x in data["proof"][:64]])
-        except (ValueError, KeyError, TypeError, binascii.Error) as e:
-            raise Malformed("inclusion proof answer is not valid") from e

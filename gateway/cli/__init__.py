@@ -480,12 +480,12 @@ def cmd_audit_verify(a: argparse.Namespace) -> int:
     """Exit 0 verified, 1 tampered, 2 policy not met, 3 could not check."""
     from gateway.audit.verify import (
         DEFAULT_MAX_LAG_MS,
-        HttpPeer,
         LivePeer,
-        render_report,
         roots_matching,
         verify_bundles,
     )
+    from gateway.cli.audit_peer import HttpPeer
+    from gateway.views.audit_report import render_report
 
     try:
         roots = TrustRoots.load(Path(a.roots)) if a.roots else None

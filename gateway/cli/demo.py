@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.verify import render_report, verify_bundles
+from gateway.audit.verify import verify_bundles
 from gateway.cli.client import OfficerClient
 from gateway.cli.provision import provision
 from gateway.node.bundle import export_bundle
@@ -32,6 +32,7 @@ from gateway.protocol.errors import GatewayError
 from gateway.protocol.localtime import zone_named, zoned_times
 from gateway.protocol.messages import Payload
 from gateway.protocol.scenario import HEKOU, LAOCAI, ScenarioMessage, case_payloads, send_in_order
+from gateway.views.audit_report import render_report
 
 __all__ = ["GatewayProcess", "free_port", "run_demo"]
 

@@ -26,13 +26,13 @@ from typing import Any
 from gateway.audit.leaves import LEAF_PREFIX
 from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.notes import log_origin, make_checkpoint
+from gateway.audit.verify import FORMAT
 from gateway.node.config import load_config
 from gateway.protocol.identity import Keyring
 from gateway.store import Store, make_engine
 
 __all__ = ["FORMAT", "export_bundle"]
 
-FORMAT = "blo-audit-bundle/v1"
 
 
 def export_bundle(home: Path, out: Path) -> dict[str, Any]:

@@ -43,18 +43,16 @@ import json
 import random
 import struct
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
 from gateway.node.logs import get_logger
+from gateway.node.ports import DeliveryHost
 from gateway.protocol.errors import GatewayError
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
-
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
 
 __all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "retry_after_ms"]
 
@@ -132,7 +130,7 @@ def retry_after_ms(value: str | None, *, now_ms: int, base_ms: int, cap_ms: int)
 class PeerDelivery:
     """The worker for one peer office."""
 
-    def __init__(self, gw: Gateway, peer: str, url: str) -> None:
+    def __init__(self, gw: DeliveryHost, peer: str, url: str) -> None:
         self.gw = gw
         self.peer = peer
         self.url = url.rstrip("/")

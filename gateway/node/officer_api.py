@@ -33,13 +33,14 @@ import hashlib
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
+from gateway.node.ports import OfficerHost
 from gateway.protocol import envelope
 from gateway.protocol.errors import Forbidden, Malformed, NotFound, Unauthorized, WrongDestination
 from gateway.protocol.localtime import party_zones
@@ -50,9 +51,6 @@ from gateway.protocol.stats import compute_stats, period_of, stats_csv
 from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
 from gateway.protocol.workflow import WAITING
 from gateway.views.render import LANGS, render, render_header
-
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
 
 __all__ = ["ROLES", "build_officer_app"]
 
@@ -123,7 +121,7 @@ def _host_allowed(host: str, api_host: str) -> bool:
         return False
 
 
-def build_officer_app(gw: Gateway) -> web.Application:
+def build_officer_app(gw: OfficerHost) -> web.Application:
     # Who has logged in since start (for the audit log's user.login), by token hash: not a
     # cache of who may log in. The store is asked on every request.
     seen: dict[str, bytes] = {}

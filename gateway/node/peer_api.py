@@ -31,7 +31,7 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,6 +40,7 @@ from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
+from gateway.node.ports import PeerApiHost
 from gateway.node.trust import DIRECTORY_PATH
 from gateway.node.witness import add_checkpoint
 from gateway.protocol import envelope, strict
@@ -67,13 +68,10 @@ from gateway.protocol.peerauth import (
 from gateway.protocol.receipt import make_receipt
 from gateway.store import Incoming
 
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
-
 __all__ = ["GATEWAY_KEY", "LIMITS_KEY", "Limits", "build_peer_app"]
 
 log = get_logger("peer_api")
-GATEWAY_KEY: web.AppKey[Gateway] = web.AppKey("gateway")
+GATEWAY_KEY: web.AppKey[PeerApiHost] = web.AppKey("gateway")
 MAX_BATCH = 256
 _DIGITS = re.compile(r"[0-9]{1,15}")
 
@@ -90,7 +88,7 @@ class Limits:
 LIMITS_KEY: web.AppKey[Limits] = web.AppKey("limits")
 
 
-def build_peer_app(gw: Gateway, guard: ConnectionGuard | None = None) -> web.Application:
+def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web.Application:
     cfg = gw.config
     app = web.Application(middlewares=[error_middleware, gw.trust.middleware()],
                           client_max_size=cfg.max_request_bytes)

@@ -6,9 +6,10 @@ officer's request, in this process, and writes nothing in plaintext.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.node.ports import RecordsHost
 from gateway.protocol import envelope
 from gateway.protocol.errors import Conflict, Malformed, NotFound
 from gateway.protocol.glossary import term
@@ -19,13 +20,10 @@ from gateway.protocol.messages import MessageType, Payload, pb
 from gateway.views.pdf import bilingual_pdf
 from gateway.views.render import Row, header_rows, label_of, rows_for
 
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
-
 __all__ = ["countersign", "record_pdf", "record_view", "stats_pdf"]
 
 
-async def _open(gw: Gateway, message_id: bytes) -> tuple[envelope.VerifiedEnvelope, Payload,
+async def _open(gw: RecordsHost, message_id: bytes) -> tuple[envelope.VerifiedEnvelope, Payload,
                                                           bytes]:
     row = await gw.store.call(gw.store.sync.envelope_by_id, message_id)
     if row is None:
@@ -37,7 +35,7 @@ async def _open(gw: Gateway, message_id: bytes) -> tuple[envelope.VerifiedEnvelo
     return env, payload, plain
 
 
-async def _signatures(gw: Gateway, record_hex: str, plain: bytes
+async def _signatures(gw: RecordsHost, record_hex: str, plain: bytes
                       ) -> dict[str, RecordSignature]:
     out: dict[str, RecordSignature] = {}
     acks = await gw.store.call(gw.store.sync.replies_to, record_hex,
@@ -55,7 +53,7 @@ async def _signatures(gw: Gateway, record_hex: str, plain: bytes
     return out
 
 
-async def countersign(gw: Gateway, record_id: bytes, *, user: str) -> bytes:
+async def countersign(gw: RecordsHost, record_id: bytes, *, user: str) -> bytes:
     """Sign a received handover record's exact bytes and send the signature to its sender."""
     env, payload, plain = await _open(gw, record_id)
     if payload.message_type != MessageType.HANDOVER_RECORD:
@@ -68,7 +66,7 @@ async def countersign(gw: Gateway, record_id: bytes, *, user: str) -> bytes:
                            self_copy=True)
 
 
-def _signature_ack(gw: Gateway, env: envelope.VerifiedEnvelope, plain: bytes) -> Payload:
+def _signature_ack(gw: RecordsHost, env: envelope.VerifiedEnvelope, plain: bytes) -> Payload:
     now = gw.clock.now_ms()
     kid, sig = sign_record(gw.keyring, plain, now)
     h = env.header
@@ -81,14 +79,14 @@ def _signature_ack(gw: Gateway, env: envelope.VerifiedEnvelope, plain: bytes) ->
         record_signature=sig, record_signer_key_id=kid))
 
 
-async def sign_own_record(gw: Gateway, record_id: bytes, recipients: list[str]) -> None:
+async def sign_own_record(gw: RecordsHost, record_id: bytes, recipients: list[str]) -> None:
     """After sending a record: sign it and send the signature too (sealed to us as well)."""
     env, _, plain = await _open(gw, record_id)
     await gw.submit(_signature_ack(gw, env, plain), recipients, user="gateway",
                     self_copy=True)
 
 
-async def record_view(gw: Gateway, record_id: bytes) -> dict[str, Any]:
+async def record_view(gw: RecordsHost, record_id: bytes) -> dict[str, Any]:
     env, payload, plain = await _open(gw, record_id)
     if payload.message_type != MessageType.HANDOVER_RECORD:
         raise Malformed("not a handover record")
@@ -100,7 +98,7 @@ async def record_view(gw: Gateway, record_id: bytes) -> dict[str, Any]:
             "complete": all(p in sigs and sigs[p].verified for p in parties)}
 
 
-def record_pdf(gw: Gateway, view: dict[str, Any]) -> bytes:
+def record_pdf(gw: RecordsHost, view: dict[str, Any]) -> bytes:
     def lab(key: str) -> tuple[str, str]:
         t = term(key)
         return t.vi, t.zh

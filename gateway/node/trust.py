@@ -31,7 +31,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -39,14 +39,12 @@ from aiohttp.typedefs import Middleware
 
 from gateway.node.config import Config
 from gateway.node.logs import get_logger
+from gateway.node.ports import TrustHost
 from gateway.protocol.errors import DirectoryError, DirectoryExpired, GatewayError, PeerUnavailable
 from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
+from gateway.protocol.localtime import iso_time
 from gateway.protocol.peerauth import sign_request
 from gateway.store import Store, make_engine, migrate
-from gateway.views.render import iso_time
-
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
 
 __all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
            "write_atomically"]
@@ -138,7 +136,7 @@ class _Refused(DirectoryError):
 class DirectoryKeeper:
     """Holds ``gw.directory`` current: start-up check, live install, peer offers, expiry."""
 
-    def __init__(self, gw: Gateway) -> None:
+    def __init__(self, gw: TrustHost) -> None:
         self.gw = gw
         self.lock = asyncio.Lock()
         self._fetch: asyncio.Task[None] | None = None

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import aiohttp
 
@@ -34,12 +33,10 @@ from gateway.audit.notes import (
     verify_note,
 )
 from gateway.node.logs import get_logger
+from gateway.node.ports import WitnessHost
 from gateway.protocol import strict
 from gateway.protocol.errors import GatewayError, Malformed
 from gateway.protocol.peerauth import sign_request
-
-if TYPE_CHECKING:
-    from gateway.node.gateway import Gateway
 
 __all__ = ["WitnessAnswer", "add_checkpoint", "checkpoint_and_witness"]
 
@@ -73,7 +70,7 @@ def _parse(body: bytes) -> tuple[int, list[bytes], str]:
     return old, proof, note
 
 
-async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> WitnessAnswer:
+async def add_checkpoint(gw: WitnessHost, origin_office: str, body: bytes) -> WitnessAnswer:
     """Witness a checkpoint of ``origin_office``'s log (the authenticated requester)."""
     old, proof, note = _parse(body)
     now = gw.clock.now_ms()
@@ -118,7 +115,7 @@ async def add_checkpoint(gw: Gateway, origin_office: str, body: bytes) -> Witnes
     return WitnessAnswer(200, line)
 
 
-async def checkpoint_and_witness(gw: Gateway) -> None:
+async def checkpoint_and_witness(gw: WitnessHost) -> None:
     """Sign a checkpoint of our log if it grew, and have every peer cosign it."""
     now = gw.clock.now_ms()
     size, root = await gw.store.call(gw.store.sync.audit_head)

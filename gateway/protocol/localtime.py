@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.protocol.errors import ConfigError, Malformed
 
-__all__ = ["DEFAULT_ZONES", "UTC_ZONE", "Period", "ZoneHolder", "check_zone_name",
+__all__ = ["DEFAULT_ZONES", "UTC_ZONE", "Period", "ZoneHolder", "check_zone_name", "iso_time",
            "local_time", "office_zone", "parse_day", "parse_period", "party_zones",
            "utc_offset_minutes", "zone_named", "zoned_times"]
 
@@ -155,3 +155,9 @@ def parse_period(text: str, zone: ZoneInfo) -> Period:
     after = first + months
     end = date(year + 1, 1, 1) if after > 12 else date(year, after, 1)
     return Period(text, date(year, first, 1), end, zone)
+
+
+def iso_time(unix_millis: int, utc_offset_minutes: int = 0) -> str:
+    tz = timezone(timedelta(minutes=utc_offset_minutes))
+    return datetime.fromtimestamp(unix_millis / 1000, tz=UTC).astimezone(tz).isoformat(
+        timespec="minutes")

@@ -15,14 +15,13 @@ import hashlib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.descriptor import Descriptor, EnumValueDescriptor, FieldDescriptor
 
 from gateway.protocol.glossary import term
-from gateway.protocol.localtime import DEFAULT_ZONES, local_time, zoned_times
+from gateway.protocol.localtime import DEFAULT_ZONES, iso_time, local_time, zoned_times
 from gateway.protocol.messages import Payload, PbMessage
 from gateway.schemas.blo.v1 import envelope_pb2, options_pb2
 
@@ -56,12 +55,6 @@ def label_of(desc: Descriptor | FieldDescriptor | EnumValueDescriptor) -> tuple[
         ext = options_pb2.message_label
     lab: Any = opts.Extensions[ext]  # type: ignore[index]  # stubs miss custom options
     return lab.vi, lab.zh
-
-
-def iso_time(unix_millis: int, utc_offset_minutes: int = 0) -> str:
-    tz = timezone(timedelta(minutes=utc_offset_minutes))
-    return datetime.fromtimestamp(unix_millis / 1000, tz=UTC).astimezone(tz).isoformat(
-        timespec="minutes")
 
 
 def _inline(msg: PbMessage) -> tuple[str, str]:

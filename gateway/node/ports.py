@@ -1,0 +1,131 @@
+"""What each piece of a running node may use of it: narrow ``typing.Protocol``s.
+
+The composition root (``gateway.node.gateway.Gateway``) builds the pieces and hands each
+itself, typed as the port that piece declares here, so that delivery cannot reach the
+officer API and the witness cannot install a directory. Gateway satisfies every port
+structurally (mypy checks it where it passes itself on); nothing here imports a node
+module, so no piece imports the composition root and no import cycle remains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Mapping, Sequence
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+import aiohttp
+from aiohttp.typedefs import Middleware
+
+from gateway.node.clock import Clock
+from gateway.node.config import Config
+from gateway.protocol.identity import Directory, Keyring, TrustRoots
+from gateway.protocol.messages import Payload
+from gateway.store import AsyncStore
+
+__all__ = ["DeliveryHost", "DirectoryInstaller", "DirectoryOffers", "Node", "OfficerHost",
+           "PeerApiHost", "PeerLink", "RecordsHost", "TrustHost", "WitnessHost"]
+
+
+class Node(Protocol):
+    """What every piece reads: who we are, our keys, the directory, the store, the clock."""
+
+    @property
+    def office_id(self) -> str: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def keyring(self) -> Keyring: ...
+    @property
+    def directory(self) -> Directory: ...
+    @property
+    def store(self) -> AsyncStore: ...
+
+
+class PeerLink(Protocol):
+    """One peer office as the other pieces see its delivery worker: where it listens."""
+
+    @property
+    def url(self) -> str: ...
+
+
+class DeliveryHost(Node, Protocol):
+    """``delivery.PeerDelivery``: the shared HTTP client and the per-peer health notes."""
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def peer_info(self) -> dict[str, dict[str, Any]]: ...
+
+
+class WitnessHost(Node, Protocol):
+    """``witness``: the peers to ask for cosignatures, and one lock for check-and-record."""
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def deliveries(self) -> Mapping[str, PeerLink]: ...
+    @property
+    def witness_lock(self) -> asyncio.Lock: ...
+
+
+class TrustHost(Node, Protocol):
+    """``trust.DirectoryKeeper``: the only piece that replaces the directory."""
+
+    directory: Directory  # settable: a live install swaps it
+
+    @property
+    def roots(self) -> TrustRoots: ...
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def deliveries(self) -> Mapping[str, PeerLink]: ...
+    def spawn(self, coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]: ...
+    def add_peer(self, office: str, url: str) -> None: ...
+    async def ping(self, peer: str) -> None: ...
+
+
+class RecordsHost(Node, Protocol):
+    """``records``: the office's time zone and sending (a signature travels as a message)."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+    async def submit(self, payload: Payload, to: Sequence[str], *, user: str,
+                     self_copy: bool = False) -> bytes: ...
+
+
+class DirectoryOffers(Protocol):
+    """What the peer API asks of the directory keeper."""
+
+    def middleware(self) -> Middleware: ...
+    def offered(self, peer: str, serial: int) -> None: ...
+
+
+class DirectoryInstaller(Protocol):
+    """What the officer API asks of the directory keeper."""
+
+    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]: ...
+
+
+class PeerApiHost(Node, Protocol):
+    """``peer_api``: witnessing (a peer's checkpoint), directory offers, peer liveness."""
+
+    @property
+    def trust(self) -> DirectoryOffers: ...
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def deliveries(self) -> Mapping[str, PeerLink]: ...
+    @property
+    def witness_lock(self) -> asyncio.Lock: ...
+    async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None: ...
+
+
+class OfficerHost(RecordsHost, Protocol):
+    """``officer_api``: sending, records, the directory install and the health summary."""
+
+    @property
+    def trust(self) -> DirectoryInstaller: ...
+    async def health(self) -> dict[str, Any]: ...
