@@ -1,0 +1,130 @@
+"""The audit log as stored: the tree, checkpoints, cosignatures, what we witnessed, alerts.
+
+Leaves are appended by the unit of work (``engine.StoreBase._tx``); this module reads the
+tree for proofs and records checkpoints and cosignatures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.audit.merkle import (
+    consistency_proof,
+    inclusion_proof,
+    root_hash,
+)
+from gateway.protocol.errors import NotFound
+from gateway.store.engine import StoreBase, _DbTree
+from gateway.store.tables import (
+    audit_alerts,
+    audit_checkpoints,
+    audit_leaves,
+    witness_log,
+    witnessed_by,
+)
+
+__all__ = ["AuditLogMixin"]
+
+
+class AuditLogMixin(StoreBase):
+    """The audit tree, checkpoints, cosignatures and alerts."""
+
+    def audit(self, events: Sequence[dict[str, Any]]) -> None:
+        """Record events that are not part of another write."""
+        with self._tx() as (_, ev):
+            ev.extend(events)
+
+    def audit_head(self) -> tuple[int, bytes]:
+        with self.engine.connect() as c:
+            edge = self._load_edge(c)
+            return edge.size, edge.root()
+
+    def audit_consistency(self, old: int, new: int) -> list[bytes]:
+        with self.engine.connect() as c:
+            return consistency_proof(_DbTree(c), old, new)
+
+    def audit_inclusion(self, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        with self.engine.connect() as c:
+            data = c.execute(sa.select(audit_leaves.c.data).where(
+                audit_leaves.c.idx == index)).scalar()
+            if data is None or index >= size:
+                raise NotFound(f"no audit entry {index} in a log of size {size}")
+            return bytes(data), inclusion_proof(_DbTree(c), index, size)
+
+    def audit_root(self, size: int) -> bytes:
+        with self.engine.connect() as c:
+            return root_hash(_DbTree(c), size)
+
+    def add_checkpoint(self, size: int, root: bytes, note: str, now_ms: int) -> int:
+        with self.engine.begin() as c:
+            res = c.execute(sa.insert(audit_checkpoints).values(
+                size=size, root=root, note=note, created_ms=now_ms))
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def add_cosignature(self, checkpoint_id: int, peer: str, size: int, line: str,
+                        now_ms: int) -> None:
+        with self.engine.begin() as c:
+            note = c.execute(sa.select(audit_checkpoints.c.note).where(
+                audit_checkpoints.c.id == checkpoint_id)).scalar_one()
+            if line not in note:
+                c.execute(sa.update(audit_checkpoints).where(
+                    audit_checkpoints.c.id == checkpoint_id).values(note=note + line))
+            n = c.execute(sa.update(witnessed_by).where(witnessed_by.c.peer == peer)
+                          .values(size=size, updated_ms=now_ms)).rowcount
+            if n == 0:
+                c.execute(sa.insert(witnessed_by).values(peer=peer, size=size,
+                                                         updated_ms=now_ms))
+
+    def witnessed_size(self, peer: str) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(witnessed_by.c.size).where(
+                witnessed_by.c.peer == peer)).scalar() or 0)
+
+    def latest_checkpoint(self) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(audit_checkpoints).order_by(
+                audit_checkpoints.c.id.desc()).limit(1)).first()
+            return dict(row._mapping) if row else None
+
+    def witness_latest(self, origin: str) -> tuple[int, bytes] | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(witness_log.c.size, witness_log.c.root)
+                            .where(witness_log.c.origin == origin)
+                            .order_by(witness_log.c.id.desc()).limit(1)).first()
+            return (int(row.size), bytes(row.root)) if row else None
+
+    def witness_record(self, origin: str, peer: str, size: int, root: bytes, note: str,
+                       now_ms: int) -> None:
+        with self._tx() as (c, ev):
+            c.execute(sa.insert(witness_log).values(origin=origin, size=size, root=root,
+                                                    note=note, created_ms=now_ms))
+            ev.append({"t": now_ms, "type": "checkpoint.cosigned", "peer": peer,
+                       "origin": origin, "size": size, "root": root.hex()})
+
+    def alert(self, origin: str, kind: str, detail: str, now_ms: int) -> None:
+        with self._tx() as (c, ev):
+            c.execute(sa.insert(audit_alerts).values(t=now_ms, origin=origin, kind=kind,
+                                                     detail=detail[:300]))
+            ev.append({"t": now_ms, "type": "witness.alert", "origin": origin, "kind": kind})
+
+    def alerts(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                sa.select(audit_alerts).order_by(audit_alerts.c.id.desc()).limit(limit))]
+
+    def export_audit(self) -> dict[str, Any]:
+        """Everything an offline auditor needs from this store (no payloads, no keys)."""
+        with self.engine.connect() as c:
+            leaves = [bytes(r.data) for r in c.execute(
+                sa.select(audit_leaves.c.data).order_by(audit_leaves.c.idx))]
+            cps = [r.note for r in c.execute(
+                sa.select(audit_checkpoints.c.note).order_by(audit_checkpoints.c.id))]
+            witnessed = [{"origin": r.origin, "note": r.note} for r in c.execute(
+                sa.select(witness_log.c.origin, witness_log.c.note)
+                .order_by(witness_log.c.id))]
+        return {"leaves": leaves, "checkpoints": cps, "witnessed": witnessed}

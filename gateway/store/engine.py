@@ -1,0 +1,160 @@
+"""The engine, the migrations and the unit of work every concept shares.
+
+``make_engine`` opens SQLite (WAL, ``synchronous=FULL``, ``secure_delete``) or PostgreSQL
+(one schema per gateway); ``migrate`` runs Alembic. ``StoreBase._tx`` is the one unit of
+work: the audit events a write records are appended to the audit tree in the same
+transaction, so an event and its audit leaf commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+from gateway.audit.leaves import LEAF_PREFIX, encode_leaf
+from gateway.audit.merkle import (
+    CompactRange,
+    leaf_hash,
+)
+from gateway.protocol.errors import ConfigError, StorageError
+from gateway.store.tables import (
+    audit_leaves,
+    audit_nodes,
+)
+
+__all__ = ["StoreBase", "make_engine", "migrate"]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    # Crypto-shredding deletes storage keys: their pages must be overwritten, not just
+    # unlinked. Set on every connection; the compile-time default differs between builds.
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one gateway's tables."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    args: dict[str, Any] = {}
+    if schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise ConfigError(f"database_schema {schema!r}: lower-case letters, digits, _")
+    if schema:
+        args["options"] = f"-csearch_path={schema}"
+    engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+    if schema:
+        with engine.begin() as c:
+            c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return engine
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class _DbTree:
+    """Reads complete-subtree hashes of the audit tree from the store (for proofs)."""
+
+    def __init__(self, c: sa.Connection) -> None:
+        self.c = c
+        self.cache: dict[tuple[int, int], bytes] = {}
+
+    def node(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.cache:
+            h = self.c.execute(sa.select(audit_nodes.c.hash).where(
+                audit_nodes.c.level == level, audit_nodes.c.idx == index)).scalar()
+            if h is None:
+                raise StorageError(f"audit tree node {level}/{index} is missing")
+            self.cache[key] = bytes(h)
+        return self.cache[key]
+
+
+class StoreBase:
+    """Synchronous queries; use through ``AsyncStore`` from the event loop.
+
+    Writes that are audit events append their leaves to the audit log in the same
+    transaction; the in-memory right edge of the tree is replaced only after the commit,
+    so a failed transaction leaves no trace in either."""
+
+    def __init__(self, engine: sa.Engine, office_id: str = "",
+                 deadline_hours: dict[str, dict[int, float]] | None = None) -> None:
+        self.engine = engine
+        self.office_id = office_id
+        self.deadline_hours = deadline_hours
+        self._edge: CompactRange | None = None
+
+    def _load_edge(self, c: sa.Connection) -> CompactRange:
+        if self._edge is not None:
+            # Another process (``blo-gateway users`` / ``tokens``) may have appended since:
+            # an indexed look at the last leaf keeps the cached edge honest.
+            top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
+            if (0 if top is None else int(top) + 1) != self._edge.size:
+                self._edge = None
+        if self._edge is None:
+            size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
+                       .scalar() or 0)
+            tree, hashes, start = _DbTree(c), [], 0
+            for level in range(size.bit_length() - 1, -1, -1):
+                if size >> level & 1:
+                    hashes.append(tree.node(level, start >> level))
+                    start += 1 << level
+            self._edge = CompactRange(size, hashes)
+        return self._edge
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[tuple[sa.Connection, list[dict[str, Any]]]]:
+        """A transaction in which audit events can be recorded (appended on commit)."""
+        events: list[dict[str, Any]] = []
+        with self.engine.begin() as c:
+            yield c, events
+            edge = self._append(c, events) if events else None
+        if edge is not None:
+            self._edge = edge
+
+    def _append(self, c: sa.Connection, events: list[dict[str, Any]]) -> CompactRange:
+        edge = self._load_edge(c).copy()
+        leaves, nodes = [], []
+        for ev in events:
+            data = encode_leaf({"v": 1, "seq": edge.size, "office": self.office_id, **ev})
+            h = leaf_hash(LEAF_PREFIX + data)
+            leaves.append({"idx": edge.size, "t": ev["t"], "data": data, "hash": h})
+            nodes += [{"level": lv, "idx": i, "hash": nh} for lv, i, nh in edge.append(h)]
+        c.execute(sa.insert(audit_leaves), leaves)
+        c.execute(sa.insert(audit_nodes), nodes)
+        return edge
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        """INSERT that skips rows violating a unique constraint (SQLite and PostgreSQL)."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing()
+
+    def ping(self) -> None:
+        with self.engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))

@@ -1,0 +1,83 @@
+"""``Store`` (every concept of this package on one object) and ``AsyncStore`` (its thread)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from gateway.protocol.errors import StorageError
+from gateway.store.audit_log import AuditLogMixin
+from gateway.store.cases import CasesMixin
+from gateway.store.directory import DirectoryHistoryMixin
+from gateway.store.inbox import InboxMixin
+from gateway.store.outbox import OutboxMixin
+from gateway.store.peers import PeersMixin
+from gateway.store.rows import Submission
+from gateway.store.users import UsersMixin
+
+__all__ = ["AsyncStore", "Store"]
+
+
+class Store(OutboxMixin, InboxMixin, CasesMixin, AuditLogMixin, DirectoryHistoryMixin,
+            PeersMixin, UsersMixin):
+    """Synchronous queries; use through ``AsyncStore`` from the event loop.
+
+    Writes that are audit events append their leaves to the audit log in the same
+    transaction; the in-memory right edge of the tree is replaced only after the commit,
+    so a failed transaction leaves no trace in either.
+
+    One class over the concepts: each mixin is one module of this package; they share
+    the engine and the unit of work of ``engine.StoreBase``."""
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class AsyncStore:
+    """Runs ``Store`` methods on one dedicated thread; database errors become StorageError."""
+
+    def __init__(self, store: Store) -> None:
+        self.sync = store
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Submission) -> None:
+        """Group commit: submissions that arrive while a commit is running share the next
+        one. Returns once this submission is durably stored."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await fut
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self.call(self.sync.submit_many, [s for s, _ in batch])
+            except Exception as e:  # noqa: BLE001 - every waiter gets the failure
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(e)
+            else:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_result(None)
+
+    async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        except (OperationalError, SQLAlchemyError) as e:
+            raise StorageError(f"the store refused the operation ({type(e).__name__}); "
+                               "nothing was accepted") from e
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.sync.engine.dispose()

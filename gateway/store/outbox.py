@@ -1,0 +1,160 @@
+"""The outbox: what we sealed, queued per peer, with attempts and receipts."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from gateway.store.cases import _Steps, _type_slug
+from gateway.store.keys import StorageKeysMixin, _open_at_rest
+from gateway.store.rows import Incoming, OutboxItem, Submission
+from gateway.store.tables import (
+    content_keys,
+    envelopes,
+    outbox,
+    receipts,
+)
+
+__all__ = ["OutboxMixin"]
+
+
+class OutboxMixin(StorageKeysMixin):
+    """Submissions (group commit), the delivery queue and the sender's views."""
+
+    def submit(self, env: Incoming, peers: Sequence[str], *, now_ms: int,
+               submitted_by: str | None) -> None:
+        """Store a sealed envelope and one outbox row per peer, atomically."""
+        self.submit_many([Submission(env, tuple(peers), now_ms, submitted_by)])
+
+    def submit_many(self, items: Sequence[Submission]) -> None:
+        """Several submissions in one transaction (group commit); all or none are stored."""
+        with self._tx() as (c, ev):
+            ids = self._insert_envelopes(c, [(s.envelope, s.now_ms, s.submitted_by)
+                                             for s in items], "out")
+            ev.extend({"t": s.now_ms, "type": "message.created", "user": s.submitted_by or "-",
+                       "message_id": s.envelope.message_id.hex(),
+                       "message_type": _type_slug(s.envelope.message_type),
+                       "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
+                      for s in items)
+            steps = _Steps(c)
+            for s in items:
+                if s.step is not None:
+                    steps.add(ev, s.step, s.envelope, self.office_id, s.peers[0], s.now_ms,
+                              s.deadline_ms)
+            steps.flush()
+            c.execute(sa.insert(outbox), [
+                {"envelope_id": eid, "peer": p, "state": "queued",
+                 "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
+                 "updated_at_ms": s.now_ms}
+                for eid, s in zip(ids, items, strict=True) for p in s.peers])
+
+    def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
+        """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
+        q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
+                       envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
+                       content_keys.c.key)
+             .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+             .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
+             .where(outbox.c.peer == peer, outbox.c.state == "queued",
+                    outbox.c.next_attempt_ms <= now_ms)
+             .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
+        with self.engine.connect() as c:
+            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
+                               _open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts)
+                    for r in c.execute(q)]
+
+    def next_due_ms(self, peer: str) -> int | None:
+        q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
+            outbox.c.peer == peer, outbox.c.state == "queued")
+        with self.engine.connect() as c:
+            v = c.execute(q).scalar()
+            return int(v) if v is not None else None
+
+    def record_results(self, peer: str, *, now_ms: int,
+                       delivered: Iterable[tuple[int, int, bytes, int]],
+                       retry: Iterable[tuple[int, int, str, str]],
+                       dead: Iterable[tuple[int, str, str]],
+                       items: Sequence[OutboxItem] = ()) -> None:
+        """One transaction: delivered (outbox id, envelope id, receipt, received at),
+        retry (outbox id, next attempt, code, message), dead (outbox id, code, message).
+        ``items`` are the outbox items concerned, for the audit log."""
+        delivered, retry, dead = list(delivered), list(retry), list(dead)
+        oid: sa.BindParameter[int] = sa.bindparam("oid", type_=sa.BigInteger)
+        by_id = {i.outbox_id: i for i in items}
+        with self._tx() as (c, ev):
+            for i in items:
+                if i.attempts == 0 and not any(d[0] == i.outbox_id for d in dead
+                                               if d[1] == "EXPIRED"):
+                    ev.append({"t": now_ms, "type": "message.sent", "peer": peer,
+                               "message_id": i.message_id.hex(),
+                               "envelope_sha256": i.sha256.hex()})
+            for o, _, raw, at in delivered:
+                if o in by_id:
+                    ev.append({"t": now_ms, "type": "message.delivered", "peer": peer,
+                               "message_id": by_id[o].message_id.hex(),
+                               "envelope_sha256": by_id[o].sha256.hex(),
+                               "receipt_sha256": hashlib.sha256(raw).hexdigest(),
+                               "received_at": at})
+            for o, code, _ in dead:
+                if o in by_id:
+                    ev.append({"t": now_ms, "type": "message.dead", "peer": peer,
+                               "message_id": by_id[o].message_id.hex(),
+                               "envelope_sha256": by_id[o].sha256.hex(), "code": code})
+            if delivered:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid, outbox.c.state == "queued")
+                          .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
+                                  attempts=outbox.c.attempts + 1, last_error_code=None,
+                                  last_error=None), [{"oid": d[0]} for d in delivered])
+                c.execute(self._insert_ignore(receipts), [
+                    {"envelope_id": eid, "office": peer, "direction": "received", "raw": raw,
+                     "received_at_ms": at} for _, eid, raw, at in delivered])
+            if retry:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
+                    attempts=outbox.c.attempts + 1, next_attempt_ms=sa.bindparam("next_ms"),
+                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
+                    updated_at_ms=now_ms),
+                    [{"oid": o, "next_ms": n, "code": code, "msg": m[:300]}
+                     for o, n, code, m in retry])
+            if dead:
+                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
+                    state="dead", attempts=outbox.c.attempts + 1,
+                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
+                    updated_at_ms=now_ms),
+                    [{"oid": o, "code": code, "msg": m[:300]} for o, code, m in dead])
+
+    def message_status(self, message_id: bytes, sender: str) -> dict[str, Any] | None:
+        with self.engine.connect() as c:
+            env = c.execute(sa.select(envelopes).where(envelopes.c.sender == sender,
+                                                       envelopes.c.message_id == message_id)
+                            ).first()
+            if env is None:
+                return None
+            rows = c.execute(sa.select(outbox).where(outbox.c.envelope_id == env.id)
+                             .order_by(outbox.c.peer)).all()
+            recs = {r.office: r for r in c.execute(sa.select(receipts).where(
+                receipts.c.envelope_id == env.id))}
+        return {"envelope": dict(env._mapping), "deliveries": [
+            {**dict(r._mapping), "receipt": recs[r.peer].raw if r.peer in recs else None,
+             "receipt_at_ms": recs[r.peer].received_at_ms if r.peer in recs else None}
+            for r in rows]}
+
+    def list_outgoing(self, limit: int, sender: str) -> list[dict[str, Any]]:
+        q = (sa.select(envelopes.c.id, envelopes.c.message_id, envelopes.c.message_type,
+                       envelopes.c.recipients, envelopes.c.created_at_ms,
+                       envelopes.c.case_reference, envelopes.c.priority)
+             .where(envelopes.c.direction == "out", envelopes.c.sender == sender)
+             .order_by(envelopes.c.id.desc()).limit(limit))
+        with self.engine.connect() as c:
+            envs = [dict(r._mapping) for r in c.execute(q)]
+            ids = [e["id"] for e in envs]
+            states: dict[int, list[tuple[str, str]]] = {}
+            if ids:
+                for r in c.execute(sa.select(outbox.c.envelope_id, outbox.c.peer,
+                                             outbox.c.state).where(outbox.c.envelope_id.in_(ids))):
+                    states.setdefault(r.envelope_id, []).append((r.peer, r.state))
+        for e in envs:
+            e["states"] = dict(states.get(e["id"], []))
+        return envs
