@@ -11,11 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gateway.audit.merkle import (
-    consistency_proof,
-    inclusion_proof,
-    root_hash,
-)
+from gateway.audit.merkle import consistency_proof, inclusion_proof, root_hash
 from gateway.protocol.errors import NotFound
 from gateway.store.engine import StoreBase, _DbTree
 from gateway.store.tables import (

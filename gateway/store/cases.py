@@ -16,19 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.protocol.messages import MessageType
-from gateway.protocol.workflow import (
-    DEFAULT_DEADLINE_HOURS,
-    WAITING,
-    Step,
-)
+from gateway.protocol.workflow import DEFAULT_DEADLINE_HOURS, WAITING, Step
 from gateway.store.engine import StoreBase
 from gateway.store.keys import _plain_row
 from gateway.store.rows import Incoming
-from gateway.store.tables import (
-    case_items,
-    content_keys,
-    envelopes,
-)
+from gateway.store.tables import case_items, content_keys, envelopes
 
 __all__ = ["CasesMixin", "deadline_for"]
 

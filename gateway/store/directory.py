@@ -12,9 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.store.engine import StoreBase
-from gateway.store.tables import (
-    directory_history,
-)
+from gateway.store.tables import directory_history
 
 __all__ = ["DirectoryHistoryMixin"]
 

@@ -19,15 +19,9 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 
 from gateway.audit.leaves import LEAF_PREFIX, encode_leaf
-from gateway.audit.merkle import (
-    CompactRange,
-    leaf_hash,
-)
+from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.protocol.errors import ConfigError, StorageError
-from gateway.store.tables import (
-    audit_leaves,
-    audit_nodes,
-)
+from gateway.store.tables import audit_leaves, audit_nodes
 
 __all__ = ["StoreBase", "make_engine", "migrate"]
 

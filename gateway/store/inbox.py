@@ -14,20 +14,11 @@ import sqlalchemy as sa
 
 from gateway.protocol.errors import Replay
 from gateway.protocol.messages import MessageType
-from gateway.protocol.workflow import (
-    InvalidTransition,
-    transition,
-)
+from gateway.protocol.workflow import InvalidTransition, transition
 from gateway.store.cases import _Steps, _type_slug, deadline_for
 from gateway.store.keys import StorageKeysMixin, _plain_row
 from gateway.store.rows import Incoming, ReceiveResult
-from gateway.store.tables import (
-    content_keys,
-    envelopes,
-    inbox,
-    nonces,
-    receipts,
-)
+from gateway.store.tables import content_keys, envelopes, inbox, nonces, receipts
 
 __all__ = ["InboxMixin"]
 

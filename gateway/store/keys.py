@@ -16,11 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from gateway.protocol.errors import Shredded
 from gateway.store.engine import StoreBase
 from gateway.store.rows import Incoming
-from gateway.store.tables import (
-    content_keys,
-    envelopes,
-    outbox,
-)
+from gateway.store.tables import content_keys, envelopes, outbox
 
 __all__ = ["StorageKeysMixin"]
 

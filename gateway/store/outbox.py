@@ -11,12 +11,7 @@ import sqlalchemy as sa
 from gateway.store.cases import _Steps, _type_slug
 from gateway.store.keys import StorageKeysMixin, _open_at_rest
 from gateway.store.rows import Incoming, OutboxItem, Submission
-from gateway.store.tables import (
-    content_keys,
-    envelopes,
-    outbox,
-    receipts,
-)
+from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
 __all__ = ["OutboxMixin"]
 

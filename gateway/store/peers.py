@@ -7,11 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.store.engine import StoreBase
-from gateway.store.tables import (
-    nonces,
-    outbox,
-    peer_state,
-)
+from gateway.store.tables import nonces, outbox, peer_state
 
 __all__ = ["PeersMixin"]
 

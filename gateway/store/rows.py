@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.protocol.workflow import (
-    Step,
-)
+from gateway.protocol.workflow import Step
 
 __all__ = ["Incoming", "OutboxItem", "ReceiveResult", "Submission"]
 

@@ -11,9 +11,7 @@ import sqlalchemy as sa
 
 from gateway.protocol.errors import Conflict, NotFound
 from gateway.store.engine import StoreBase
-from gateway.store.tables import (
-    users,
-)
+from gateway.store.tables import users
 
 __all__ = ["UsersMixin"]
 
