@@ -18,6 +18,11 @@ Invariants (docs/audit-log.md states them for auditors):
 Each problem is an ``AuditProblem`` (gateway/protocol/errors.py) with a stable code; the
 verdict's exit code is the worst class found: 1 tampered, 2 policy not met, 3 could not
 check, 0 verified.
+
+Over 400 lines: reading a bundle (parallel leaf decoding) and the cross-checks between two
+bundles share the private ``_Bundle`` value; splitting them is the next step if it grows
+(the text of the verdict is already in ``views.audit_report``, the live peer in
+``cli.audit_peer``).
 """
 
 from __future__ import annotations

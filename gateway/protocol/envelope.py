@@ -17,6 +17,9 @@ header's signed creation time, which must not be in the receiver's future; the
 payload is decrypted and parsed last, and only by a recipient office.
 ``verify`` is for reception (the receiver's clock); ``verify_stored`` re-verifies
 what this gateway stored, as of when it stored it.
+
+Just over 400 lines on purpose: the opening order above is the security contract, kept
+in one file so that it reads top to bottom.
 """
 
 from __future__ import annotations

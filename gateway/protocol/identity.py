@@ -17,6 +17,10 @@ Concepts and invariants:
   a revoked key is refused at reception whatever that time (docs/wire-format.md §3.1).
 * Private keys live in a **keyring** file outside the repository, created
   with mode 0600; ``keys/`` holds public material only.
+
+Over 400 lines on purpose: keys, key ids, keyrings and the directory are one trust
+concept whose checks refer to each other; split, a reader would have to follow a
+signature check across files.
 """
 
 from __future__ import annotations
