@@ -26,7 +26,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.delivery import PeerDelivery
 from gateway.errors import ConfigError, GatewayError, Malformed, NotFound
-from gateway.home import secure_home
+from gateway.home import secure_home, users_stamp
 from gateway.identity import Directory, Keyring, TrustRoots
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload
@@ -89,6 +89,8 @@ class Gateway:
         await asyncio.to_thread(migrate, engine)
         self.deadlines = deadline_table(self.config.deadline_hours)
         self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
+        self.users_changed = users_stamp(self.config)
+        self.store.sync.external_writes = self.users_changed
         await self.store.call(self.store.sync.audit, [{
             "t": self.clock.now_ms(), "type": "gateway.started",
             "serial": self.directory.serial,

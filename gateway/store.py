@@ -402,16 +402,19 @@ class Store:
         self.office_id = office_id
         self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
+        #: A probe that changes when another process appended to the audit log
+        #: (``gateway.home.users_stamp``); None: this process is the only writer.
+        self.external_writes: Callable[[], object] | None = None
+        self._external_mark: object = None
 
     # ------------------------------------------------------------------ audit log
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
-        if self._edge is not None:
-            # Another process (``blo-gateway users`` / ``tokens``) may have appended since:
-            # an indexed look at the last leaf keeps the cached edge honest.
-            top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
-            if (0 if top is None else int(top) + 1) != self._edge.size:
-                self._edge = None
+        if self._edge is not None and self.external_writes is not None:
+            # Another process (``blo-gateway users`` / ``tokens``) may have appended since.
+            mark = self.external_writes()
+            if mark != self._external_mark:
+                self._edge, self._external_mark = None, mark
         if self._edge is None:
             size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
                        .scalar() or 0)
@@ -427,9 +430,13 @@ class Store:
     def _tx(self) -> Iterator[tuple[sa.Connection, list[dict[str, Any]]]]:
         """A transaction in which audit events can be recorded (appended on commit)."""
         events: list[dict[str, Any]] = []
-        with self.engine.begin() as c:
-            yield c, events
-            edge = self._append(c, events) if events else None
+        try:
+            with self.engine.begin() as c:
+                yield c, events
+                edge = self._append(c, events) if events else None
+        except BaseException:
+            self._edge = None  # re-read from the store next time (another writer, a rollback)
+            raise
         if edge is not None:
             self._edge = edge
 
