@@ -25,7 +25,7 @@ from gateway.node.clock import Clock, SystemClock
 from gateway.node.config import Config
 from gateway.node.delivery import PeerDelivery
 from gateway.node.guard import ConnectionGuard, count_loop_errors
-from gateway.node.home import secure_home
+from gateway.node.home import secure_home, users_stamp
 from gateway.node.http import guard_middleware
 from gateway.node.logs import get_logger
 from gateway.node.officer_api import build_officer_app
@@ -103,6 +103,8 @@ class Gateway:
         except GatewayError:
             self.store.close()
             raise
+        self.users_changed = users_stamp(self.config)
+        self.store.sync.external_writes = self.users_changed
         await self.store.call(self.store.sync.audit, [{
             "t": self.clock.now_ms(), "type": "gateway.started",
             "serial": self.directory.serial,

@@ -3,7 +3,9 @@
 The home is 0700 and everything in it is created for its owner only: a gateway refuses to
 start when the home, ``private/``, the keyring or the SQLite database is open to group or
 others (``secure_home``). Users are managed here, from another process than the running
-gateway; the gateway reads the users table on every request, so a change counts at once.
+gateway: after each change the command replaces ``private/users.stamp``, which the gateway
+``stat``s on every request (``users_stamp``); when it changed, the gateway forgets the tokens
+it had looked up, so a change counts from the next request on.
 
     home/
       gateway.toml          settings (see gateway/node/config.py)
@@ -12,6 +14,7 @@ gateway; the gateway reads the users table on every request, so a change counts 
       gateway.db            the SQLite store (default)
       private/keyring.json  the office's private keys (0600)
       private/tokens/*.token  officer API tokens (0600), one per user
+      private/users.stamp   replaced by every users/tokens command (see below)
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from gateway.protocol.identity import Keyring, TrustRoots, write_private
 from gateway.store import Store, make_engine, migrate
 
 __all__ = ["add_user", "init_home", "list_users", "remove_user", "revoke_token",
-           "secure_home", "set_user_disabled", "sqlite_path", "token_path"]
+           "secure_home", "set_user_disabled", "sqlite_path", "token_path", "users_stamp"]
 
 T = TypeVar("T")
 
@@ -75,7 +78,7 @@ def add_user(home: Path, name: str, role: str) -> Path:
 
 def list_users(home: Path) -> list[dict[str, Any]]:
     """Name, role, created_at_ms and disabled_at_ms of every user."""
-    users: list[dict[str, Any]] = _store_call(home, lambda st, _: st.list_users())
+    users: list[dict[str, Any]] = _store_call(home, lambda st, _: st.list_users(), write=False)
     return users
 
 
@@ -153,7 +156,36 @@ def _write_token(path: Path, token: str) -> None:
     write_private(path, token + "\n")
 
 
-def _store_call(home: Path, fn: Callable[[Store, int], T]) -> T:
+USERS_STAMP = "private/users.stamp"
+
+
+def users_stamp(cfg: Config) -> Callable[[], tuple[int, int, int] | None]:
+    """A cheap probe (one ``stat``) that changes whenever a command of this module changed
+    the users or appended to the audit log: the running gateway drops its token cache and
+    re-reads the audit log's edge when it changes."""
+    path = cfg.home / USERS_STAMP
+
+    def probe() -> tuple[int, int, int] | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    return probe
+
+
+def _touch_stamp(home: Path) -> None:
+    """Replace the stamp file (a new inode, so the change shows whatever the clock does)."""
+    path = home / USERS_STAMP
+    tmp = path.with_name(f"{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(nacl.utils.random(8))
+    os.replace(tmp, path)
+
+
+def _store_call(home: Path, fn: Callable[[Store, int], T], *, write: bool = True) -> T:
     """Run ``fn`` on the home's store, from a process other than the gateway's. The gateway
     may be running: a write that met one of its own (the audit log's next index) is retried."""
     cfg = load_config(home)
@@ -166,12 +198,16 @@ def _store_call(home: Path, fn: Callable[[Store, int], T]) -> T:
         store = Store(engine, cfg.office_id)
         for attempt in range(5):
             try:
-                return fn(store, int(time.time() * 1000))
+                result = fn(store, int(time.time() * 1000))
             except (IntegrityError, OperationalError) as e:
                 if attempt == 4:
                     raise StorageError(f"the store refused the change ({type(e).__name__}); "
                                        "nothing was changed, try again") from e
                 time.sleep(0.05 * (attempt + 1))
+            else:
+                if write:
+                    _touch_stamp(home)
+                return result
         raise AssertionError("unreachable")
     finally:
         engine.dispose()

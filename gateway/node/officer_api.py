@@ -19,8 +19,10 @@ cannot open a message; ``admin`` may do both. Routes:
 
 Every request is checked before any handler runs: the ``Host`` header must name this API
 (a loopback name or address, or the configured ``api_host``: a guard against DNS
-rebinding, ``WRONG_DESTINATION`` otherwise), and the token is looked up in the store on
-every request, so ``blo-gateway users disable|remove`` and ``tokens revoke`` count at once.
+rebinding, ``WRONG_DESTINATION`` otherwise), then the token. Tokens looked up are kept only
+until ``private/users.stamp`` changes, which every ``blo-gateway users``/``tokens`` command
+replaces (one ``stat`` per request notices it), and at most 30 s: a disabled, removed or
+revoked token is refused from the next request on.
 Inputs are parsed strictly (``gateway.protocol.strict``): each route names the query
 parameters and body fields it takes, integers are ASCII digits, JSON bodies are bounded in
 size and depth; whatever a user sends gets a 4xx with a stable code, never a 500.
@@ -28,21 +30,32 @@ size and depth; whatever a user sends gets a 4xx with a stable code, never a 500
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import ipaddress
 import re
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
 from gateway.node.ports import OfficerHost
 from gateway.protocol import envelope
-from gateway.protocol.errors import Forbidden, Malformed, NotFound, Unauthorized, WrongDestination
+from gateway.protocol.errors import (
+    Forbidden,
+    Malformed,
+    NotFound,
+    StorageError,
+    Unauthorized,
+    WrongDestination,
+)
 from gateway.protocol.localtime import party_zones
 from gateway.protocol.messages import MessageType, Payload
 from gateway.protocol.receipt import verify_receipt
@@ -65,6 +78,7 @@ _HEX_ID = re.compile(r"[0-9a-fA-F]{32}")
 _TOKEN = re.compile(r"Bearer ([A-Za-z0-9_-]{16,128})")
 _OFFICE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MAX_RECIPIENTS = 16
+TOKEN_TTL_S = 30.0
 
 
 def _hex_id(text: str) -> bytes:
@@ -122,9 +136,26 @@ def _host_allowed(host: str, api_host: str) -> bool:
 
 
 def build_officer_app(gw: OfficerHost) -> web.Application:
-    # Who has logged in since start (for the audit log's user.login), by token hash: not a
-    # cache of who may log in. The store is asked on every request.
+    # Who has logged in since start (for the audit log's user.login), by token hash.
     seen: dict[str, bytes] = {}
+    # Tokens looked up, by hash: valid until the users stamp changes (every ``users`` and
+    # ``tokens`` command replaces it: one stat per request notices) and at most TOKEN_TTL_S
+    # (for changes made to the database any other way). Unknown tokens are never cached.
+    known: dict[bytes, tuple[tuple[str, str], float]] = {}
+    stamp: list[object] = [gw.users_changed()]
+    # The token lookup is a read: it runs on its own threads, not in the queue of the store's
+    # writer thread, so a request does not wait for the group commit before its own.
+    readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="officer-auth")
+
+    async def user_for_token(token: str) -> tuple[str, str] | None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(readers, gw.store.sync.user_for_token, token)
+        except SQLAlchemyError as e:
+            raise StorageError(f"the store refused the operation ({type(e).__name__})") from e
+
+    async def stop_readers(_: web.Application) -> None:
+        readers.shutdown(wait=True)
 
     @web.middleware
     async def host_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -144,10 +175,22 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         if m is None:
             raise Unauthorized("send Authorization: Bearer <token>")
         token = m.group(1)
-        user = await gw.store.call(gw.store.sync.user_for_token, token)
-        if user is None:
-            raise Unauthorized("unknown, revoked or disabled token")
         digest = hashlib.sha256(token.encode("ascii")).digest()
+        mark, now = gw.users_changed(), time.monotonic()
+        if mark != stamp[0] or len(known) > 1000:
+            known.clear()
+            stamp[0] = mark
+        hit = known.get(digest)
+        if hit is not None and hit[1] > now:
+            user = hit[0]
+        else:
+            found = await user_for_token(token)
+            if found is None:
+                known.pop(digest, None)
+                raise Unauthorized("unknown, revoked or disabled token")
+            user = found
+            if gw.users_changed() == mark:  # not when a change raced the lookup
+                known[digest] = (user, now + TOKEN_TTL_S)
         if seen.get(user[0]) != digest:
             await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
                                                        "type": "user.login", "user": user[0]}])
@@ -366,6 +409,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
 
     app = web.Application(middlewares=[error_middleware, host_middleware, auth_middleware],
                           client_max_size=gw.config.max_envelope_bytes)
+    app.on_cleanup.append(stop_readers)
     app.router.add_post("/api/v1/messages", submit)
     app.router.add_get("/api/v1/messages", outgoing)
     app.router.add_get("/api/v1/messages/{id}", status)

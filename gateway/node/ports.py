@@ -10,7 +10,7 @@ module, so no piece imports the composition root and no import cycle remains.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -128,4 +128,7 @@ class OfficerHost(RecordsHost, Protocol):
 
     @property
     def trust(self) -> DirectoryInstaller: ...
+    @property
+    def users_changed(self) -> Callable[[], object]:
+        """Changes whenever a ``users``/``tokens`` command ran (``node.home.users_stamp``)."""
     async def health(self) -> dict[str, Any]: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +98,17 @@ class StoreBase:
         self.office_id = office_id
         self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
+        #: A probe that changes when another process appended to the audit log
+        #: (``gateway.node.home.users_stamp``); None: this process is the only writer.
+        self.external_writes: Callable[[], object] | None = None
+        self._external_mark: object = None
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
-        if self._edge is not None:
-            # Another process (``blo-gateway users`` / ``tokens``) may have appended since:
-            # an indexed look at the last leaf keeps the cached edge honest.
-            top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
-            if (0 if top is None else int(top) + 1) != self._edge.size:
-                self._edge = None
+        if self._edge is not None and self.external_writes is not None:
+            # Another process (``blo-gateway users`` / ``tokens``) may have appended since.
+            mark = self.external_writes()
+            if mark != self._external_mark:
+                self._edge, self._external_mark = None, mark
         if self._edge is None:
             size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
                        .scalar() or 0)
