@@ -1,5 +1,9 @@
 """The local officer API: JSON over HTTP, a bearer token per user, roles.
 
+(Over 400 lines: the whole route table and the strict reading of each route's input stay
+together, so that what a user may send is visible in one place; the web app's pages live in
+their own package.)
+
 Roles: ``officer`` sends and reads; ``auditor`` sees metadata and states but
 cannot open a message; ``admin`` may do both. Routes:
 
