@@ -345,6 +345,49 @@ def cmd_users_remove(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_password(a: argparse.Namespace) -> int:
+    """Web sign-in: set a password (read from the terminal, or one line of stdin), and with
+    --totp enrol a new second factor whose secret is printed once."""
+    import getpass
+
+    from gateway.webapp.users import enrol_totp, set_web_password
+
+    if a.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"web password for {a.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ; nothing changed", file=sys.stderr)
+            return 2
+    set_web_password(Path(a.home), a.name, password)
+    print(f"web password of {a.name} set; its web sessions ended")
+    if a.totp:
+        _print_totp(*enrol_totp(Path(a.home), a.name), a.name)
+    return 0
+
+
+def cmd_users_totp(a: argparse.Namespace) -> int:
+    from gateway.webapp.users import enrol_totp
+
+    _print_totp(*enrol_totp(Path(a.home), a.name), a.name)
+    return 0
+
+
+def _print_totp(secret: str, uri: str, name: str) -> None:
+    print(f"second factor of {name} enrolled; its web sessions ended. Shown only now: give "
+          "it to the user alone, to enter in an authenticator app (or as a QR code of the URI)")
+    print(f"secret: {secret}")
+    print(f"uri: {uri}")
+
+
+def cmd_users_signout(a: argparse.Namespace) -> int:
+    from gateway.webapp.users import end_web_sessions
+
+    n = end_web_sessions(Path(a.home), a.name)
+    print(f"{n} web session(s) of {a.name} ended")
+    return 0
+
+
 def cmd_tokens_revoke(a: argparse.Namespace) -> int:
     from gateway.home import revoke_token
 
@@ -723,6 +766,24 @@ def build_parser() -> argparse.ArgumentParser:
                                            "running gateway); the user stays listed"),
             ("enable", cmd_users_enable, "accept a disabled user's token again"),
             ("remove", cmd_users_remove, "delete a user and its token file; refused at once")):
+        uv = us.add_parser(verb, help=hlp)
+        uv.add_argument("--home", required=True)
+        uv.add_argument("--name", required=True)
+        uv.set_defaults(func=fn)
+    up = us.add_parser("password", help="set a user's web sign-in password (asked twice on the "
+                                        "terminal); --totp also enrols a second factor")
+    up.add_argument("--home", required=True)
+    up.add_argument("--name", required=True)
+    up.add_argument("--password-stdin", action="store_true",
+                    help="read the password from one line of standard input (for scripts)")
+    up.add_argument("--totp", action="store_true",
+                    help="enrol a new TOTP second factor (required for officers) and print "
+                         "its secret and otpauth:// URI once")
+    up.set_defaults(func=cmd_users_password)
+    for verb, fn, hlp in (
+            ("totp", cmd_users_totp, "enrol (or replace) a user's TOTP second factor; prints "
+                                     "its secret and otpauth:// URI once; sessions end"),
+            ("signout", cmd_users_signout, "end every web session of a user at once")):
         uv = us.add_parser(verb, help=hlp)
         uv.add_argument("--home", required=True)
         uv.add_argument("--name", required=True)

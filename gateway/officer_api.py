@@ -48,6 +48,8 @@ from gateway.release import check_forward, released_copy
 from gateway.render import LANGS, render, render_header
 from gateway.stats import compute_stats, period_of, stats_csv
 from gateway.web import error_middleware
+from gateway.webapp.app import PREFIX as WEB_PREFIX
+from gateway.webapp.app import build_web_app
 from gateway.workflow import WAITING
 
 if TYPE_CHECKING:
@@ -140,6 +142,8 @@ def build_officer_app(gw: Gateway) -> web.Application:
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization")
         if header is None and request.path == "/health":
+            return await handler(request)
+        if request.path.startswith(WEB_PREFIX):  # the web app: its own sessions and CSRF
             return await handler(request)
         m = _TOKEN.fullmatch(header or "")
         if m is None:
@@ -381,6 +385,7 @@ def build_officer_app(gw: Gateway) -> web.Application:
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_get("/health", health)
+    app.add_subapp(WEB_PREFIX, build_web_app(gw))
     return app
 
 

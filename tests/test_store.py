@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from harness import BACKENDS, PG_DSN, Officer, Pair, wait_for
 
+import gateway.webapp.store  # noqa: F401 - the web tables join the metadata
 from gateway.bundle import export_bundle
 from gateway.clock import FakeClock
 from gateway.scenario import HEKOU, LAOCAI, case_payloads

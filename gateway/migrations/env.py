@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import gateway.webapp.store  # noqa: F401 - its tables join the metadata
 from gateway.store import metadata
 
 connection = context.config.attributes.get("connection")
