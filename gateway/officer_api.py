@@ -14,6 +14,8 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
+* ``/app/…`` — the web app (``gateway.webapp``): its own sessions, CSRF tokens and pages; no
+  bearer token there.
 * ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
   clock skew; without a token only ``{"status": "ok"|"degraded"}``.
 
