@@ -53,7 +53,6 @@ from gateway.localtime import local_time, party_zones
 from gateway.logs import get_logger
 from gateway.messages import MessageType, Payload, pb
 from gateway.render import header_rows, label_of, rows_for
-from gateway.schemas.blo.v1 import payloads_pb2
 from gateway.webapp import auth, forms
 from gateway.webapp.store import ListFilter, SessionInfo, WebStore
 from gateway.workflow import WAITING
@@ -111,7 +110,7 @@ def build_web_app(gw: Gateway) -> web.Application:
         return local_time(int(ms), gw.zone) if ms else ""
 
     def type_label(mt: int, lang: str) -> str:
-        desc: Any = payloads_pb2.Payload.DESCRIPTOR.fields_by_name[MessageType(mt).slug]
+        desc: Any = pb.Payload.DESCRIPTOR.fields_by_name[MessageType(mt).slug]
         vi, zh = label_of(desc)
         return vi if lang == "vi" else zh
 
@@ -529,7 +528,7 @@ def _edit_items(values: dict[str, list[str]], action: str, *, add: bool) -> None
 
 
 def _body_desc(mtype: MessageType) -> Descriptor:
-    desc: Any = payloads_pb2.Payload.DESCRIPTOR.fields_by_name[mtype.slug].message_type
+    desc: Any = pb.Payload.DESCRIPTOR.fields_by_name[mtype.slug].message_type
     assert desc is not None
     return desc  # type: ignore[no-any-return]
 
