@@ -45,6 +45,12 @@ EVENT_TYPES = {
     "user.removed": "audit.user_removed",
     "token.revoked": "audit.token_revoked",
     "token.issued": "audit.token_issued",
+    # the web app (gateway/webapp): sign-in, sign-out, every refusal, credentials set
+    "web.signin": "audit.web_signin",
+    "web.signout": "audit.web_signout",
+    "web.refused": "audit.web_refused",
+    "web.password_set": "audit.web_password_set",
+    "web.totp_enrolled": "audit.web_totp_enrolled",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")
@@ -64,6 +70,7 @@ FIELDS: dict[str, re.Pattern[str] | type] = {
     "code": _CODE, "serial": int, "size": int, "received_at": int,
     "state_from": _WORD, "state_to": _WORD, "case_id": _HEX, "keys": list, "peers": list,
     "kind": _WORD,
+    "session": _HEX,  # SHA-256 of a web session id: correlates sign-in, refusals, sign-out
 }
 
 

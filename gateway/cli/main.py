@@ -49,7 +49,10 @@ from gateway.cli.users import (
     cmd_users_disable,
     cmd_users_enable,
     cmd_users_list,
+    cmd_users_password,
     cmd_users_remove,
+    cmd_users_signout,
+    cmd_users_totp,
 )
 
 __all__ = ["build_parser", "main"]
@@ -185,6 +188,24 @@ def build_parser() -> argparse.ArgumentParser:
                                            "running gateway); the user stays listed"),
             ("enable", cmd_users_enable, "accept a disabled user's token again"),
             ("remove", cmd_users_remove, "delete a user and its token file; refused at once")):
+        uv = us.add_parser(verb, help=hlp)
+        uv.add_argument("--home", required=True)
+        uv.add_argument("--name", required=True)
+        uv.set_defaults(func=fn)
+    up = us.add_parser("password", help="set a user's web sign-in password (asked twice on the "
+                                        "terminal); --totp also enrols a second factor")
+    up.add_argument("--home", required=True)
+    up.add_argument("--name", required=True)
+    up.add_argument("--password-stdin", action="store_true",
+                    help="read the password from one line of standard input (for scripts)")
+    up.add_argument("--totp", action="store_true",
+                    help="enrol a new TOTP second factor (required for officers) and print "
+                         "its secret and otpauth:// URI once")
+    up.set_defaults(func=cmd_users_password)
+    for verb, fn, hlp in (
+            ("totp", cmd_users_totp, "enrol (or replace) a user's TOTP second factor; prints "
+                                     "its secret and otpauth:// URI once; sessions end"),
+            ("signout", cmd_users_signout, "end every web session of a user at once")):
         uv = us.add_parser(verb, help=hlp)
         uv.add_argument("--home", required=True)
         uv.add_argument("--name", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,49 @@ def cmd_users_remove(a: argparse.Namespace) -> int:
     remove_user(Path(a.home), a.name)
     print(f"user {a.name} removed (its token is refused from now on; its token file is "
           "deleted; its past actions stay in the audit log)")
+    return 0
+
+
+def cmd_users_password(a: argparse.Namespace) -> int:
+    """Web sign-in: set a password (read from the terminal, or one line of stdin), and with
+    --totp enrol a new second factor whose secret is printed once."""
+    import getpass
+
+    from gateway.cli.web_users import enrol_totp, set_web_password
+
+    if a.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"web password for {a.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ; nothing changed", file=sys.stderr)
+            return 2
+    set_web_password(Path(a.home), a.name, password)
+    print(f"web password of {a.name} set; its web sessions ended")
+    if a.totp:
+        _print_totp(*enrol_totp(Path(a.home), a.name), a.name)
+    return 0
+
+
+def cmd_users_totp(a: argparse.Namespace) -> int:
+    from gateway.cli.web_users import enrol_totp
+
+    _print_totp(*enrol_totp(Path(a.home), a.name), a.name)
+    return 0
+
+
+def _print_totp(secret: str, uri: str, name: str) -> None:
+    print(f"second factor of {name} enrolled; its web sessions ended. Shown only now: give "
+          "it to the user alone, to enter in an authenticator app (or as a QR code of the URI)")
+    print(f"secret: {secret}")
+    print(f"uri: {uri}")
+
+
+def cmd_users_signout(a: argparse.Namespace) -> int:
+    from gateway.cli.web_users import end_web_sessions
+
+    n = end_web_sessions(Path(a.home), a.name)
+    print(f"{n} web session(s) of {a.name} ended")
     return 0
 
 

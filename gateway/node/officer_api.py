@@ -18,6 +18,8 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
+* ``/app/…`` — the web app (``gateway.node.webapp``): its own sessions, CSRF tokens and pages; no
+  bearer token there.
 * ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
   clock skew; without a token only ``{"status": "ok"|"degraded"}``.
 
@@ -51,6 +53,8 @@ from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
 from gateway.node.ports import OfficerHost
+from gateway.node.webapp import PREFIX as WEB_PREFIX
+from gateway.node.webapp import build_web_app
 from gateway.protocol import envelope
 from gateway.protocol.errors import (
     Forbidden,
@@ -174,6 +178,8 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization")
         if header is None and request.path == "/health":
+            return await handler(request)
+        if request.path.startswith(WEB_PREFIX):  # the web app: its own sessions and CSRF
             return await handler(request)
         m = _TOKEN.fullmatch(header or "")
         if m is None:
@@ -428,6 +434,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_get("/health", health)
+    app.add_subapp(WEB_PREFIX, build_web_app(gw))
     return app
 
 

@@ -23,8 +23,19 @@ from gateway.protocol.identity import Directory, Keyring, TrustRoots
 from gateway.protocol.messages import Payload
 from gateway.store import AsyncStore
 
-__all__ = ["DeliveryHost", "DirectoryInstaller", "DirectoryOffers", "Node", "OfficerHost",
-           "PeerApiHost", "PeerLink", "RecordsHost", "TrustHost", "WitnessHost"]
+__all__ = [
+    "DeliveryHost",
+    "DirectoryInstaller",
+    "DirectoryOffers",
+    "Node",
+    "OfficerHost",
+    "PeerApiHost",
+    "PeerLink",
+    "RecordsHost",
+    "TrustHost",
+    "WebAppHost",
+    "WitnessHost",
+]
 
 
 class Node(Protocol):
@@ -123,8 +134,17 @@ class PeerApiHost(Node, Protocol):
     async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None: ...
 
 
-class OfficerHost(RecordsHost, Protocol):
-    """``officer_api``: sending, records, the directory install and the health summary."""
+class WebAppHost(RecordsHost, Protocol):
+    """``webapp``: sending, the peers it may address, the health summary for the dashboard."""
+
+    @property
+    def deliveries(self) -> Mapping[str, PeerLink]: ...
+    async def health(self) -> dict[str, Any]: ...
+
+
+class OfficerHost(WebAppHost, Protocol):
+    """``officer_api``: sending, records, the directory install and the health summary
+    (and what the web app it mounts needs)."""
 
     @property
     def trust(self) -> DirectoryInstaller: ...

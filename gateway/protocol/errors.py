@@ -41,6 +41,7 @@ __all__ = [
     "CheckpointExtension",
     "ConfigError",
     "Conflict",
+    "CsrfRejected",
     "DecryptionFailed",
     "DirectoryError",
     "DirectoryExpired",
@@ -57,7 +58,10 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Replay",
+    "SecondFactorMissing",
+    "SessionExpired",
     "Shredded",
+    "SignInFailed",
     "StorageError",
     "Unauthorized",
     "UnknownKey",
@@ -417,3 +421,29 @@ class CheckpointExtension(Malformed):
     """A checkpoint with extension lines: our witnesses cosign only three-line checkpoints."""
 
     code = "CHECKPOINT_EXTENSION"
+
+
+class SignInFailed(Unauthorized):
+    """Web sign-in refused: unknown user, wrong password or second factor, or disabled user.
+
+    One code for all of them, so that the answer does not tell which part was wrong."""
+
+    code = "SIGN_IN_FAILED"
+
+
+class SessionExpired(Unauthorized):
+    """The web session ended: idle too long, past its lifetime, signed out or revoked."""
+
+    code = "SESSION_EXPIRED"
+
+
+class CsrfRejected(Forbidden):
+    """A state-changing web request without the form token of the user's own session."""
+
+    code = "CSRF_REJECTED"
+
+
+class SecondFactorMissing(Forbidden):
+    """The user's role reads message content but no second factor (TOTP) is enrolled."""
+
+    code = "SECOND_FACTOR_MISSING"

@@ -1,0 +1,69 @@
+"""Helpers for the web app tests: users with a password and a second factor, and a browser-
+like HTTP client (cookies kept, forms posted as a browser posts them)."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import aiohttp
+import pyotp
+from harness import Pair
+
+from gateway.cli.web_users import enrol_totp, set_web_password
+from gateway.node.home import add_user
+
+PASSWORD = "correct horse battery staple"
+
+
+def web_user(pair: Pair, office: str, name: str, role: str = "officer", *,
+             totp: bool = True, exists: bool = False) -> str | None:
+    """A user of ``office`` who can sign in to the web app; returns the TOTP secret."""
+    home = pair.homes[office]
+    if not exists:
+        add_user(home, name, role)
+    set_web_password(home, name, PASSWORD)
+    return enrol_totp(home, name)[0] if totp else None
+
+
+def code(secret: str | None, step: int = 0, now_s: float | None = None) -> str:
+    """The TOTP code of ``step`` steps from now (each sign-in of a user needs a new step)."""
+    if secret is None:
+        return ""
+    t = (time.time() if now_s is None else now_s) + 30 * step
+    return pyotp.TOTP(secret).at(int(t))
+
+
+class Browser:
+    """An HTTP client that keeps cookies like a browser and reads the CSRF token of a page."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.s = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf = ""
+
+    async def close(self) -> None:
+        await self.s.close()
+
+    async def get(self, path: str, **kw: Any) -> tuple[int, str, Any]:
+        async with self.s.get(self.base + path, allow_redirects=False, **kw) as r:
+            text = await r.text()
+            m = re.search(r'name="csrf" value="([^"]*)"', text)
+            if m:
+                self.csrf = m.group(1)
+            return r.status, text, r.headers
+
+    async def post(self, path: str, data: dict[str, Any] | list[tuple[str, str]],
+                   csrf: bool = True) -> tuple[int, str, Any]:
+        items = list(data.items()) if isinstance(data, dict) else list(data)
+        if csrf:
+            items.append(("csrf", self.csrf))
+        async with self.s.post(self.base + path, data=items, allow_redirects=False) as r:
+            return r.status, await r.text(), r.headers
+
+    async def sign_in(self, user: str, secret: str | None, *, step: int = 0,
+                      password: str = PASSWORD) -> tuple[int, str, Any]:
+        await self.get("/app/signin")
+        return await self.post("/app/signin", {"user": user, "password": password,
+                                               "code": code(secret, step)})
