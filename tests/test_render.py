@@ -35,3 +35,14 @@ def test_localized_text_shows_each_side():
     report = case_payloads()[0].payload
     assert "ba tuần" in render(report, "vi")
     assert "三周" in render(report, "zh")
+
+
+def test_wrapping_a_long_free_text_is_linear_and_keeps_every_word():
+    """A peer's 60,000-word account must render (it took minutes when wrapping was
+    quadratic); every line fits its column and no word is lost."""
+    from gateway.views.render import _width, _wrap
+
+    text = " ".join(f"từ{i}" if i % 3 else f"字{i}" for i in range(60_000))
+    lines = _wrap(text, 50, 2)
+    assert all(_width(line) <= 50 for line in lines[:-1])
+    assert " ".join(line.strip() for line in lines).split() == text.split()

@@ -119,21 +119,33 @@ def _width(s: str) -> int:
 
 
 def _wrap(s: str, width: int, indent: int) -> list[str]:
-    """Split at display width, preferring spaces; continuation lines are indented."""
+    """Split at display width, preferring spaces; continuation lines are indented.
+
+    Linear in the length of ``s`` (a long free-text field from a peer must not cost
+    quadratic time): only a window of one line is looked at per step."""
+    widths = [2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s]
+    suffix = [0] * (len(s) + 1)
+    for i in range(len(s) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + widths[i]
     lines: list[str] = []
-    while _width(s) > width:
+    prefix, pos, pad = "", 0, " " * (indent + 4)
+    while _width(prefix) + suffix[pos] > width:
+        cur = prefix + s[pos:pos + width + 2]
         cut, w = 0, 0
-        for i, c in enumerate(s):
+        for i, c in enumerate(cur):
             w += 2 if unicodedata.east_asian_width(c) in "WF" else 1
             if w > width:
                 cut = i
                 break
-        space = s.rfind(" ", indent + 1, cut)
+        space = cur.rfind(" ", indent + 1, cut)
         if space > width // 2:
             cut = space
-        lines.append(s[:cut].rstrip())
-        s = " " * (indent + 4) + s[cut:].lstrip()
-    return [*lines, s]
+        lines.append(cur[:cut].rstrip())
+        pos += max(0, cut - len(prefix))
+        while pos < len(s) and s[pos].isspace():
+            pos += 1
+        prefix = pad
+    return [*lines, prefix + s[pos:]]
 
 
 def _one(row: Row, lang: str) -> str:
