@@ -37,6 +37,7 @@ __all__ = [
     "AuditUnverifiable",
     "AuditWitnessKeyRevoked",
     "AuditWitnessStale",
+    "BadIdempotencyKey",
     "BadSignature",
     "CheckpointExtension",
     "ConfigError",
@@ -47,6 +48,7 @@ __all__ = [
     "Expired",
     "Forbidden",
     "GatewayError",
+    "IdempotencyKeyReused",
     "KeyExpired",
     "KeyRevoked",
     "Malformed",
@@ -244,6 +246,21 @@ def status_for(code: str) -> int:
             return cls.http_status
         stack.extend(cls.__subclasses__())
     return 400
+
+
+class BadIdempotencyKey(Malformed):
+    """An Idempotency-Key header that is not 1 to 255 printable ASCII characters (an
+    sf-string: optionally in double quotes, no quote or backslash inside)."""
+
+    code = "BAD_IDEMPOTENCY_KEY"
+
+
+class IdempotencyKeyReused(GatewayError):
+    """This Idempotency-Key was already used by this user for a different request; a new
+    request needs a new key."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    http_status = 422
 
 
 class Forbidden(GatewayError):
