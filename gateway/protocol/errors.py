@@ -61,6 +61,7 @@ __all__ = [
     "Replay",
     "Shredded",
     "StorageError",
+    "StorageFull",
     "Unauthorized",
     "UnknownKey",
     "UnsupportedVersion",
@@ -223,6 +224,13 @@ class StorageError(GatewayError):
 
     code = "STORAGE_UNAVAILABLE"
     http_status = 503
+
+
+class StorageFull(StorageError):
+    """The database's disk is full; nothing was accepted (507: retry once space is freed)."""
+
+    code = "STORAGE_FULL"
+    http_status = 507
 
 
 class Shredded(GatewayError):
