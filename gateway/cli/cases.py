@@ -51,7 +51,7 @@ def cmd_record(a: argparse.Namespace) -> int:
 
 
 def cmd_countersign(a: argparse.Namespace) -> int:
-    res = _client(a)._call("POST", f"/api/v1/records/{a.message_id}/countersign", {})
+    res = _client(a).countersign(a.message_id)  # keyed: a retried signature is sent once
     print(f"record {res['record']} signed; signature sent as {res['signature_message_id']}")
     return 0
 

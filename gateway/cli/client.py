@@ -1,8 +1,16 @@
-"""A small synchronous client of the officer API, for the CLI, the demo and scripts."""
+"""A small synchronous client of the officer API, for the CLI, the demo and scripts.
+
+Requests that create a message (``send``, ``forward``, ``countersign``) carry an
+``Idempotency-Key`` (random per call unless given) and are retried under that same key when
+the connection breaks or the gateway answers 503: a retry never makes a second message.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
+import secrets
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -14,11 +22,26 @@ from gateway.protocol.errors import ConfigError, PeerUnavailable, RemoteError
 __all__ = ["OfficerClient"]
 
 
+#: Attempts of a keyed request, and the pause before each retry (doubling, seconds).
+ATTEMPTS = 6
+FIRST_PAUSE_S = 0.25
+MAX_PAUSE_S = 5.0
+
+
+def new_idempotency_key() -> str:
+    """A fresh random key (128 bits, URL-safe)."""
+    return secrets.token_urlsafe(16)
+
+
 class OfficerClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0,
+                 attempts: int = ATTEMPTS) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.attempts = attempts
+        #: The replay flag of the last keyed answer (``Idempotent-Replayed``).
+        self.last_replayed: bool | None = None
 
     @classmethod
     def for_home(cls, home: Path, user: str) -> OfficerClient:
@@ -42,26 +65,73 @@ class OfficerClient:
         return json.loads(self._request(method, path, data))
 
     def _request(self, method: str, path: str, data: bytes | None,
-                 content_type: str = "application/json") -> bytes:
+                 content_type: str = "application/json",
+                 headers: dict[str, str] | None = None) -> bytes:
         req = urllib.request.Request(self.base_url + path, data=data, method=method)  # noqa: S310
         req.add_header("Authorization", f"Bearer {self.token}")
+        for name, value in (headers or {}).items():
+            req.add_header(name, value)
         if data is not None:
             req.add_header("Content-Type", content_type)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-                return bytes(resp.read())
+                body = bytes(resp.read())
+                replayed = resp.headers.get("Idempotent-Replayed")
+                self.last_replayed = None if replayed is None else replayed == "true"
+                return body
         except urllib.error.HTTPError as e:
             try:
                 err = json.loads(e.read())
-                raise RemoteError(str(err["code"]), str(err["message"]), e.code) from None
-            except (ValueError, KeyError):
-                raise RemoteError("HTTP_ERROR", f"HTTP {e.code}", e.code) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as e:
+                remote = RemoteError(str(err["code"]), str(err["message"]), e.code)
+            except (ValueError, KeyError, OSError, http.client.HTTPException):
+                remote = RemoteError("HTTP_ERROR", f"HTTP {e.code}", e.code)
+            remote.retry_after = e.headers.get("Retry-After")  # type: ignore[attr-defined]
+            raise remote from None
+        except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as e:
             raise PeerUnavailable(f"cannot reach the gateway at {self.base_url}: {e}") from e
 
-    def send(self, to: list[str], payload: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("POST", "/api/v1/messages",
-                                            {"to": to, "payload": payload})
+    def _keyed(self, path: str, body: Any, key: str | None) -> Any:
+        """POST ``body`` under an Idempotency-Key, retrying under the same key while the
+        connection breaks or the gateway answers 503 (a retry never makes a second message)."""
+        key = key or new_idempotency_key()
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        pause = FIRST_PAUSE_S
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return json.loads(self._request("POST", path, data,
+                                                headers={"Idempotency-Key": key}))
+            except PeerUnavailable:
+                if attempt == self.attempts:
+                    raise
+            except RemoteError as e:
+                if e.status != 503 or attempt == self.attempts:
+                    raise
+                hint = getattr(e, "retry_after", None)
+                if hint and hint.isdigit():
+                    pause = max(pause, float(hint))
+            time.sleep(min(pause, MAX_PAUSE_S))
+            pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def send(self, to: list[str], payload: dict[str, Any],
+             idempotency_key: str | None = None) -> dict[str, Any]:
+        """Submit a message; retried under one Idempotency-Key (random unless given)."""
+        result: dict[str, Any] = self._keyed("/api/v1/messages",
+                                             {"to": to, "payload": payload}, idempotency_key)
+        return result
+
+    def forward(self, message_id: str, to: list[str],
+                idempotency_key: str | None = None) -> dict[str, Any]:
+        """Forward a received message (released copy); keyed and retried like ``send``."""
+        result: dict[str, Any] = self._keyed(f"/api/v1/inbox/{message_id}/forward",
+                                             {"to": to}, idempotency_key)
+        return result
+
+    def countersign(self, record_id: str, idempotency_key: str | None = None
+                    ) -> dict[str, Any]:
+        """Countersign a received handover record; keyed and retried like ``send``."""
+        result: dict[str, Any] = self._keyed(f"/api/v1/records/{record_id}/countersign", {},
+                                             idempotency_key)
         return result
 
     def status(self, message_id: str) -> dict[str, Any]:

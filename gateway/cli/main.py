@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("send", help="submit a message through the officer API")
     sd.add_argument("payload", help='payload JSON file: {"type": ..., "body": {...}}')
     sd.add_argument("--to", action="append", required=True, help="recipient office (repeat)")
+    sd.add_argument("--idempotency-key", metavar="KEY",
+                    help="Idempotency-Key of this submission (default: a random one per "
+                         "invocation); running send again with the same key and payload "
+                         "answers with the first message id instead of sending twice")
     api_args(sd)
     sd.set_defaults(func=cmd_send)
     ss = sub.add_parser("status", help="delivery state of a sent message (or of the last ones)")

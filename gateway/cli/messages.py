@@ -70,12 +70,14 @@ def cmd_render(a: argparse.Namespace) -> int:
 
 def cmd_send(a: argparse.Namespace) -> int:
     payload = Payload.from_json(Path(a.payload).read_bytes())  # checked locally first
-    res = _client(a).send(a.to, payload.to_dict())
+    # One key for this invocation: the client retries a broken connection under it.
+    res = _client(a).send(a.to, payload.to_dict(), idempotency_key=a.idempotency_key)
     if a.json:
         _print_json(res)
     else:
+        again = " (already sent under this key: not sent again)" if res.get("replayed") else ""
         print(f"{res['message_id']}  {res['type']} -> {', '.join(res['to'])}: {res['state']} "
-              "(stored; delivery continues even if a link or gateway goes down)")
+              f"(stored; delivery continues even if a link or gateway goes down){again}")
     return 0
 
 

@@ -163,6 +163,9 @@ class Config:
     #: Retention: after this many days a stored message's storage key is destroyed
     #: (crypto-shredding); its metadata and audit entries stay. 0 keeps messages forever.
     retention_days: float = 1825.0
+    #: How long an Idempotency-Key of the officer API is remembered, hours (at least 24):
+    #: within it, a request repeated with the same key is answered as the first time.
+    idempotency_key_hours: Annotated[float, Range(24, 24 * 366)] = 24.0
     #: Lifetime given to envelopes this gateway seals, ms (30 days; at most 90, see
     #: docs/wire-format.md §7).
     message_ttl_ms: Annotated[int, Range(60_000, 90 * 24 * 3600 * 1000)] = 30 * 24 * 3600 * 1000

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import ssl
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 import aiohttp
@@ -42,6 +42,7 @@ from gateway.protocol.peerauth import sign_request
 from gateway.protocol.workflow import deadline_table, transition
 from gateway.store import (
     AsyncStore,
+    IdempotentAnswer,
     Incoming,
     Store,
     Submission,
@@ -206,12 +207,15 @@ class Gateway:
     # ------------------------------------------------------------------ operations
 
     async def submit(self, payload: Payload, to: Sequence[str], *, user: str,
-                     self_copy: bool = False) -> bytes:
+                     self_copy: bool = False,
+                     idempotency: Callable[[bytes], IdempotentAnswer] | None = None) -> bytes:
         """Seal for ``to`` and commit to the outbox; returns the message id.
 
         A handover record (and with ``self_copy``, any message) is also sealed to our own
         office, so that we can open what we sent; it is delivered only to ``to``. After a
-        handover record, our signature over its exact bytes follows automatically."""
+        handover record, our signature over its exact bytes follows automatically.
+        ``idempotency`` makes, from the new message id, the answer to an officer request
+        with an Idempotency-Key; it is stored in the same transaction as the message."""
         self.trust.require_current()
         if self.office_id in to:
             raise Malformed("a message cannot be addressed to this office itself")
@@ -240,7 +244,9 @@ class Gateway:
                            h.expires_at_ms, h.case_reference, h.in_reply_to, int(h.priority),
                            int(h.handling_code), h.deadline_ms, h.workflow_step)
             deadline = h.deadline_ms or deadline_for(inc, now, self.deadlines)
-            await self.store.submit(Submission(inc, tuple(to), now, user, step, deadline))
+            await self.store.submit(Submission(
+                inc, tuple(to), now, user, step, deadline,
+                idempotency(h.message_id) if idempotency is not None else None))
         log.info("message_queued", message_id=h.message_id_hex, type=h.message_type.slug,
                  to=list(to), user_id=user)
         for office in to:
@@ -302,6 +308,8 @@ class Gateway:
             await asyncio.gather(*(self.ping(p) for p in list(self.deliveries)))
             with contextlib.suppress(GatewayError):
                 await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
+                await self.store.call(self.store.sync.prune_idempotency_keys, self.clock.now_ms()
+                                      - int(self.config.idempotency_key_hours * 3_600_000))
                 await self.retention_sweep()
             await asyncio.sleep(PING_EVERY_S)
 

@@ -2,8 +2,9 @@
 
 Every error leaves as ``{"code": ..., "message": ...}`` with the status of its
 ``GatewayError`` class; a third-party exception never reaches the client (it is
-logged by type and answered as ``INTERNAL``). An error answered before the request
-body was read closes the connection, so an unread body is never drained.
+logged by type and answered as ``INTERNAL``). A 503 or 507 carries ``Retry-After``. An
+error answered before the request body was read closes the connection, so an unread body
+is never drained.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from gateway.protocol.errors import GatewayError, RateLimited
 __all__ = ["error_middleware", "guard_middleware", "json_error"]
 
 log = get_logger("web")
+#: Retry-After of a 503/507 answer, seconds.
+RETRY_AFTER_S = 2
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -42,7 +45,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except GatewayError as e:
         if e.http_status >= 500:
             log.error("request_failed", path=request.path, code=e.code)
-        resp = json_error(e.http_status, e.code, e.message)
+        # 503 (store or directory unavailable, busy) and 507 (disk full) are temporary: say
+        # when to come back, so that clients and peers retry instead of giving up.
+        later = {"Retry-After": str(RETRY_AFTER_S)} if e.http_status in (503, 507) else None
+        resp = json_error(e.http_status, e.code, e.message, later)
     except web.HTTPException as e:
         if e.status < 400:
             raise

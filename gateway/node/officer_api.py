@@ -9,7 +9,9 @@ cannot open a message; ``admin`` may do both. Routes:
 
 * ``POST /api/v1/messages`` ``{"to": [office...], "payload": {"type", "body"}}`` →
   201 ``{"message_id", "state": "queued", ...}`` only after the sealed envelope and
-  its outbox rows are committed.
+  its outbox rows are committed. This, ``.../forward`` and ``.../countersign`` take an
+  ``Idempotency-Key`` header: a retry under the same key is answered as the first time
+  (``"replayed": true``) and creates nothing (``gateway.node.idempotency``).
 * ``GET /api/v1/messages`` — what we sent, with each recipient's state.
 * ``GET /api/v1/messages/{id}`` — per recipient: queued / delivered (with the
   verified receipt) / dead (with code and reason), attempts, next attempt.
@@ -51,6 +53,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.node import records
 from gateway.node.http import error_middleware
+from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.ports import OfficerHost
 from gateway.node.webapp import PREFIX as WEB_PREFIX
@@ -71,6 +74,7 @@ from gateway.protocol.release import check_forward, released_copy
 from gateway.protocol.stats import compute_stats, period_of, stats_csv
 from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
 from gateway.protocol.workflow import WAITING
+from gateway.store import IdempotentAnswer
 from gateway.views.render import LANGS, render, render_header
 
 __all__ = ["ROLES", "build_officer_app"]
@@ -154,6 +158,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     # The token lookup is a read: it runs on its own threads, not in the queue of the store's
     # writer thread, so a request does not wait for the group commit before its own.
     readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="officer-auth")
+    keyed = KeyedRequests(gw.store)  # Idempotency-Key on the requests that create messages
 
     async def user_for_token(token: str) -> tuple[str, str] | None:
         loop = asyncio.get_running_loop()
@@ -221,9 +226,10 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         data = await _json_object(request, "to", "payload")
         to = _offices(data.get("to"))
         payload = Payload.from_dict(data.get("payload"))  # type: ignore[arg-type]
-        mid = await gw.submit(payload, to, user=user)
-        return web.json_response({"message_id": mid.hex(), "state": "queued", "to": to,
-                                  "type": payload.message_type.slug}, status=201)
+        return await keyed.run(
+            request, user, lambda idem: gw.submit(payload, to, user=user, idempotency=idem),
+            lambda mid: {"message_id": mid.hex(), "state": "queued", "to": to,
+                         "type": payload.message_type.slug}, 201)
 
     async def status(request: web.Request) -> web.Response:
         need(request, "officer", "auditor")
@@ -369,9 +375,9 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         mid = _hex_id(request.match_info["id"])
         _query(request)
         await _json_object(request)
-        ack = await records.countersign(gw, mid, user=user)
-        return web.json_response({"record": mid.hex(), "signature_message_id": ack.hex()},
-                                 status=201)
+        return await keyed.run(
+            request, user, lambda idem: records.countersign(gw, mid, user=user, idempotency=idem),
+            lambda ack: {"record": mid.hex(), "signature_message_id": ack.hex()}, 201)
 
     async def stats_pdf(request: web.Request) -> web.Response:
         figures = await figures_for(request, _query(request, "period", "from", "to"))
@@ -384,21 +390,25 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         mid = _hex_id(request.match_info["id"])
         _query(request)
         to = _offices((await _json_object(request, "to")).get("to"))
-        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
-        if len(rows) != 1:
-            raise NotFound("no such message in the inbox")
-        env = envelope.verify_stored(rows[0]["raw"], gw.directory,
-                                     received_at_ms=rows[0]["stored_at_ms"],
-                                     max_size=gw.config.max_envelope_bytes)
-        payload = envelope.open_envelope(env, gw.keyring)
-        check_forward(payload, originator=env.header.sender, to=to)
-        copy = released_copy(payload)
-        body = type(copy.body)()
-        body.CopyFrom(copy.body)
-        body.context.in_reply_to = ""  # type: ignore[attr-defined]
-        new = await gw.submit(Payload(body), to, user=user)
-        return web.json_response({"forwarded": mid.hex(), "message_id": new.hex(), "to": to},
-                                 status=201)
+
+        async def create(idem: Callable[[bytes], IdempotentAnswer] | None) -> bytes:
+            rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
+            if len(rows) != 1:
+                raise NotFound("no such message in the inbox")
+            env = envelope.verify_stored(rows[0]["raw"], gw.directory,
+                                         received_at_ms=rows[0]["stored_at_ms"],
+                                         max_size=gw.config.max_envelope_bytes)
+            payload = envelope.open_envelope(env, gw.keyring)
+            check_forward(payload, originator=env.header.sender, to=to)
+            copy = released_copy(payload)
+            body = type(copy.body)()
+            body.CopyFrom(copy.body)
+            body.context.in_reply_to = ""  # type: ignore[attr-defined]
+            return await gw.submit(Payload(body), to, user=user, idempotency=idem)
+
+        return await keyed.run(request, user, create,
+                               lambda new: {"forwarded": mid.hex(), "message_id": new.hex(),
+                                            "to": to}, 201)
 
     async def install_directory(request: web.Request) -> web.Response:
         """Admin only: install a newer co-signed directory (the body, verbatim) without a

@@ -21,7 +21,7 @@ from gateway.node.clock import Clock
 from gateway.node.config import Config
 from gateway.protocol.identity import Directory, Keyring, TrustRoots
 from gateway.protocol.messages import Payload
-from gateway.store import AsyncStore
+from gateway.store import AsyncStore, IdempotentAnswer
 
 __all__ = [
     "DeliveryHost",
@@ -104,7 +104,9 @@ class RecordsHost(Node, Protocol):
     @property
     def zone(self) -> ZoneInfo: ...
     async def submit(self, payload: Payload, to: Sequence[str], *, user: str,
-                     self_copy: bool = False) -> bytes: ...
+                     self_copy: bool = False,
+                     idempotency: Callable[[bytes], IdempotentAnswer] | None = None
+                     ) -> bytes: ...
 
 
 class DirectoryOffers(Protocol):

@@ -6,6 +6,7 @@ officer's request, in this process, and writes nothing in plaintext.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from gateway.protocol.handover import RecordSignature, sign_record, verify_recor
 from gateway.protocol.identity import fingerprint
 from gateway.protocol.localtime import local_time, party_zones, utc_offset_minutes
 from gateway.protocol.messages import MessageType, Payload, pb
+from gateway.store import IdempotentAnswer
 from gateway.views.pdf import bilingual_pdf
 from gateway.views.render import Row, header_rows, label_of, rows_for
 
@@ -53,8 +55,10 @@ async def _signatures(gw: RecordsHost, record_hex: str, plain: bytes
     return out
 
 
-async def countersign(gw: RecordsHost, record_id: bytes, *, user: str) -> bytes:
-    """Sign a received handover record's exact bytes and send the signature to its sender."""
+async def countersign(gw: RecordsHost, record_id: bytes, *, user: str,
+                      idempotency: Callable[[bytes], IdempotentAnswer] | None = None) -> bytes:
+    """Sign a received handover record's exact bytes and send the signature to its sender
+    (``idempotency``: the answer stored with it, see ``Gateway.submit``)."""
     env, payload, plain = await _open(gw, record_id)
     if payload.message_type != MessageType.HANDOVER_RECORD:
         raise Malformed("only a handover record can be countersigned")
@@ -63,7 +67,7 @@ async def countersign(gw: RecordsHost, record_id: bytes, *, user: str) -> bytes:
     if gw.office_id in await _signatures(gw, record_id.hex(), plain):
         raise Conflict("this record is already signed by this office")
     return await gw.submit(_signature_ack(gw, env, plain), [env.header.sender], user=user,
-                           self_copy=True)
+                           self_copy=True, idempotency=idempotency)
 
 
 def _signature_ack(gw: RecordsHost, env: envelope.VerifiedEnvelope, plain: bytes) -> Payload:

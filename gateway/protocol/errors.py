@@ -37,6 +37,7 @@ __all__ = [
     "AuditUnverifiable",
     "AuditWitnessKeyRevoked",
     "AuditWitnessStale",
+    "BadIdempotencyKey",
     "BadSignature",
     "CheckpointExtension",
     "ConfigError",
@@ -48,6 +49,7 @@ __all__ = [
     "Expired",
     "Forbidden",
     "GatewayError",
+    "IdempotencyKeyReused",
     "KeyExpired",
     "KeyRevoked",
     "Malformed",
@@ -63,6 +65,7 @@ __all__ = [
     "Shredded",
     "SignInFailed",
     "StorageError",
+    "StorageFull",
     "Unauthorized",
     "UnknownKey",
     "UnsupportedVersion",
@@ -227,6 +230,13 @@ class StorageError(GatewayError):
     http_status = 503
 
 
+class StorageFull(StorageError):
+    """The database's disk is full; nothing was accepted (507: retry once space is freed)."""
+
+    code = "STORAGE_FULL"
+    http_status = 507
+
+
 class Shredded(GatewayError):
     """The message's storage key was destroyed at the end of its retention period."""
 
@@ -248,6 +258,21 @@ def status_for(code: str) -> int:
             return cls.http_status
         stack.extend(cls.__subclasses__())
     return 400
+
+
+class BadIdempotencyKey(Malformed):
+    """An Idempotency-Key header that is not 1 to 255 printable ASCII characters (an
+    sf-string: optionally in double quotes, no quote or backslash inside)."""
+
+    code = "BAD_IDEMPOTENCY_KEY"
+
+
+class IdempotencyKeyReused(GatewayError):
+    """This Idempotency-Key was already used by this user for a different request; a new
+    request needs a new key."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    http_status = 422
 
 
 class Forbidden(GatewayError):

@@ -51,6 +51,9 @@ def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
         raise ConfigError(f"database_schema {schema!r}: lower-case letters, digits, _")
     if schema:
         args["options"] = f"-csearch_path={schema}"
+    # Named, so that an operator (and the fault tests) can tell this gateway's sessions in
+    # pg_stat_activity; pre-ping below replaces a connection the server dropped.
+    args["application_name"] = f"blo-gateway {schema}" if schema else "blo-gateway"
     engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
     if schema:
         with engine.begin() as c:

@@ -9,7 +9,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from gateway.protocol.errors import StorageError
+from gateway.protocol.errors import StorageError, StorageFull
 from gateway.store.audit_log import AuditLogMixin
 from gateway.store.cases import CasesMixin
 from gateway.store.directory import DirectoryHistoryMixin
@@ -19,7 +19,7 @@ from gateway.store.peers import PeersMixin
 from gateway.store.rows import Submission
 from gateway.store.users import UsersMixin
 
-__all__ = ["AsyncStore", "Store"]
+__all__ = ["AsyncStore", "Store", "storage_error"]
 
 
 class Store(OutboxMixin, InboxMixin, CasesMixin, AuditLogMixin, DirectoryHistoryMixin,
@@ -32,6 +32,22 @@ class Store(OutboxMixin, InboxMixin, CasesMixin, AuditLogMixin, DirectoryHistory
 
     One class over the concepts: each mixin is one module of this package; they share
     the engine and the unit of work of ``engine.StoreBase``."""
+
+
+#: How a full disk shows: SQLite's SQLITE_FULL, PostgreSQL's SQLSTATE 53100 (disk_full).
+_FULL = ("database or disk is full", "no space left on device", "could not extend file")
+
+
+def storage_error(e: Exception) -> StorageError:
+    """The store error a database exception becomes: full disk (507) or unavailable (503:
+    unreachable, restarting, connection dropped, locked). Both say nothing was accepted."""
+    orig = getattr(e, "orig", None)
+    text = str(orig or e).lower()
+    if getattr(orig, "sqlstate", None) == "53100" or any(f in text for f in _FULL):
+        return StorageFull("the database's disk is full; nothing was accepted. Free space "
+                           "and retry")
+    return StorageError(f"the store refused the operation ({type(e).__name__}); nothing was "
+                        "accepted, retry later")
 
 
 P = ParamSpec("P")
@@ -75,8 +91,7 @@ class AsyncStore:
         try:
             return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
         except (OperationalError, SQLAlchemyError) as e:
-            raise StorageError(f"the store refused the operation ({type(e).__name__}); "
-                               "nothing was accepted") from e
+            raise storage_error(e) from e
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.store.cases import _Steps, _type_slug
+from gateway.store.idempotency import IdempotencyMixin
 from gateway.store.keys import StorageKeysMixin, _open_at_rest
 from gateway.store.rows import Incoming, OutboxItem, Submission
 from gateway.store.tables import content_keys, envelopes, outbox, receipts
@@ -16,7 +17,7 @@ from gateway.store.tables import content_keys, envelopes, outbox, receipts
 __all__ = ["OutboxMixin"]
 
 
-class OutboxMixin(StorageKeysMixin):
+class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
     """Submissions (group commit), the delivery queue and the sender's views."""
 
     def submit(self, env: Incoming, peers: Sequence[str], *, now_ms: int,
@@ -48,6 +49,7 @@ class OutboxMixin(StorageKeysMixin):
                  "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
                  "updated_at_ms": s.now_ms}
                 for eid, s in zip(ids, items, strict=True) for p in s.peers])
+            self._record_answers(c, items)  # the Idempotency-Key rows, in this transaction
 
     def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
         """Queued items for ``peer`` whose time has come: urgent first, then oldest."""

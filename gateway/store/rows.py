@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gateway.protocol.workflow import Step
 
-__all__ = ["Incoming", "OutboxItem", "ReceiveResult", "Submission"]
+__all__ = ["IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult", "Submission"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,19 @@ class Incoming:
 
 
 @dataclass(frozen=True)
+class IdempotentAnswer:
+    """The answer to an officer request that carried an ``Idempotency-Key``: stored in the
+    transaction of the submission it created, replayed for the same key and request."""
+
+    user: str
+    key_sha256: bytes  # the key itself is never stored
+    request_hmac: bytes  # HMAC-SHA256 of the request under the key: tells "same request"
+    message_id: bytes
+    status: int
+    answer: bytes  # the JSON body, verbatim
+
+
+@dataclass(frozen=True)
 class Submission:
     envelope: Incoming
     peers: tuple[str, ...]
@@ -49,6 +62,7 @@ class Submission:
     submitted_by: str | None
     step: Step | None = None
     deadline_ms: int = 0
+    idempotency: IdempotentAnswer | None = None
 
 
 @dataclass(frozen=True)

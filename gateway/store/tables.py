@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from gateway.protocol.envelope import MAX_CASE_REFERENCE
 
 __all__ = ["audit_alerts", "audit_checkpoints", "audit_leaves", "audit_nodes", "case_items",
-           "content_keys", "directory_history", "envelopes", "inbox", "metadata", "nonces",
-           "outbox", "peer_state", "receipts", "users", "witness_log", "witnessed_by"]
+           "content_keys", "directory_history", "envelopes", "idempotency_keys", "inbox",
+           "metadata", "nonces", "outbox", "peer_state", "receipts", "users", "witness_log",
+           "witnessed_by"]
 
 
 metadata = sa.MetaData()
@@ -173,4 +174,14 @@ content_keys = sa.Table(  # per-envelope storage keys; deleting one shreds that 
     sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), primary_key=True,
               autoincrement=False),
     sa.Column("key", sa.LargeBinary(32), nullable=False),
+)
+idempotency_keys = sa.Table(  # Idempotency-Key of officer requests that created something
+    "idempotency_keys", metadata,
+    sa.Column("user", sa.String(64), primary_key=True),
+    sa.Column("key_sha256", sa.LargeBinary(32), primary_key=True),  # never the key itself
+    sa.Column("request_hmac", sa.LargeBinary(32), nullable=False),  # keyed by the key
+    sa.Column("message_id", sa.LargeBinary(16), nullable=False),
+    sa.Column("status", sa.SmallInteger, nullable=False),
+    sa.Column("answer", sa.LargeBinary, nullable=False),  # the JSON answer, replayed verbatim
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False, index=True),
 )
