@@ -14,6 +14,8 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
+* ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
+  and explained in ``gateway.node.metrics``.
 * ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
   clock skew; without a token only ``{"status": "ok"|"degraded"}``.
 
@@ -46,6 +48,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
+from gateway.node.metrics import CONTENT_TYPE
 from gateway.node.ports import OfficerHost
 from gateway.protocol import envelope
 from gateway.protocol.errors import (
@@ -194,6 +197,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         if seen.get(user[0]) != digest:
             await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
                                                        "type": "user.login", "user": user[0]}])
+            gw.metrics.signins.labels(user[1]).inc()
             if len(seen) > 10_000:
                 seen.clear()
             seen[user[0]] = digest
@@ -407,6 +411,13 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             return web.json_response({"status": full["status"]})
         return web.json_response(full)
 
+    async def metrics(request: web.Request) -> web.Response:
+        """Prometheus text format (``gateway.node.metrics``); auditor or admin."""
+        need(request, "auditor")
+        _query(request)
+        return web.Response(body=await gw.metrics_text(),
+                            headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application(middlewares=[error_middleware, host_middleware, auth_middleware],
                           client_max_size=gw.config.max_envelope_bytes)
     app.on_cleanup.append(stop_readers)
@@ -424,6 +435,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_get("/health", health)
+    app.router.add_get("/metrics", metrics)
     return app
 
 
