@@ -3,9 +3,11 @@
 ``Gateway(config).start()`` sets a private umask and refuses a home, keyring or database
 that group or others can read (``gateway.node.home.secure_home``), loads the keyring, the
 trust roots and the co-signed directory (refusing to start if our office or our keys are
-not in it), migrates the store, binds the two HTTP apps on their own ports, and starts
-one delivery worker per peer office plus a pinger that measures each peer's reachability
-and clock skew (and resets delivery backoff when a peer comes back).
+not in it), checks the store's schema (an empty database is created; an older one is
+refused unless ``auto_migrate``, a newer one always: ``blo-gateway migrate``), binds the
+two HTTP apps on their own ports, and starts one delivery worker per peer office plus a
+pinger that measures each peer's reachability and clock skew (and resets delivery backoff
+when a peer comes back).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from gateway.store import (
     Submission,
     deadline_for,
     make_engine,
-    migrate,
+    prepare_schema,
 )
 
 __all__ = ["Gateway"]
@@ -97,7 +99,11 @@ class Gateway:
         secure_home(self.config)  # private umask; refuses a home others can read
         self.load_identity()
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
-        await asyncio.to_thread(migrate, engine)
+        try:
+            await asyncio.to_thread(prepare_schema, engine, upgrade=self.config.auto_migrate)
+        except GatewayError:
+            engine.dispose()
+            raise
         self.deadlines = deadline_table(self.config.deadline_hours)
         self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
         self.store.observe = self.metrics.observe_store

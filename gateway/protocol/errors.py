@@ -57,6 +57,7 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Replay",
+    "SchemaMismatch",
     "Shredded",
     "StorageError",
     "Unauthorized",
@@ -233,6 +234,12 @@ class Shredded(GatewayError):
 class ConfigError(GatewayError):
     code = "BAD_CONFIG"
     http_status = 500
+
+
+class SchemaMismatch(ConfigError):
+    """The database's schema is older or newer than this code (``blo-gateway migrate``)."""
+
+    code = "SCHEMA_MISMATCH"
 
 
 def status_for(code: str) -> int:
