@@ -107,7 +107,8 @@ def _run(folder: Path, lang: str) -> int:
     procs, clients = {}, {}
     for office, short in ((LAOCAI, "laocai"), (HEKOU, "hekou")):
         home = folder / short
-        init_home(home, keyring=net.keyrings[office], directory=net.directory_bytes,
+        init_home(home, auto_migrate=True, keyring=net.keyrings[office],
+                  directory=net.directory_bytes,
                   roots=net.roots, peer_port=ports[office][0], api_port=ports[office][1],
                   retry_base_ms=250, retry_cap_ms=2000, checkpoint_interval_s=0.5)
         add_user(home, "officer", "officer")

@@ -42,6 +42,7 @@ from gateway.cli.messages import (
     cmd_show,
     cmd_status,
 )
+from gateway.cli.migrate import cmd_migrate
 from gateway.cli.serve import cmd_demo, cmd_health, cmd_serve
 from gateway.cli.users import (
     cmd_tokens_revoke,
@@ -223,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--home", required=True)
     sv.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     sv.set_defaults(func=cmd_serve)
+    mg = sub.add_parser("migrate", help="bring the database schema to this code's revision "
+                                        "(serve refuses an older or newer one); back up first")
+    mg.add_argument("--home", required=True)
+    mg.add_argument("--check", action="store_true",
+                    help="change nothing: exit 0 if the schema is current, 1 if not")
+    mg.set_defaults(func=cmd_migrate)
 
     def api_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--home", help="the gateway's home folder (API address and tokens)")

@@ -111,6 +111,9 @@ class Config:
     #: PostgreSQL only: the schema for this gateway's tables (several gateways may share a
     #: database); empty: the server's default search path.
     database_schema: Annotated[str, _SCHEMA] = ""
+    #: Upgrade an older database schema at start (and in the offline commands) instead of
+    #: refusing it. Off: run `blo-gateway migrate --home ...` after a backup. The demo sets it.
+    auto_migrate: bool = False
     keyring: Annotated[str, _NON_EMPTY] = "private/keyring.json"
     directory: Annotated[str, _NON_EMPTY] = "directory.bin"
     roots: Annotated[str, _NON_EMPTY] = "roots.json"

@@ -236,10 +236,11 @@ class PeerDelivery:
             return
         self.batch_size = gw.config.batch_size
         self.stopped = False
-        await self._record(items, live, dead, payload)
+        await self._record(items, live, dead, payload, sent_ms=now)
 
     async def _record(self, items: list[OutboxItem], live: list[OutboxItem],
-                      dead: list[tuple[int, str, str]], payload: bytes) -> None:
+                      dead: list[tuple[int, str, str]], payload: bytes, *,
+                      sent_ms: int) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
         try:
@@ -278,6 +279,9 @@ class PeerDelivery:
                               str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
         await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                             delivered=delivered, retry=retry, dead=dead, items=items)
+        accepted = {d[0] for d in delivered}
+        gw.metrics.delivered(self.peer, sent_ms=sent_ms, now_ms=now, stored_at_ms=[
+            i.stored_at_ms for i in live if i.outbox_id in accepted])
         info = gw.peer_info.setdefault(self.peer, {})
         info.update(reachable=True, last_success_ms=now)
         if self.failures:  # persist the reset only when there was something to reset

@@ -3,9 +3,11 @@
 ``Gateway(config).start()`` sets a private umask and refuses a home, keyring or database
 that group or others can read (``gateway.node.home.secure_home``), loads the keyring, the
 trust roots and the co-signed directory (refusing to start if our office or our keys are
-not in it), migrates the store, binds the two HTTP apps on their own ports, and starts
-one delivery worker per peer office plus a pinger that measures each peer's reachability
-and clock skew (and resets delivery backoff when a peer comes back).
+not in it), checks the store's schema (an empty database is created; an older one is
+refused unless ``auto_migrate``, a newer one always: ``blo-gateway migrate``), binds the
+two HTTP apps on their own ports, and starts one delivery worker per peer office plus a
+pinger that measures each peer's reachability and clock skew (and resets delivery backoff
+when a peer comes back).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from gateway.node.guard import ConnectionGuard, count_loop_errors
 from gateway.node.home import secure_home, users_stamp
 from gateway.node.http import guard_middleware
 from gateway.node.logs import get_logger
+from gateway.node.metrics import GatewayMetrics, Scrape
 from gateway.node.officer_api import build_officer_app
-from gateway.node.peer_api import build_peer_app
+from gateway.node.peer_api import LIMITS_KEY, build_peer_app
 from gateway.node.records import sign_own_record
 from gateway.node.trust import DirectoryKeeper
 from gateway.node.witness import checkpoint_and_witness
@@ -48,7 +51,7 @@ from gateway.store import (
     Submission,
     deadline_for,
     make_engine,
-    migrate,
+    prepare_schema,
 )
 
 __all__ = ["Gateway"]
@@ -73,6 +76,7 @@ class Gateway:
         self.peer_port = 0
         self.api_port = 0
         self.trust = DirectoryKeeper(self)
+        self.metrics = GatewayMetrics()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -96,9 +100,14 @@ class Gateway:
         secure_home(self.config)  # private umask; refuses a home others can read
         self.load_identity()
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
-        await asyncio.to_thread(migrate, engine)
+        try:
+            await asyncio.to_thread(prepare_schema, engine, upgrade=self.config.auto_migrate)
+        except GatewayError:
+            engine.dispose()
+            raise
         self.deadlines = deadline_table(self.config.deadline_hours)
         self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
+        self.store.observe = self.metrics.observe_store
         try:
             await self.trust.check_at_start()  # no rollback or fork of the directory
         except GatewayError:
@@ -126,15 +135,18 @@ class Gateway:
             server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             server_ssl.load_cert_chain(self.config.path(self.config.tls_cert),
                                        self.config.path(self.config.tls_key))
-        count_loop_errors(asyncio.get_running_loop())
+        self.accept_errors = count_loop_errors(asyncio.get_running_loop())
         _raise_fd_limit()
         self.peer_guard = self._guard()
         self.peer_app = build_peer_app(self, self.peer_guard)
+        self.peer_app.middlewares.insert(0, self.metrics.middleware("peer"))
         self.peer_port = await self._serve(self.peer_app,
                                            self.config.peer_host, self.config.peer_port,
                                            server_ssl, self.peer_guard, auto_decompress=False)
         self.api_guard = self._guard(per_address=False)
-        self.api_port = await self._serve(build_officer_app(self), self.config.api_host,
+        officer_app = build_officer_app(self)
+        officer_app.middlewares.insert(0, self.metrics.middleware("officer"))
+        self.api_port = await self._serve(officer_app, self.config.api_host,
                                           self.config.api_port, None, self.api_guard)
         for d in self.deliveries.values():
             self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
@@ -331,6 +343,23 @@ class Gateway:
             except GatewayError as e:
                 log.error("checkpoint_failed", code=e.code)
             await asyncio.sleep(self.config.checkpoint_interval_s)
+
+    async def metrics_text(self) -> bytes:
+        """``/metrics``: one store snapshot plus what this process holds (node/metrics.py)."""
+        now = self.clock.now_ms()
+        snapshot = await self.store.call(self.store.sync.metrics_snapshot, now)
+        limits = self.peer_app[LIMITS_KEY]
+        return self.metrics.exposition(Scrape(
+            now_ms=now, snapshot=snapshot, directory_serial=self.directory.serial,
+            directory_expires_ms=self.directory.expires_at_ms,
+            peers={p: {"reachable": self.peer_info.get(p, {}).get("reachable"),
+                       "clock_skew_ms": self.peer_info.get(p, {}).get("clock_skew_ms"),
+                       "failures": d.failures} for p, d in self.deliveries.items()},
+            guards={"peer": (self.peer_guard.counters, self.peer_guard.open_connections),
+                    "officer": (self.api_guard.counters, self.api_guard.open_connections)},
+            preauth_failures=limits.per_address_failures.failures_seen,
+            preauth_addresses=len(limits.per_address_failures),
+            accept_errors=dict(self.accept_errors)))
 
     async def health(self) -> dict[str, Any]:
         try:

@@ -97,8 +97,12 @@ class TokenBucket:
 class AddressLimiter(TokenBucket):
     """Failures before authentication, per remote address (see the module docstring)."""
 
+    #: failures recorded since start (the metrics endpoint's ``blo_preauth_failures``)
+    failures_seen = 0
+
     def fail(self, remote: str | None) -> None:
         """Record one failure; never raises."""
+        self.failures_seen += 1
         key = address_key(remote)
         now = time.monotonic()
         self._put(key, max(0.0, self._tokens(key, now) - 1.0), now)

@@ -35,7 +35,7 @@ from gateway.audit.leaves import check_user_name
 from gateway.node.config import Config, load_config, render_config
 from gateway.protocol.errors import ConfigError, StorageError
 from gateway.protocol.identity import Keyring, TrustRoots, write_private
-from gateway.store import Store, make_engine, migrate
+from gateway.store import Store, make_engine, prepare_schema
 
 __all__ = ["add_user", "init_home", "list_users", "remove_user", "revoke_token",
            "secure_home", "set_user_disabled", "sqlite_path", "token_path", "users_stamp"]
@@ -194,7 +194,7 @@ def _store_call(home: Path, fn: Callable[[Store, int], T], *, write: bool = True
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
     try:
-        migrate(engine)
+        prepare_schema(engine, upgrade=cfg.auto_migrate)
         store = Store(engine, cfg.office_id)
         for attempt in range(5):
             try:

@@ -22,6 +22,8 @@ cannot open a message; ``admin`` may do both. Routes:
   it into the running gateway if it is newer, and offers it to the peers.
 * ``/app/…`` — the web app (``gateway.node.webapp``): its own sessions, CSRF tokens and pages; no
   bearer token there.
+* ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
+  and explained in ``gateway.node.metrics``.
 * ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
   clock skew; without a token only ``{"status": "ok"|"degraded"}``.
 
@@ -55,6 +57,7 @@ from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
+from gateway.node.metrics import CONTENT_TYPE
 from gateway.node.ports import OfficerHost
 from gateway.node.webapp import PREFIX as WEB_PREFIX
 from gateway.node.webapp import build_web_app
@@ -209,6 +212,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         if seen.get(user[0]) != digest:
             await gw.store.call(gw.store.sync.audit, [{"t": gw.clock.now_ms(),
                                                        "type": "user.login", "user": user[0]}])
+            gw.metrics.signins.labels(user[1]).inc()
             if len(seen) > 10_000:
                 seen.clear()
             seen[user[0]] = digest
@@ -427,6 +431,13 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             return web.json_response({"status": full["status"]})
         return web.json_response(full)
 
+    async def metrics(request: web.Request) -> web.Response:
+        """Prometheus text format (``gateway.node.metrics``); auditor or admin."""
+        need(request, "auditor")
+        _query(request)
+        return web.Response(body=await gw.metrics_text(),
+                            headers={"Content-Type": CONTENT_TYPE})
+
     app = web.Application(middlewares=[error_middleware, host_middleware, auth_middleware],
                           client_max_size=gw.config.max_envelope_bytes)
     app.on_cleanup.append(stop_readers)
@@ -445,6 +456,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_get("/health", health)
     app.add_subapp(WEB_PREFIX, build_web_app(gw))
+    app.router.add_get("/metrics", metrics)
     return app
 
 

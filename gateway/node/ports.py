@@ -19,6 +19,7 @@ from aiohttp.typedefs import Middleware
 
 from gateway.node.clock import Clock
 from gateway.node.config import Config
+from gateway.node.metrics import GatewayMetrics
 from gateway.protocol.identity import Directory, Keyring, TrustRoots
 from gateway.protocol.messages import Payload
 from gateway.store import AsyncStore, IdempotentAnswer
@@ -53,6 +54,8 @@ class Node(Protocol):
     def directory(self) -> Directory: ...
     @property
     def store(self) -> AsyncStore: ...
+    @property
+    def metrics(self) -> GatewayMetrics: ...
 
 
 class PeerLink(Protocol):
@@ -154,3 +157,4 @@ class OfficerHost(WebAppHost, Protocol):
     def users_changed(self) -> Callable[[], object]:
         """Changes whenever a ``users``/``tokens`` command ran (``node.home.users_stamp``)."""
     async def health(self) -> dict[str, Any]: ...
+    async def metrics_text(self) -> bytes: ...

@@ -44,7 +44,7 @@ from gateway.protocol.errors import DirectoryError, DirectoryExpired, GatewayErr
 from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
 from gateway.protocol.localtime import iso_time
 from gateway.protocol.peerauth import sign_request
-from gateway.store import Store, make_engine, migrate
+from gateway.store import Store, make_engine, prepare_schema
 
 __all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
            "write_atomically"]
@@ -111,7 +111,7 @@ def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directo
     _check_lists_us(d, cfg.office_id, keyring)
     engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
     try:
-        migrate(engine)
+        prepare_schema(engine, upgrade=cfg.auto_migrate)
         store = Store(engine, cfg.office_id)
         sha = hashlib.sha256(signed).digest()
         outcome, top = store.directory_compare(d.serial, sha)

@@ -60,6 +60,7 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Replay",
+    "SchemaMismatch",
     "SecondFactorMissing",
     "SessionExpired",
     "Shredded",
@@ -247,6 +248,12 @@ class Shredded(GatewayError):
 class ConfigError(GatewayError):
     code = "BAD_CONFIG"
     http_status = 500
+
+
+class SchemaMismatch(ConfigError):
+    """The database's schema is older or newer than this code (``blo-gateway migrate``)."""
+
+    code = "SCHEMA_MISMATCH"
 
 
 def status_for(code: str) -> int:

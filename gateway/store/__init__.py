@@ -19,11 +19,12 @@ Must not: serve HTTP, render, read the clock (time comes in as ``now_ms``) or im
 
 from gateway.store.cases import deadline_for
 from gateway.store.engine import _sqlite_pragmas as _sqlite_pragmas  # tests set it on engines
-from gateway.store.engine import make_engine, migrate
+from gateway.store.engine import make_engine, migrate, prepare_schema, schema_revision
 from gateway.store.facade import AsyncStore, Store
 from gateway.store.rows import IdempotentAnswer, Incoming, OutboxItem, ReceiveResult, Submission
 from gateway.store.tables import metadata
 from gateway.store.web import WebStore  # its tables join the metadata
 
 __all__ = ["AsyncStore", "IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult", "Store",
-           "Submission", "WebStore", "deadline_for", "make_engine", "metadata", "migrate"]
+           "Submission", "WebStore", "deadline_for", "make_engine", "metadata", "migrate",
+           "prepare_schema", "schema_revision"]

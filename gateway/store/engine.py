@@ -1,7 +1,9 @@
 """The engine, the migrations and the unit of work every concept shares.
 
 ``make_engine`` opens SQLite (WAL, ``synchronous=FULL``, ``secure_delete``) or PostgreSQL
-(one schema per gateway); ``migrate`` runs Alembic. ``StoreBase._tx`` is the one unit of
+(one schema per gateway); ``migrate`` runs Alembic; ``prepare_schema`` is what a gateway
+and the offline commands do at start: create an empty database, and refuse one that is older
+than the code (unless told to upgrade it) or newer (always). ``StoreBase._tx`` is the one unit of
 work: the audit events a write records are appended to the audit tree in the same
 transaction, so an event and its audit leaf commit together or not at all.
 """
@@ -17,13 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from gateway.audit.leaves import LEAF_PREFIX, encode_leaf
 from gateway.audit.merkle import CompactRange, leaf_hash
-from gateway.protocol.errors import ConfigError, StorageError
+from gateway.protocol.errors import ConfigError, SchemaMismatch, StorageError
 from gateway.store.tables import audit_leaves, audit_nodes
 
-__all__ = ["StoreBase", "make_engine", "migrate"]
+__all__ = ["StoreBase", "make_engine", "migrate", "prepare_schema", "schema_revision"]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -61,13 +65,58 @@ def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
     return engine
 
 
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
+def _alembic() -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return cfg
+
+
+def migrate(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (default: the newest Alembic revision)."""
+    cfg = _alembic()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+
+
+def schema_revision(engine: sa.Engine) -> tuple[str | None, str, bool]:
+    """(the database's revision or None, the code's newest, whether the database is empty)."""
+    script = ScriptDirectory.from_config(_alembic())
+    head = script.get_current_head()
+    assert head is not None
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        tables = set(sa.inspect(conn).get_table_names()) - {"alembic_version"}
+    return current, head, current is None and not tables
+
+
+def prepare_schema(engine: sa.Engine, *, upgrade: bool) -> str:
+    """Check the schema before a gateway or a command uses the database.
+
+    An empty database is created at the newest revision ("created"); one at the newest is
+    used as it is ("current"); an older one is upgraded only with ``upgrade``
+    ("upgraded"), else refused; one newer than this code, or with tables but no revision,
+    is always refused (SchemaMismatch, saying what to do)."""
+    current, head, empty = schema_revision(engine)
+    if current == head:
+        return "current"
+    if empty:
+        migrate(engine)
+        return "created"
+    known = {s.revision for s in ScriptDirectory.from_config(_alembic()).walk_revisions()}
+    if current is None:
+        raise SchemaMismatch("the database holds tables but no schema revision: it is not a "
+                             "gateway database (check database_url / database_schema)")
+    if current not in known:
+        raise SchemaMismatch(f"the database is at schema revision {current}, newer than this "
+                             f"code (which knows up to {head}): run the blo-gateway release "
+                             "that wrote it, or restore a backup made for this one")
+    if not upgrade:
+        raise SchemaMismatch(f"the database is at schema revision {current}, older than this "
+                             f"code ({head}): back it up, then run `blo-gateway migrate "
+                             "--home HOME` (or set auto_migrate = true in gateway.toml)")
+    migrate(engine)
+    return "upgraded"
 
 
 class _DbTree:

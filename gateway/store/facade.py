@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
@@ -13,6 +14,7 @@ from gateway.protocol.errors import StorageError, StorageFull
 from gateway.store.audit_log import AuditLogMixin
 from gateway.store.cases import CasesMixin
 from gateway.store.directory import DirectoryHistoryMixin
+from gateway.store.gauges import GaugesMixin
 from gateway.store.inbox import InboxMixin
 from gateway.store.outbox import OutboxMixin
 from gateway.store.peers import PeersMixin
@@ -23,7 +25,7 @@ __all__ = ["AsyncStore", "Store", "storage_error"]
 
 
 class Store(OutboxMixin, InboxMixin, CasesMixin, AuditLogMixin, DirectoryHistoryMixin,
-            PeersMixin, UsersMixin):
+            PeersMixin, UsersMixin, GaugesMixin):
     """Synchronous queries; use through ``AsyncStore`` from the event loop.
 
     Writes that are audit events append their leaves to the audit log in the same
@@ -62,6 +64,9 @@ class AsyncStore:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        #: Told (method name, seconds) after each call, failed or not: the store-latency
+        #: histogram of ``gateway.node.metrics``; None: nobody is watching.
+        self.observe: Callable[[str, float], None] | None = None
 
     async def submit(self, item: Submission) -> None:
         """Group commit: submissions that arrive while a commit is running share the next
@@ -88,10 +93,14 @@ class AsyncStore:
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
+        t0 = time.perf_counter()
         try:
             return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
         except (OperationalError, SQLAlchemyError) as e:
             raise storage_error(e) from e
+        finally:
+            if self.observe is not None:
+                self.observe(getattr(fn, "__name__", "call"), time.perf_counter() - t0)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -55,7 +55,7 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
         q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
                        envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
-                       content_keys.c.key)
+                       envelopes.c.stored_at_ms, content_keys.c.key)
              .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
              .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
              .where(outbox.c.peer == peer, outbox.c.state == "queued",
@@ -63,7 +63,8 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
              .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
         with self.engine.connect() as c:
             return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
-                               _open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts)
+                               _open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
+                               r.stored_at_ms)
                     for r in c.execute(q)]
 
     def next_due_ms(self, peer: str) -> int | None:

@@ -19,6 +19,7 @@ class OutboxItem:
     raw: bytes
     expires_at_ms: int
     attempts: int
+    stored_at_ms: int = 0  # when it was accepted here: the delivery-latency histogram
 
 
 @dataclass(frozen=True)
