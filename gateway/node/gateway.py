@@ -8,6 +8,9 @@ refused unless ``auto_migrate``, a newer one always: ``blo-gateway migrate``), b
 two HTTP apps on their own ports, and starts one delivery worker per peer office plus a
 pinger that measures each peer's reachability and clock skew (and resets delivery backoff
 when a peer comes back).
+
+(Just over 400 lines: the composition root builds every piece and owns the start/stop order
+and the background loops; each piece's logic lives in its own module behind a port.)
 """
 
 from __future__ import annotations
