@@ -45,7 +45,7 @@ EVENT_TYPES = {
     "user.removed": "audit.user_removed",
     "token.revoked": "audit.token_revoked",
     "token.issued": "audit.token_issued",
-    # the web app (gateway/node/webapp.py): sign-in, sign-out, every refusal, credentials set
+    # the web app (gateway/node/web/): sign-in, sign-out, every refusal, credentials set
     "web.signin": "audit.web_signin",
     "web.signout": "audit.web_signout",
     "web.refused": "audit.web_refused",

@@ -18,7 +18,7 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
-* ``/app/…`` — the web app (``gateway.node.webapp``): its own sessions, CSRF tokens and pages; no
+* ``/app/…`` — the web app (``gateway.node.web``): its own sessions, CSRF tokens and pages; no
   bearer token there.
 * ``GET /health`` — with any valid token: store, each peer's reachability, backlog,
   clock skew; without a token only ``{"status": "ok"|"degraded"}``.
@@ -53,8 +53,8 @@ from gateway.node import records
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
 from gateway.node.ports import OfficerHost
-from gateway.node.webapp import PREFIX as WEB_PREFIX
-from gateway.node.webapp import build_web_app
+from gateway.node.web import PREFIX as WEB_PREFIX
+from gateway.node.web import build_web_app
 from gateway.protocol import envelope
 from gateway.protocol.errors import (
     Forbidden,
