@@ -21,6 +21,7 @@ import aiohttp
 import nacl.utils
 from aiohttp import web
 
+from gateway.node.alerts import AlertHub
 from gateway.node.clock import Clock, SystemClock
 from gateway.node.config import Config
 from gateway.node.delivery import PeerDelivery
@@ -72,6 +73,7 @@ class Gateway:
         self.peer_port = 0
         self.api_port = 0
         self.trust = DirectoryKeeper(self)
+        self.alerts = AlertHub()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -193,6 +195,7 @@ class Gateway:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.alerts.close()  # the web app's alert streams end, so the listeners can close
         for srv in self._servers:
             srv.close()
         for g in self._guards:

@@ -273,3 +273,30 @@ class WebStore:
                 for row in rows:
                     row["receipts"] = got.get(row["id"], [])
         return (dict(item._mapping) if item else None), rows
+
+    # ------------------------------------------------------------------ the alert stream
+
+    def session_live(self, session_sha256: bytes, now_ms: int, *, idle_ms: int,
+                     lifetime_ms: int) -> bool:
+        """Whether the session is still live, without restarting its idle clock: an open
+        alert stream is not activity, so an unattended page still times out."""
+        q = (sa.select(web_sessions.c.created_ms, web_sessions.c.last_seen_ms,
+                       web_sessions.c.ended_ms, users.c.disabled_at_ms)
+             .join(users, users.c.name == web_sessions.c.user_name)
+             .where(web_sessions.c.id_sha256 == session_sha256))
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+        return bool(row is not None and row.ended_ms is None and row.disabled_at_ms is None
+                    and now_ms - row.created_ms <= lifetime_ms
+                    and now_ms - row.last_seen_ms <= idle_ms)
+
+    def unread_counts(self) -> tuple[int, int]:
+        """Received messages not yet opened: all of them, and the urgent ones."""
+        q = (sa.select(sa.func.count(),
+                       sa.func.coalesce(sa.func.sum(sa.case((envelopes.c.priority == 3, 1),
+                                                            else_=0)), 0))
+             .select_from(inbox.join(envelopes, inbox.c.envelope_id == envelopes.c.id))
+             .where(inbox.c.opened_at_ms.is_(None)))
+        with self.engine.connect() as c:
+            n, urgent = c.execute(q).one()
+        return int(n), int(urgent)
