@@ -16,7 +16,13 @@ from aiohttp import web
 
 from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
-from gateway.node.web import pages_alerts, pages_cases, pages_compose, pages_messages
+from gateway.node.web import (
+    pages_alerts,
+    pages_cases,
+    pages_compose,
+    pages_messages,
+    pages_stats,
+)
 from gateway.node.web.context import (
     COOKIE,
     CSP,
@@ -222,7 +228,7 @@ def build_web_app(gw: WebAppHost) -> web.Application:
     app.router.add_post("/signout", signout)
     app.router.add_post("/lang", set_lang)
     app.router.add_get("/static/{name}", static_file)
-    for module in (pages_messages, pages_cases, pages_compose, pages_alerts):
+    for module in (pages_messages, pages_cases, pages_compose, pages_alerts, pages_stats):
         module.add_routes(app, cx)
     return app
 

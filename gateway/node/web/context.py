@@ -77,8 +77,10 @@ class WebContext:
         return local_time(int(ms), self.gw.zone) if ms else ""
 
     @staticmethod
-    def type_label(mt: int, lang: str) -> str:
-        desc: Any = pb.Payload.DESCRIPTOR.fields_by_name[MessageType(mt).slug]
+    def type_label(mt: int | str, lang: str) -> str:
+        """The label of a message type given as its number or its slug."""
+        slug = mt if isinstance(mt, str) else MessageType(mt).slug
+        desc: Any = pb.Payload.DESCRIPTOR.fields_by_name[slug]
         vi, zh = label_of(desc)
         return vi if lang == "vi" else zh
 

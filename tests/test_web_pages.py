@@ -1,0 +1,104 @@
+"""The statistics, auditor and admin pages over real HTTP against real gateways, as a browser
+sends the requests: each role sees what it may (and gets a logged 403 elsewhere), the
+figures match the JSON API's, and the downloads are what they say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from harness import BACKENDS, Pair, wait_for
+from webtools import Browser, web_user
+
+from gateway.node.gateway import Gateway
+from gateway.protocol.messages import Payload, pb
+from gateway.protocol.scenario import HEKOU, LAOCAI
+
+
+def _notice(ref: str) -> dict[str, Any]:
+    return Payload(pb.CaseNotice(
+        context=pb.MessageContext(case_reference=ref, priority=2, handling_code=1),
+        offence=pb.LocalizedText(vi="x", zh="y"))).to_dict()
+
+
+async def _leaves(gw: Gateway) -> list[dict[str, Any]]:
+    bundle = await gw.store.call(gw.store.sync.export_audit)
+    return [json.loads(bytes(x)) for x in bundle["leaves"]]
+
+
+async def _signed_in(pair: Pair, office: str, user: str, role: str, *,
+                     totp: bool = True, lang: str = "vi") -> Browser:
+    secret = web_user(pair, office, user, role, exists=user in ("officer", "auditor"),
+                      totp=totp)
+    b = Browser(pair.api(office))
+    assert (await b.sign_in(user, secret))[0] == 303
+    await b.get("/app/")
+    if lang != "vi":
+        assert (await b.post("/app/lang", {"lang": lang}))[0] == 303
+    return b
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_statistics_page_shows_the_figures_against_the_targets(
+        backend: str, tmp_path: Path) -> None:
+    pair = Pair(tmp_path, backend)
+    try:
+        await pair.start(LAOCAI)
+        hk = await pair.start(HEKOU)
+        async with aiohttp.ClientSession() as http:
+            lc = pair.officer(http, LAOCAI)
+            for i in range(3):
+                await lc.send([HEKOU], _notice(f"STAT-{i}"))
+            hko = pair.officer(http, HEKOU)
+
+            async def three() -> bool:
+                return len(await hko.inbox()) == 3
+            await wait_for(three, what="three messages in Hekou")
+        officer = await _signed_in(pair, HEKOU, "officer", "officer")
+        auditor = await _signed_in(pair, HEKOU, "auditor", "auditor", totp=False, lang="zh")
+        admin = await _signed_in(pair, HEKOU, "root", "admin", totp=False)
+        try:
+            st, html, h = await officer.get("/app/stats")
+            assert st == 200 and h["Cache-Control"] == "no-store"
+            assert "Thống kê công tác phối hợp" in html and 'id="chart"' in html
+            assert "<svg" in html and html.count('class="bar"') == 2 + 1  # 2 targets, 1 type
+            assert "100 %" in html and "&gt; 90 %" in html
+            assert "Chưa đạt" in html  # three notices received, none resolved: 0 %
+            period = html.split('id="period">')[1].split(":")[0]
+            # the CSV and PDF links give the same period's figures
+            st, csv, h = await officer.get(f"/app/stats.csv?period={period}")
+            assert st == 200 and h["Content-Type"].startswith("text/csv")
+            assert "case_notice,received,sent,3" in csv
+            async with officer.s.get(officer.base + f"/app/stats.pdf?period={period}") as r:
+                assert r.status == 200 and (await r.read()).startswith(b"%PDF")
+            # a picked period: a year; the figures are the JSON API's for it
+            year, _, n = period.partition("-Q")
+            st, html, _ = await officer.get(f"/app/stats?kind=year&year={year}")
+            assert st == 200 and f'id="period">{year}:' in html
+            st, html, _ = await officer.get(f"/app/stats?kind=half&year={year}&n=1")
+            assert st == 200 and f'id="period">{year}-H1:' in html
+            async with aiohttp.ClientSession() as http:
+                api = await pair.officer(http, HEKOU).call(
+                    "GET", f"/api/v1/stats?period={period}", expect=200)
+            st, html, _ = await officer.get(f"/app/stats?kind=quarter&year={year}&n={n}")
+            assert api["items"] == 3 and "<td>3</td>" in html
+            st, _, _ = await officer.get("/app/stats?kind=decade")
+            assert st == 400
+            # the auditor sees it, in Chinese; the admin does not (and it is logged)
+            st, html, _ = await auditor.get("/app/stats")
+            assert st == 200 and "协作工作统计" in html and "未达标" in html
+            st, _, _ = await admin.get("/app/stats")
+            assert st == 403
+            st, _, _ = await admin.get(f"/app/stats.csv?period={period}")
+            assert st == 403
+        finally:
+            for b in (officer, auditor, admin):
+                await b.close()
+        refused = [x for x in await _leaves(hk) if x["type"] == "web.refused"]
+        assert [(x["code"], x.get("kind"), x.get("user")) for x in refused] == \
+            [("FORBIDDEN", "stats", "root")] * 2
+    finally:
+        await pair.close()
