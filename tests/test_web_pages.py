@@ -102,3 +102,85 @@ async def test_statistics_page_shows_the_figures_against_the_targets(
             [("FORBIDDEN", "stats", "root")] * 2
     finally:
         await pair.close()
+
+
+def _tamper(tar: bytes) -> bytes:
+    """The bundle with one audit leaf edited (a message id changed by one digit)."""
+    import io
+    import tarfile
+
+    src, out = tarfile.open(fileobj=io.BytesIO(tar)), io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read()  # type: ignore[union-attr]
+            if m.name == "leaves.jsonl":
+                i = data.index(b'"message_id":"') + 14
+                data = data[:i] + (b"1" if data[i:i + 1] != b"1" else b"2") + data[i + 1:]
+            m.size = len(data)
+            dst.addfile(m, io.BytesIO(data))
+    return out.getvalue()
+
+
+async def _upload(b: Browser, files: list[bytes], *, csrf: bool = True) -> tuple[int, str]:
+    form = aiohttp.FormData()
+    if csrf:
+        form.add_field("csrf", b.csrf)
+    for i, data in enumerate(files):
+        form.add_field("bundle", data, filename=f"b{i}.tar", content_type="application/x-tar")
+    async with b.s.post(b.base + "/app/audit/verify", data=form, allow_redirects=False) as r:
+        return r.status, await r.text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_auditor_page_shows_the_log_and_reads_exports_and_verifies_bundles(
+        backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pair = Pair(tmp_path, backend)
+    try:
+        await pair.start(LAOCAI)
+        hk = await pair.start(HEKOU)
+        async with aiohttp.ClientSession() as http:
+            mid = await pair.officer(http, LAOCAI).send([HEKOU], _notice("AUD-1"))
+            hko = pair.officer(http, HEKOU)
+
+            async def arrived() -> bool:
+                return len(await hko.inbox()) == 1
+            await wait_for(arrived, what="the message in Hekou")
+        officer = await _signed_in(pair, HEKOU, "officer", "officer")
+        auditor = await _signed_in(pair, HEKOU, "auditor", "auditor", totp=False)
+        try:
+            assert (await officer.get(f"/app/messages/{mid}"))[0] == 200
+            st, html, _ = await auditor.get("/app/audit")
+            assert st == 200 and "Nhật ký kiểm toán của cổng này" in html
+            assert f"<code>{mid}</code>" in html and "<td>officer</td>" in html
+            size = int(html.split('id="log-size">')[1].split("<")[0])
+            assert size > 5
+            async with auditor.s.get(auditor.base + "/app/audit/bundle") as r:
+                assert r.status == 200 and r.content_type == "application/x-tar"
+                tar = await r.read()
+            st, html = await _upload(auditor, [tar])
+            assert st == 200
+            verdict = html.split('id="verdict"')[1].split(">")[1].split("<")[0]
+            assert verdict == "PASS", html.split('id="report">')[1][:3000]
+            assert "Toàn vẹn" in html
+            st, html = await _upload(auditor, [_tamper(tar)])
+            assert st == 200 and ">FAIL tampered<" in html and "AUDIT_" in html
+            # no form token: refused before the file is read; a file too large: refused
+            st, _ = await _upload(auditor, [tar], csrf=False)
+            assert st == 403
+            from gateway.node.web import pages_audit
+
+            monkeypatch.setattr(pages_audit, "MAX_UPLOAD", 1024)
+            st, text = await _upload(auditor, [tar])
+            assert st == 413 and "TOO_LARGE" in text
+            # an officer does not see the auditor's page
+            assert (await officer.get("/app/audit"))[0] == 403
+            assert (await officer.get("/app/audit/bundle"))[0] == 403
+        finally:
+            await officer.close()
+            await auditor.close()
+        refused = [(x["code"], x.get("kind")) for x in await _leaves(hk)
+                   if x["type"] == "web.refused"]
+        assert refused == [("CSRF_REJECTED", None), ("FORBIDDEN", "audit"),
+                           ("FORBIDDEN", "audit_bundle")]
+    finally:
+        await pair.close()

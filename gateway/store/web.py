@@ -300,3 +300,16 @@ class WebStore:
         with self.engine.connect() as c:
             n, urgent = c.execute(q).one()
         return int(n), int(urgent)
+
+    # ------------------------------------------------------------------ the auditor's page
+
+    def reads(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Who opened which received message first, and when: metadata only, newest first
+        (every read, the first and the later ones, is a ``message.opened`` audit leaf)."""
+        q = (sa.select(envelopes.c.message_id, envelopes.c.message_type, envelopes.c.sender,
+                       envelopes.c.case_reference, inbox.c.opened_by, inbox.c.opened_at_ms)
+             .join(inbox, inbox.c.envelope_id == envelopes.c.id)
+             .where(inbox.c.opened_at_ms.is_not(None))
+             .order_by(inbox.c.opened_at_ms.desc()).limit(limit))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]

@@ -18,6 +18,7 @@ from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
 from gateway.node.web import (
     pages_alerts,
+    pages_audit,
     pages_cases,
     pages_compose,
     pages_messages,
@@ -122,6 +123,10 @@ def build_web_app(gw: WebAppHost) -> web.Application:
             raise SessionExpired(f"the session is no longer valid ({got}); sign in again")
         request[SESSION] = got
         if request.method not in ("GET", "HEAD"):
+            if request.path == pages_audit.UPLOAD_PATH:
+                # a bundle upload is streamed with its own size limit; the handler checks
+                # the token, which the form sends as its first part
+                return await handler(request)
             form = await request.post()
             await cx.check_csrf(request, form.get("csrf"))
         return await handler(request)
@@ -228,7 +233,8 @@ def build_web_app(gw: WebAppHost) -> web.Application:
     app.router.add_post("/signout", signout)
     app.router.add_post("/lang", set_lang)
     app.router.add_get("/static/{name}", static_file)
-    for module in (pages_messages, pages_cases, pages_compose, pages_alerts, pages_stats):
+    for module in (pages_messages, pages_cases, pages_compose, pages_alerts, pages_stats,
+                   pages_audit):
         module.add_routes(app, cx)
     return app
 
