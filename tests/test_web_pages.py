@@ -109,8 +109,9 @@ def _tamper(tar: bytes) -> bytes:
     import io
     import tarfile
 
-    src, out = tarfile.open(fileobj=io.BytesIO(tar)), io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as dst:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(tar)) as src, \
+            tarfile.open(fileobj=out, mode="w") as dst:
         for m in src.getmembers():
             data = src.extractfile(m).read()  # type: ignore[union-attr]
             if m.name == "leaves.jsonl":
@@ -182,5 +183,65 @@ async def test_auditor_page_shows_the_log_and_reads_exports_and_verifies_bundles
                    if x["type"] == "web.refused"]
         assert refused == [("CSRF_REJECTED", None), ("FORBIDDEN", "audit"),
                            ("FORBIDDEN", "audit_bundle")]
+    finally:
+        await pair.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_admin_page_disables_enables_and_ends_sessions_each_an_audit_leaf(
+        backend: str, tmp_path: Path) -> None:
+    pair = Pair(tmp_path, backend)
+    try:
+        hk = await pair.start(HEKOU)
+        officer = await _signed_in(pair, HEKOU, "officer", "officer")
+        admin = await _signed_in(pair, HEKOU, "root", "admin", totp=False, lang="zh")
+        try:
+            st, html, _ = await admin.get("/app/admin")
+            assert st == 200 and "系统管理" in html and "信任目录" in html
+            d = hk.directory
+            assert f'id="serial">{d.serial}<' in html
+            assert all(k.key_id in html for o in d.offices.values() for k in o.keys)
+            row = html.split('id="user-officer">')[1].split("</tr>")[0]
+            assert '<td class="sessions">1</td>' in row and "<td>是</td>" in row  # TOTP
+            # end the officer's sessions: its page is gone at once
+            st, _, h = await admin.post("/app/admin/users", {"user": "officer",
+                                                             "action": "signout"})
+            assert st == 303 and h["Location"] == "/app/admin?done=signout"
+            assert (await officer.get("/app/"))[0] == 303
+            # disable: the bearer token fails too; enable: it works again
+            async with aiohttp.ClientSession() as http:
+                o = pair.officer(http, HEKOU)
+                assert (await admin.post("/app/admin/users", {"user": "officer",
+                                                              "action": "disable"}))[0] == 303
+                await o.call("GET", "/api/v1/inbox", expect=401)
+                st, html, _ = await admin.get("/app/admin")
+                assert "已停用" in html.split('id="user-officer">')[1].split("</tr>")[0]
+                assert (await admin.post("/app/admin/users", {"user": "officer",
+                                                              "action": "enable"}))[0] == 303
+                await o.call("GET", "/api/v1/inbox", expect=200)
+            # no lock-out of oneself, no unknown user, no unknown action, no CSRF-less post
+            assert (await admin.post("/app/admin/users", {"user": "root",
+                                                          "action": "disable"}))[0] == 409
+            assert (await admin.post("/app/admin/users", {"user": "nobody",
+                                                          "action": "disable"}))[0] == 404
+            assert (await admin.post("/app/admin/users", {"user": "officer",
+                                                          "action": "remove"}))[0] == 400
+            assert (await admin.post("/app/admin/users", {"user": "officer",
+                                                          "action": "disable"},
+                                     csrf=False))[0] == 403
+            # an auditor does not see the admin page
+            auditor = await _signed_in(pair, HEKOU, "auditor", "auditor", totp=False)
+            assert (await auditor.get("/app/admin"))[0] == 403
+            await auditor.close()
+        finally:
+            await officer.close()
+            await admin.close()
+        leaves = await _leaves(hk)
+        assert [(x["type"], x.get("user")) for x in leaves if x["type"] in (
+            "web.sessions_ended", "user.disabled", "user.enabled")] == [
+            ("web.sessions_ended", "officer"), ("user.disabled", "officer"),
+            ("user.enabled", "officer")]
+        assert [x.get("kind") for x in leaves if x["type"] == "web.refused"
+                and x["code"] == "FORBIDDEN"] == ["admin"]
     finally:
         await pair.close()

@@ -51,6 +51,7 @@ EVENT_TYPES = {
     "web.refused": "audit.web_refused",
     "web.password_set": "audit.web_password_set",
     "web.totp_enrolled": "audit.web_totp_enrolled",
+    "web.sessions_ended": "audit.web_sessions_ended",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")

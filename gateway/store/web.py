@@ -193,9 +193,24 @@ class WebStore:
                        "session": session_sha256.hex()})
 
     def end_sessions(self, name: str, now_ms: int) -> int:
-        """Revoke every live session of ``name`` (an admin's or the CLI's action)."""
-        with self.engine.begin() as c:
+        """Revoke every live session of ``name`` (an admin's or the CLI's action; an audit
+        leaf)."""
+        with self.store._tx() as (c, ev):
+            ev.append({"t": now_ms, "type": "web.sessions_ended", "user": name})
             return self._end_all(c, name, now_ms)
+
+    def web_users(self) -> dict[str, dict[str, Any]]:
+        """Per user with web credentials: whether a second factor is enrolled, and how many
+        sessions are live (not ended; the idle and lifetime limits are the web app's)."""
+        live = (sa.select(web_sessions.c.user_name, sa.func.count().label("n"))
+                .where(web_sessions.c.ended_ms.is_(None)).group_by(web_sessions.c.user_name))
+        with self.engine.connect() as c:
+            out = {r.user_name: {"totp": r.totp_sealed is not None, "sessions": 0}
+                   for r in c.execute(sa.select(web_credentials.c.user_name,
+                                                web_credentials.c.totp_sealed))}
+            for r in c.execute(live):
+                out.setdefault(r.user_name, {"totp": False})["sessions"] = int(r.n)
+        return out
 
     @staticmethod
     def _end_all(c: sa.Connection, name: str, now_ms: int) -> int:

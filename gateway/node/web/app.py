@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
 from gateway.node.web import (
+    pages_admin,
     pages_alerts,
     pages_audit,
     pages_cases,
@@ -234,7 +235,7 @@ def build_web_app(gw: WebAppHost) -> web.Application:
     app.router.add_post("/lang", set_lang)
     app.router.add_get("/static/{name}", static_file)
     for module in (pages_messages, pages_cases, pages_compose, pages_alerts, pages_stats,
-                   pages_audit):
+                   pages_audit, pages_admin):
         module.add_routes(app, cx)
     return app
 
