@@ -18,7 +18,7 @@ from gateway.cli import main as cli_main
 from gateway.node.clock import FakeClock
 from gateway.node.gateway import Gateway
 from gateway.node.home import set_user_disabled
-from gateway.node.webapp import IDLE_MS
+from gateway.node.web import IDLE_MS
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
 

@@ -186,3 +186,89 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
                        for x in leaves)
     finally:
         await pair.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_alert_statistics_audit_and_admin_pages_in_the_browser(
+        backend: str, tmp_path: Path) -> None:
+    """A Hekou officer on the dashboard sees the banner of an urgent message from Lào Cai
+    within 5 s (the page's script, the stream, the CSP together); the statistics, auditor
+    (with a verified bundle) and admin pages, each shot in vi and zh."""
+    import asyncio
+
+    import aiohttp
+
+    from gateway.node.bundle import export_bundle
+    from gateway.protocol.messages import Payload, pb
+
+    shots = Path(os.environ.get("BLO_SCREENSHOTS") or tmp_path / "shots") / backend
+    shots.mkdir(parents=True, exist_ok=True)
+    pair = Pair(tmp_path, backend)
+    hk_secret = web_user(pair, HEKOU, "officer", exists=True)
+    web_user(pair, HEKOU, "auditor", "auditor", exists=True, totp=False)
+    web_user(pair, HEKOU, "root", "admin", totp=False)
+    try:
+        await pair.start(LAOCAI)
+        await pair.start(HEKOU)
+        base = pair.api(HEKOU)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+            script_errors: list[str] = []
+
+            async def new_page() -> Page:
+                ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+                ctx.set_default_timeout(10_000)
+                page = await ctx.new_page()
+                page.on("console", lambda m: script_errors.append(m.text)
+                        if "Content Security Policy" in m.text else None)
+                return page
+
+            async def both(page: Page, path: str, name: str) -> None:
+                """Shoot ``path`` in vi, switch to zh, shoot, switch back."""
+                await page.goto(base + path)
+                await _shot(page, shots, f"vi-{name}")
+                await page.click("#switch-lang")
+                await page.wait_for_load_state()
+                await _shot(page, shots, f"zh-{name}")
+                await page.click("#switch-lang")
+                await page.wait_for_load_state()
+
+            page = await new_page()
+            await _sign_in(page, base, "officer", hk_secret, "vi")
+            await page.wait_for_timeout(300)  # the stream is open
+            async with aiohttp.ClientSession() as http:
+                urgent = Payload(pb.CaseNotice(
+                    context=pb.MessageContext(case_reference="LC-URG-1", priority=3,
+                                              handling_code=1),
+                    offence=pb.LocalizedText(vi="khẩn", zh="紧急"))).to_dict()
+                t0 = time.monotonic()
+                await pair.officer(http, LAOCAI).send([HEKOU], urgent)
+                await page.wait_for_selector("#alert-banner:not([hidden])", timeout=5000)
+                delay = time.monotonic() - t0
+            assert "Thông điệp hỏa tốc mới" in await page.inner_text("#alert-link")
+            assert await page.inner_text("#unread") == "1"
+            print(f"\nalert in the browser: {delay:.2f} s after the send")
+            await _shot(page, shots, "vi-alert")
+            await both(page, "/app/stats", "stats")
+            assert await page.locator("#chart rect.bar").count() == 3
+
+            au = await new_page()
+            await _sign_in(au, base, "auditor", None, "vi")
+            bundle = tmp_path / "hekou.tar"
+            await asyncio.to_thread(export_bundle, pair.homes[HEKOU], bundle)
+            await au.goto(base + "/app/audit")
+            await au.set_input_files("#bundle-file", str(bundle))
+            await au.click("#verify")
+            await au.wait_for_selector("#verdict")
+            assert await au.inner_text("#verdict") == "PASS"
+            await _shot(au, shots, "vi-audit-verified")
+            await both(au, "/app/audit", "audit")
+
+            ad = await new_page()
+            await _sign_in(ad, base, "root", None, "vi")
+            await both(ad, "/app/admin", "admin")
+            await browser.close()
+        assert not script_errors, script_errors
+    finally:
+        await pair.close()

@@ -67,3 +67,27 @@ class Browser:
         await self.get("/app/signin")
         return await self.post("/app/signin", {"user": user, "password": password,
                                                "code": code(secret, step)})
+
+
+class EventStream:
+    """A server-sent event stream read as a browser's EventSource reads it."""
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self.resp = resp
+
+    async def next(self) -> tuple[str, dict[str, Any]]:
+        """The next event (name, JSON data); comments and ``retry:`` lines are skipped."""
+        import json
+
+        event, data = "message", ""
+        while True:
+            line = (await self.resp.content.readline()).decode()
+            if not line:
+                raise EOFError("the stream ended")
+            line = line.rstrip("\n")
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = line[6:]
+            elif line == "" and data:
+                return event, json.loads(data)

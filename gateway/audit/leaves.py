@@ -45,12 +45,13 @@ EVENT_TYPES = {
     "user.removed": "audit.user_removed",
     "token.revoked": "audit.token_revoked",
     "token.issued": "audit.token_issued",
-    # the web app (gateway/node/webapp.py): sign-in, sign-out, every refusal, credentials set
+    # the web app (gateway/node/web/): sign-in, sign-out, every refusal, credentials set
     "web.signin": "audit.web_signin",
     "web.signout": "audit.web_signout",
     "web.refused": "audit.web_refused",
     "web.password_set": "audit.web_password_set",
     "web.totp_enrolled": "audit.web_totp_enrolled",
+    "web.sessions_ended": "audit.web_sessions_ended",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}$")

@@ -26,6 +26,7 @@ import aiohttp
 import nacl.utils
 from aiohttp import web
 
+from gateway.node.alerts import AlertHub
 from gateway.node.clock import Clock, SystemClock
 from gateway.node.config import Config
 from gateway.node.delivery import PeerDelivery
@@ -80,6 +81,7 @@ class Gateway:
         self.api_port = 0
         self.trust = DirectoryKeeper(self)
         self.metrics = GatewayMetrics()
+        self.alerts = AlertHub()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -209,6 +211,7 @@ class Gateway:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.alerts.close()  # the web app's alert streams end, so the listeners can close
         for srv in self._servers:
             srv.close()
         for g in self._guards:

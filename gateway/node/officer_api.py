@@ -20,7 +20,7 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
-* ``/app/…`` — the web app (``gateway.node.webapp``): its own sessions, CSRF tokens and pages; no
+* ``/app/…`` — the web app (``gateway.node.web``): its own sessions, CSRF tokens and pages; no
   bearer token there.
 * ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
   and explained in ``gateway.node.metrics``.
@@ -59,8 +59,8 @@ from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.metrics import CONTENT_TYPE
 from gateway.node.ports import OfficerHost
-from gateway.node.webapp import PREFIX as WEB_PREFIX
-from gateway.node.webapp import build_web_app
+from gateway.node.web import PREFIX as WEB_PREFIX
+from gateway.node.web import build_web_app
 from gateway.protocol import envelope
 from gateway.protocol.errors import (
     Forbidden,

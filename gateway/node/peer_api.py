@@ -36,6 +36,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from gateway.node.alerts import Arrival
 from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.node.http import error_middleware
@@ -224,6 +225,10 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
                 else:
                     results[i] = {"status": res.status, "message_id": inc.message_id.hex(),
                                   "receipt": base64.b64encode(res.receipt).decode("ascii")}
+                    if res.status == "accepted":  # newly stored: the open pages learn of it
+                        gw.alerts.publish(Arrival(
+                            inc.message_id.hex(), inc.message_type, inc.priority, inc.sender,
+                            inc.case_reference, now))
             log.info("envelopes_received", origin=auth.origin, count=len(accepted))
         return [r for r in results if r is not None]
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from aiohttp.typedefs import Middleware
 
+from gateway.node.alerts import AlertHub
 from gateway.node.clock import Clock
 from gateway.node.config import Config
 from gateway.node.metrics import GatewayMetrics
@@ -136,14 +137,21 @@ class PeerApiHost(Node, Protocol):
     def deliveries(self) -> Mapping[str, PeerLink]: ...
     @property
     def witness_lock(self) -> asyncio.Lock: ...
+    @property
+    def alerts(self) -> AlertHub: ...
     async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None: ...
 
 
 class WebAppHost(RecordsHost, Protocol):
-    """``webapp``: sending, the peers it may address, the health summary for the dashboard."""
+    """``web``: sending, the peers it may address, the health summary for the dashboard,
+    the live alerts, the trust roots (the auditor's verification pins them)."""
 
     @property
     def deliveries(self) -> Mapping[str, PeerLink]: ...
+    @property
+    def alerts(self) -> AlertHub: ...
+    @property
+    def roots(self) -> TrustRoots: ...
     async def health(self) -> dict[str, Any]: ...
 
 

@@ -193,9 +193,24 @@ class WebStore:
                        "session": session_sha256.hex()})
 
     def end_sessions(self, name: str, now_ms: int) -> int:
-        """Revoke every live session of ``name`` (an admin's or the CLI's action)."""
-        with self.engine.begin() as c:
+        """Revoke every live session of ``name`` (an admin's or the CLI's action; an audit
+        leaf)."""
+        with self.store._tx() as (c, ev):
+            ev.append({"t": now_ms, "type": "web.sessions_ended", "user": name})
             return self._end_all(c, name, now_ms)
+
+    def web_users(self) -> dict[str, dict[str, Any]]:
+        """Per user with web credentials: whether a second factor is enrolled, and how many
+        sessions are live (not ended; the idle and lifetime limits are the web app's)."""
+        live = (sa.select(web_sessions.c.user_name, sa.func.count().label("n"))
+                .where(web_sessions.c.ended_ms.is_(None)).group_by(web_sessions.c.user_name))
+        with self.engine.connect() as c:
+            out = {r.user_name: {"totp": r.totp_sealed is not None, "sessions": 0}
+                   for r in c.execute(sa.select(web_credentials.c.user_name,
+                                                web_credentials.c.totp_sealed))}
+            for r in c.execute(live):
+                out.setdefault(r.user_name, {"totp": False})["sessions"] = int(r.n)
+        return out
 
     @staticmethod
     def _end_all(c: sa.Connection, name: str, now_ms: int) -> int:
@@ -273,3 +288,43 @@ class WebStore:
                 for row in rows:
                     row["receipts"] = got.get(row["id"], [])
         return (dict(item._mapping) if item else None), rows
+
+    # ------------------------------------------------------------------ the alert stream
+
+    def session_live(self, session_sha256: bytes, now_ms: int, *, idle_ms: int,
+                     lifetime_ms: int) -> bool:
+        """Whether the session is still live, without restarting its idle clock: an open
+        alert stream is not activity, so an unattended page still times out."""
+        q = (sa.select(web_sessions.c.created_ms, web_sessions.c.last_seen_ms,
+                       web_sessions.c.ended_ms, users.c.disabled_at_ms)
+             .join(users, users.c.name == web_sessions.c.user_name)
+             .where(web_sessions.c.id_sha256 == session_sha256))
+        with self.engine.connect() as c:
+            row = c.execute(q).first()
+        return bool(row is not None and row.ended_ms is None and row.disabled_at_ms is None
+                    and now_ms - row.created_ms <= lifetime_ms
+                    and now_ms - row.last_seen_ms <= idle_ms)
+
+    def unread_counts(self) -> tuple[int, int]:
+        """Received messages not yet opened: all of them, and the urgent ones."""
+        q = (sa.select(sa.func.count(),
+                       sa.func.coalesce(sa.func.sum(sa.case((envelopes.c.priority == 3, 1),
+                                                            else_=0)), 0))
+             .select_from(inbox.join(envelopes, inbox.c.envelope_id == envelopes.c.id))
+             .where(inbox.c.opened_at_ms.is_(None)))
+        with self.engine.connect() as c:
+            n, urgent = c.execute(q).one()
+        return int(n), int(urgent)
+
+    # ------------------------------------------------------------------ the auditor's page
+
+    def reads(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Who opened which received message first, and when: metadata only, newest first
+        (every read, the first and the later ones, is a ``message.opened`` audit leaf)."""
+        q = (sa.select(envelopes.c.message_id, envelopes.c.message_type, envelopes.c.sender,
+                       envelopes.c.case_reference, inbox.c.opened_by, inbox.c.opened_at_ms)
+             .join(inbox, inbox.c.envelope_id == envelopes.c.id)
+             .where(inbox.c.opened_at_ms.is_not(None))
+             .order_by(inbox.c.opened_at_ms.desc()).limit(limit))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]

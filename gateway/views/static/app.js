@@ -15,3 +15,47 @@ document.addEventListener("DOMContentLoaded", function () {
     }
   });
 });
+
+// Live alerts (server-sent events from /app/alerts): the unread count beside "inbox", a
+// banner for an urgent message, and a desktop notification where the user allowed it.
+// Every text comes from the server, in the user's language.
+document.addEventListener("DOMContentLoaded", function () {
+  var url = document.body.dataset.alerts;
+  if (!url || !window.EventSource) { return; }
+  var count = document.getElementById("unread");
+  var banner = document.getElementById("alert-banner");
+  var link = document.getElementById("alert-link");
+  var ask = document.getElementById("notify-enable");
+  var canNotify = "Notification" in window;
+  function showAsk() {
+    if (ask && canNotify && Notification.permission === "default") { ask.hidden = false; }
+  }
+  if (ask) {
+    ask.addEventListener("click", function () {
+      Notification.requestPermission().then(function () { ask.hidden = true; });
+    });
+  }
+  document.getElementById("alert-close").addEventListener("click", function () {
+    banner.hidden = true;
+  });
+  function counts(d) {
+    count.textContent = d.unread > 0 ? String(d.unread) : "";
+    count.hidden = !(d.unread > 0);
+    count.classList.toggle("urgent", d.urgent_unread > 0);
+  }
+  var es = new EventSource(url);
+  es.addEventListener("unread", function (ev) { counts(JSON.parse(ev.data)); });
+  es.addEventListener("urgent", function (ev) {
+    var d = JSON.parse(ev.data);
+    counts(d);
+    link.textContent = d.text;
+    link.href = d.href || "/app/inbox";
+    banner.hidden = false;
+    showAsk();
+    if (canNotify && Notification.permission === "granted") {
+      var n = new Notification(d.text, { tag: "blo-urgent" });
+      n.onclick = function () { window.focus(); window.location.href = link.href; };
+    }
+  });
+  es.addEventListener("ended", function () { es.close(); });
+});

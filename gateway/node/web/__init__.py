@@ -1,0 +1,33 @@
+"""The web app, mounted on the officer listener under ``/app/``: one module per area.
+
+* ``app`` — the Application: middleware (headers, sessions, CSRF), sign-in, language,
+  static files; ``context`` — what the page modules share (rendering, refusals, labels);
+* ``pages_messages`` (dashboard, lists, message), ``pages_cases``, ``pages_compose``,
+  ``pages_alerts`` (the live alert stream), ``pages_stats``, ``pages_audit``,
+  ``pages_admin``.
+
+Server-rendered pages (Jinja2, autoescape on); the small script in ``views/static/`` only
+enhances what already works without it. Every page:
+
+* needs a live server-side session (``gateway.store.web``; idle timeout ``IDLE_MS``,
+  absolute lifetime ``LIFETIME_MS``, revocable), found by the ``blo_session`` cookie
+  (``HttpOnly``, ``SameSite=Strict``, ``Secure`` when served over TLS, path ``/app/``);
+* answers with a strict Content-Security-Policy (no inline script or style, nothing from
+  elsewhere), frame denial, ``Cache-Control: no-store``, no referrer;
+* takes a POST only with the session's CSRF token (the sign-in form: with the token of a
+  pre-session cookie), and records every refusal in the audit log;
+* speaks the user's language (vi or zh, switchable on every page; every string from the
+  glossary, schema labels from the descriptors) and shows times in the office's zone,
+  the zone named.
+
+Roles: an ``officer`` composes, sends and opens messages; ``auditor`` and ``admin`` see
+lists, cases and the dashboard (metadata) and get 403 — logged — on content. Statistics:
+officer and auditor; the auditor pages: auditor; the admin pages: admin.
+URLs carry ids and codes only, never personal data (a filter by case reference is a
+query parameter of a GET; case references are codes, not names).
+"""
+
+from gateway.node.web.app import build_web_app
+from gateway.node.web.context import IDLE_MS, LIFETIME_MS, PREFIX
+
+__all__ = ["IDLE_MS", "LIFETIME_MS", "PREFIX", "build_web_app"]

@@ -1,0 +1,140 @@
+"""The dashboard, the inbox and sent lists (metadata only) and the message page (decrypted
+only when an officer opens it; the read is an audit leaf)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from google.protobuf.descriptor import Descriptor
+
+from gateway.node import webauth as auth
+from gateway.node.ports import WebAppHost
+from gateway.node.web.context import (
+    HEX_ID,
+    PAGE,
+    SESSION,
+    WebContext,
+    log,
+    state_label,
+    status_label,
+)
+from gateway.protocol import envelope
+from gateway.protocol.errors import Forbidden, Malformed, NotFound
+from gateway.protocol.localtime import party_zones
+from gateway.protocol.messages import MessageType
+from gateway.protocol.workflow import WAITING
+from gateway.store.web import ListFilter
+from gateway.views.render import header_rows, label_of, rows_for
+
+__all__ = ["add_routes"]
+
+_CASE_REF = re.compile(r"[A-Za-z0-9._/-]{1,64}")
+
+
+def add_routes(app: web.Application, cx: WebContext) -> None:
+    gw, ws, page = cx.gw, cx.ws, cx.page
+
+    async def dashboard(request: web.Request) -> web.Response:
+        now = gw.clock.now_ms()
+        cases = await gw.store.call(gw.store.sync.cases, limit=500)
+        urgent, due = [], []
+        for c in cases:
+            waiting = c["state"] in WAITING[c["kind"]]
+            if not waiting:
+                continue
+            c["overdue"] = c["deadline_ms"] < now
+            if c["overdue"] or c["priority"] == 3:
+                urgent.append(c)
+            elif c["deadline_ms"] < now + 24 * 3600_000:
+                due.append(c)
+        urgent.sort(key=lambda c: (not c["overdue"], c["deadline_ms"]))
+        due.sort(key=lambda c: c["deadline_ms"])
+        new, n_new = await gw.store.call(ws.message_page, "in", ListFilter(unopened=True), 0, 10)
+        health = await gw.health()
+        return page(request, "dashboard.html", urgent=urgent, due=due, new=new, n_new=n_new,
+                    peers=health["peers"], alerts=health["audit"].get("alerts", []),
+                    warnings=health["warnings"], state_label=state_label)
+
+    async def message_list(request: web.Request) -> web.Response:
+        direction = "in" if request.path.endswith("inbox") else "out"
+        q = request.query
+        f, page_no, problems = _filters(q, gw)
+        rows, total = await gw.store.call(ws.message_page, direction, f, page_no * PAGE, PAGE)
+        keep = {k: v for k, v in q.items() if k != "page" and v}
+        base = request.path + "?" + urlencode(keep) + ("&" if keep else "")
+        return page(request, "list.html", direction=direction, rows=rows, total=total,
+                    page_no=page_no, pages=max(1, -(-total // PAGE)), base=base,
+                    q=dict(q), problems=problems, types=list(MessageType),
+                    sent_ok=q.get("ok") == "1", status_label=status_label)
+
+    async def message(request: web.Request) -> web.Response:
+        mid_hex = request.match_info["id"]
+        if not HEX_ID.fullmatch(mid_hex):
+            raise NotFound("a message id is 32 lower-case hex digits")
+        mid = bytes.fromhex(mid_hex)
+        sess = request[SESSION]
+        if sess.role not in auth.CONTENT_ROLES:
+            await cx.refuse(request, Forbidden.code, message_id=mid_hex)
+            raise Forbidden(f"role {sess.role} never sees message content")
+        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
+        if len(rows) != 1:
+            raise NotFound("no such message in the inbox")
+        row = rows[0]
+        env = envelope.verify_stored(row["raw"], gw.directory,
+                                     received_at_ms=row["stored_at_ms"],
+                                     max_size=gw.config.max_envelope_bytes)
+        payload = envelope.open_envelope(env, gw.keyring)
+        await gw.store.call(gw.store.sync.mark_opened, row["iid"], sess.user, gw.clock.now_ms(),
+                            message_id=mid, sender=env.header.sender)
+        log.info("message_opened", message_id=mid_hex, user_id=sess.user)
+        zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
+        both = request.query.get("view") == "both"
+        return page(request, "message.html", mid=mid_hex, both=both,
+                    header=header_rows(env.header, cx.names(), zones),
+                    body=list(rows_for(payload.body)), title=label_of(_desc(payload.body)),
+                    sender=env.header.sender, case_root=payload.context.in_reply_to or mid_hex)
+
+    app.router.add_get("/", dashboard)
+    app.router.add_get("/inbox", message_list)
+    app.router.add_get("/sent", message_list)
+    app.router.add_get("/messages/{id}", message)
+
+
+def _desc(msg: Any) -> Descriptor:
+    return msg.DESCRIPTOR  # type: ignore[no-any-return]
+
+
+def _filters(q: Any, gw: WebAppHost) -> tuple[ListFilter, int, list[str]]:
+    problems: list[str] = []
+    mt = q.get("type", "")
+    try:
+        mtype = int(MessageType.from_slug(mt)) if mt else 0
+    except Malformed:
+        mtype, problems = 0, [*problems, "type"]
+    pr = q.get("priority", "")
+    priority = int(pr) if pr in ("1", "2", "3") else 0
+    ref = q.get("case", "").strip()
+    if ref and not _CASE_REF.fullmatch(ref):
+        ref, problems = "", [*problems, "case"]
+    since = until = 0
+    for name in ("from", "to"):
+        day = q.get(name, "")
+        if not day:
+            continue
+        try:
+            d = datetime.fromisoformat(day).date()
+            ms = int(datetime(d.year, d.month, d.day, tzinfo=gw.zone).timestamp() * 1000)
+        except ValueError:
+            problems.append(name)
+            continue
+        if name == "from":
+            since = ms
+        else:
+            until = ms + 86_400_000
+    pg = q.get("page", "0")
+    page_no = min(int(pg), 10_000) if pg.isascii() and pg.isdigit() else 0
+    return ListFilter(mtype, ref, priority, since, until), page_no, problems
