@@ -42,6 +42,7 @@ from gateway.cli.messages import (
     cmd_show,
     cmd_status,
 )
+from gateway.cli.doctor import cmd_doctor
 from gateway.cli.migrate import cmd_migrate
 from gateway.cli.serve import cmd_demo, cmd_health, cmd_serve
 from gateway.cli.users import (
@@ -230,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("--check", action="store_true",
                     help="change nothing: exit 0 if the schema is current, 1 if not")
     mg.set_defaults(func=cmd_migrate)
+    dc = sub.add_parser("doctor", help="check a home: permissions, configuration, database "
+                                       "and schema, directory expiry, clock skew against "
+                                       "each peer, PDF fonts; prints what to fix; exit 0 "
+                                       "if all good, 1 otherwise")
+    dc.add_argument("--home", required=True)
+    dc.set_defaults(func=cmd_doctor)
 
     def api_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--home", help="the gateway's home folder (API address and tokens)")
