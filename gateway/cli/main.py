@@ -20,8 +20,10 @@ from gateway.views.render import LANGS
 if TYPE_CHECKING:
     pass
 from gateway.cli.audit import cmd_audit_export, cmd_audit_verify
+from gateway.cli.backup import cmd_backup, cmd_backup_key_create, cmd_restore
 from gateway.cli.cases import cmd_cases, cmd_countersign, cmd_record, cmd_stats
 from gateway.cli.config import cmd_config_check, cmd_init
+from gateway.cli.doctor import cmd_doctor
 from gateway.cli.keys import (
     cmd_directory_build,
     cmd_directory_install,
@@ -42,7 +44,6 @@ from gateway.cli.messages import (
     cmd_show,
     cmd_status,
 )
-from gateway.cli.doctor import cmd_doctor
 from gateway.cli.migrate import cmd_migrate
 from gateway.cli.serve import cmd_demo, cmd_health, cmd_serve
 from gateway.cli.users import (
@@ -237,6 +238,31 @@ def build_parser() -> argparse.ArgumentParser:
                                        "if all good, 1 otherwise")
     dc.add_argument("--home", required=True)
     dc.set_defaults(func=cmd_doctor)
+    bk = sub.add_parser("backup-key", help="the offline backup key pair").add_subparsers(
+        dest="backup_key_cmd", required=True)
+    bkc = bk.add_parser("create", help="write DIR/backup.key (private, mode 600: keep it on "
+                                       "the offline machine) and DIR/backup.pub (for the "
+                                       "gateway)")
+    bkc.add_argument("--out", required=True, metavar="DIR")
+    bkc.set_defaults(func=cmd_backup_key_create)
+    bu = sub.add_parser("backup", help="a consistent online snapshot of the database and the "
+                                       "home's config and keys, encrypted to the offline "
+                                       "backup public key (docs/backup.md)")
+    bu.add_argument("--home", required=True)
+    bu.add_argument("--out", required=True, help="the backup file to create")
+    bu.add_argument("--to-key", required=True, metavar="PUBKEY_FILE",
+                    help="backup.pub from backup-key create")
+    bu.add_argument("--keep-days", type=int, default=30,
+                    help="restore refuses the backup after this many days, as it may hold "
+                         "content shredded since (default 30)")
+    bu.set_defaults(func=cmd_backup)
+    rs = sub.add_parser("restore", help="restore a backup into an empty or new home (then "
+                                        "start the gateway; deploy/README.md)")
+    rs.add_argument("file")
+    rs.add_argument("--home", required=True)
+    rs.add_argument("--backup-key", required=True, metavar="PRIVATE",
+                    help="backup.key from backup-key create (the offline machine's)")
+    rs.set_defaults(func=cmd_restore)
 
     def api_args(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--home", help="the gateway's home folder (API address and tokens)")

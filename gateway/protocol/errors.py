@@ -479,3 +479,10 @@ class SecondFactorMissing(Forbidden):
     """The user's role reads message content but no second factor (TOTP) is enrolled."""
 
     code = "SECOND_FACTOR_MISSING"
+
+
+class BadBackup(GatewayError):
+    """A backup file that is not one (wrong magic, a chunk too large, truncated, tampered
+    with, or sealed to another backup key), or a restore that would overwrite a home."""
+
+    code = "BAD_BACKUP"
