@@ -303,8 +303,9 @@ def _cosigned(cluster: Cluster, office: str, other: str) -> bool:
 
 def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: float = 3.0,
               delay_s: float = 0.2, pg_dsn: str = "", timeout: float = 240.0,
-              seed: int | None = None) -> Result:
-    """One fault on fresh gateways under ``root``; the Result of the checks."""
+              seed: int | None = None, kill_only: str | None = None) -> Result:
+    """One fault on fresh gateways under ``root``; the Result of the checks.
+    ``kill_only``: the office the kill fault hits (random between the two if None)."""
     rng = random.Random(seed)  # noqa: S311 - chaos, not crypto
     canary = f"CANARY{secrets.token_hex(8).upper()}"
     payload = canary_payload(canary)
@@ -330,7 +331,7 @@ def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: fl
         fault_end = time.monotonic()
         if fault == "kill":
             for i in range(kills):
-                target = rng.choice([LAOCAI, HEKOU])
+                target = kill_only or rng.choice([LAOCAI, HEKOU])
                 goal = (i + 1) * messages // (kills + 1)
                 wait_until(functools.partial(sender.reached, goal), timeout,
                            "sends before a kill")
