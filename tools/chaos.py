@@ -1,0 +1,436 @@
+"""The fault suite: real gateway processes under load while faults hit them.
+
+    python tools/chaos.py --messages 2000 --kills 10 [--seconds 5] \
+        [--faults kill,stop,slow,down] [--pg postgresql://postgres@127.0.0.1:5432/test]
+
+Each fault runs on fresh gateways (``blo-gateway serve`` processes, homes under a temporary
+folder) while an officer sends ``--messages`` messages through the officer API, each under
+its own Idempotency-Key and retried under that key (gateway/cli/client.py) when the
+connection breaks or the gateway answers 503:
+
+  kill   SIGKILL of the sender or the receiver at random, ``--kills`` times, restarted
+  stop   SIGSTOP of the receiver for ``--seconds`` s, then SIGCONT (hung, not down)
+  slow   the sender reaches the receiver through a TCP proxy delaying each chunk
+  down   three gateways: the Border Guard post is down while Hekou keeps receiving;
+         the post comes back and catches up
+
+After each fault: 0 lost and 0 duplicated (the receivers' inboxes hold each accepted
+message id exactly once, and each idempotency key gave one message id), every accepted
+message delivered with a verified receipt, both audit logs exported
+(gateway.node.bundle.export_bundle) and verified offline with the pinned roots
+(gateway.audit.verify.verify_bundles), the canary (an invented string in every payload) in
+no file of the homes, and the time to recover (end of the fault, or of the sends on the
+slow link, to the last receipt).
+Prints one table; exit status 0 when every row passed. tests/test_chaos.py runs short cases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import random
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.audit.verify import verify_bundles
+from gateway.cli.client import OfficerClient
+from gateway.cli.demo import GatewayProcess, free_port
+from gateway.cli.provision import Network, provision
+from gateway.node.bundle import export_bundle
+from gateway.node.home import add_user, init_home
+from gateway.protocol.errors import GatewayError
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+
+FAULTS = ("kill", "stop", "slow", "down")
+#: Retries of a keyed send: enough to outlast a restart on a loaded machine.
+SEND_ATTEMPTS = 14
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll ``check`` (errors count as "not yet") until true; seconds taken."""
+    start = time.monotonic()
+    while True:
+        try:
+            if check():
+                return time.monotonic() - start
+        except (GatewayError, OSError):
+            pass
+        if time.monotonic() - start > timeout:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+class DelayProxy:
+    """A TCP proxy on loopback that holds each chunk ``delay_s`` before passing it on
+    (both directions), in its own thread and event loop."""
+
+    def __init__(self, target_port: int, delay_s: float) -> None:
+        self.target_port, self.delay_s = target_port, delay_s
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> DelayProxy:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._client, "127.0.0.1", self.port))
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            server.close()
+
+    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await r.read(65536):
+                await asyncio.sleep(self.delay_s)
+                w.write(chunk)
+                await w.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                w.close()
+
+    async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            w.close()
+            return
+        await asyncio.gather(self._pipe(r, uw), self._pipe(ur, w))
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@dataclass
+class Result:
+    fault: str
+    sent: int = 0
+    received: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    receipted: int = 0
+    logs_ok: bool = False
+    canary_found: list[str] = field(default_factory=list)
+    recover_s: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (not self.lost and not self.duplicated and self.receipted == self.sent
+                and self.logs_ok and not self.canary_found and not self.problems)
+
+
+class Cluster:
+    """Two or three gateways as processes, homes under ``root``."""
+
+    def __init__(self, root: Path, offices: tuple[str, ...], pg_dsn: str = "",
+                 peer_urls: dict[str, dict[str, str]] | None = None,
+                 ports: dict[str, tuple[int, int]] | None = None) -> None:
+        self.root, self.offices, self.pg_dsn = root, offices, pg_dsn
+        self.ports = ports or {o: (free_port(), free_port()) for o in offices}
+        self.net: Network = provision(int(time.time() * 1000), endpoints={
+            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
+        self.schemas: list[str] = []
+        self.procs: dict[str, GatewayProcess] = {}
+        self.clients: dict[str, OfficerClient] = {}
+        for office in offices:
+            home = root / office
+            extra: dict[str, Any] = {"retry_base_ms": 100, "retry_cap_ms": 1000,
+                                     "checkpoint_interval_s": 0.5}
+            if pg_dsn:
+                schema = f"chaos_{secrets.token_hex(6)}"
+                self.schemas.append(schema)
+                extra.update(database_url=pg_dsn, database_schema=schema)
+            if peer_urls and office in peer_urls:
+                extra["peer_urls"] = peer_urls[office]
+            init_home(home, auto_migrate=True, keyring=self.net.keyrings[office],
+                      directory=self.net.directory_bytes, roots=self.net.roots,
+                      peer_port=self.ports[office][0], api_port=self.ports[office][1], **extra)
+            add_user(home, "officer", "officer")
+            self.procs[office] = GatewayProcess(home)
+            client = OfficerClient.for_home(home, "officer")
+            client.attempts = SEND_ATTEMPTS
+            self.clients[office] = client
+
+    def start(self, office: str) -> None:
+        self.procs[office].start()
+        self.procs[office].wait_healthy(self.clients[office], timeout=60)
+
+    def restart(self, office: str) -> None:
+        self.procs[office].stop(signal.SIGKILL)
+        self.start(office)
+
+    def close(self) -> None:
+        for p in self.procs.values():
+            if p.proc is not None and p.proc.poll() is None:
+                p.proc.send_signal(signal.SIGCONT)
+            p.stop(signal.SIGKILL)
+        if self.schemas:
+            import sqlalchemy as sa
+
+            engine = sa.create_engine("postgresql+psycopg://" + self.pg_dsn.split("://", 1)[1])
+            with engine.begin() as c:
+                for s in self.schemas:
+                    c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
+            engine.dispose()
+
+
+def canary_payload(canary: str) -> dict[str, Any]:
+    """A valid Lào Cai -> Hekou payload whose person's name carries ``canary``."""
+    payload = case_payloads()[5].payload.to_dict()
+    payload["body"]["persons"][0]["person"]["name"]["full_name"] = f"Giàng Thị {canary}"
+    payload["body"]["persons"][0]["person"]["name"].pop("hanzi", None)
+    payload["body"]["persons"][0]["person"]["name"].pop("latin", None)
+    return payload
+
+
+class Sender:
+    """Keyed sends from Lào Cai in a thread; remembers key -> message id."""
+
+    def __init__(self, client: OfficerClient, to: list[str], payload: dict[str, Any],
+                 count: int) -> None:
+        self.client, self.to, self.payload, self.count = client, to, payload, count
+        self.by_key: dict[str, str] = {}
+        self.errors: list[str] = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        for _ in range(self.count):
+            key = secrets.token_urlsafe(16)
+            try:
+                self.by_key[key] = self.client.send(self.to, self.payload,
+                                                    idempotency_key=key)["message_id"]
+            except GatewayError as e:
+                self.errors.append(f"send failed: {e}")
+                return
+            # The same key once more: must answer the same message, never a second one.
+            if len(self.by_key) % 25 == 0:
+                again = self.client.send(self.to, self.payload, idempotency_key=key)
+                if again["message_id"] != self.by_key[key]:
+                    self.errors.append(f"key {key} gave two message ids")
+
+    def done(self) -> int:
+        return len(self.by_key)
+
+    def reached(self, goal: int) -> bool:
+        """``goal`` messages accepted (or the sender gave up)."""
+        return self.done() >= goal or not self.thread.is_alive()
+
+
+def _delivered_all(client: OfficerClient, mids: list[str], pending: set[str]) -> bool:
+    for m in list(pending):
+        deliveries = client.status(m)["deliveries"]
+        if all(d["state"] == "delivered" and d.get("receipt") for d in deliveries):
+            pending.discard(m)
+        else:
+            return False
+    return not pending
+
+
+def check(cluster: Cluster, sender: Sender, receivers: list[str], canary: str,
+          result: Result, fault_end: float, timeout: float) -> Result:
+    """Wait for every receipt, then count, verify the logs and scan for the canary."""
+    lc = cluster.clients[LAOCAI]
+    mids = list(sender.by_key.values())
+    result.problems.extend(sender.errors)
+    result.sent = len(mids)
+    pending = set(mids)
+    try:
+        wait_until(lambda: _delivered_all(lc, mids, pending), timeout, "every receipt")
+    except TimeoutError as e:
+        result.problems.append(str(e))
+    result.recover_s = max(0.0, time.monotonic() - fault_end)
+    result.receipted = len(mids) - len(pending)
+    if len(set(mids)) != len(mids):
+        result.duplicated += len(mids) - len(set(mids))
+    for office in receivers:
+        inbox = inbox_ids(cluster.procs[office].home)
+        result.received += len(inbox)
+        result.duplicated += len(inbox) - len(set(inbox))
+        result.duplicated += len(set(inbox) - set(mids))
+        result.lost += len(set(mids) - set(inbox))
+    # Audit logs: both sides cosign each other's log, then export and verify offline.
+    bundles = []
+    try:
+        for office in cluster.offices:
+            for other in receivers if office == LAOCAI else [LAOCAI]:
+                wait_until(functools.partial(_cosigned, cluster, office, other), timeout,
+                           f"{other} cosigning the log of {office}")
+        for office in (LAOCAI, receivers[0]):
+            out = cluster.root / f"audit-{office}.tar"
+            export_bundle(cluster.procs[office].home, out)
+            bundles.append(out)
+        report = verify_bundles(bundles, cluster.net.roots)
+        result.logs_ok = report.ok
+        if not report.ok:
+            result.problems.append(f"audit: {report.problems[0]}")
+    except (TimeoutError, GatewayError) as e:
+        result.problems.append(str(e))
+    needle = canary.encode("utf-8")
+    for office in cluster.offices:
+        for p in (cluster.root / office).rglob("*"):
+            if p.is_file() and needle in p.read_bytes():
+                result.canary_found.append(str(p.relative_to(cluster.root)))
+    return result
+
+
+def inbox_ids(home: Path) -> list[str]:
+    """Every message id the inbox of the gateway in ``home`` holds, one per inbox row (read
+    from its database: the officer API lists at most 1000)."""
+    import sqlalchemy as sa
+
+    from gateway.node.config import load_config
+    from gateway.store import make_engine
+    from gateway.store.tables import envelopes, inbox
+
+    cfg = load_config(home)
+    engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
+    try:
+        with engine.connect() as c:
+            rows = c.execute(sa.select(envelopes.c.message_id)
+                             .join(inbox, inbox.c.envelope_id == envelopes.c.id))
+            return [bytes(r[0]).hex() for r in rows]
+    finally:
+        engine.dispose()
+
+
+def _cosigned(cluster: Cluster, office: str, other: str) -> bool:
+    h = cluster.clients[office].health()
+    to = int(h["peers"][other]["cosigned_our_log_to"])
+    return to > 0 and to >= int(h["audit"]["size"]) - 2
+
+
+def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: float = 3.0,
+              delay_s: float = 0.2, pg_dsn: str = "", timeout: float = 240.0,
+              seed: int | None = None, kill_only: str | None = None) -> Result:
+    """One fault on fresh gateways under ``root``; the Result of the checks.
+    ``kill_only``: the office the kill fault hits (random between the two if None)."""
+    rng = random.Random(seed)  # noqa: S311 - chaos, not crypto
+    canary = f"CANARY{secrets.token_hex(8).upper()}"
+    payload = canary_payload(canary)
+    result = Result(fault)
+    offices: tuple[str, ...] = (LAOCAI, HEKOU)
+    peer_urls = None
+    proxy = None
+    ports = None
+    if fault == "down":
+        offices = (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)
+    if fault == "slow":
+        ports = {o: (free_port(), free_port()) for o in offices}
+        proxy = DelayProxy(ports[HEKOU][0], delay_s).start()
+        peer_urls = {LAOCAI: {HEKOU: f"http://127.0.0.1:{proxy.port}"}}
+    cluster = Cluster(root, offices, pg_dsn, peer_urls=peer_urls, ports=ports)
+    receivers = [HEKOU, LAOCAI_BORDER_GUARD] if fault == "down" else [HEKOU]
+    try:
+        for office in offices:
+            if not (fault == "down" and office == LAOCAI_BORDER_GUARD):
+                cluster.start(office)
+        sender = Sender(cluster.clients[LAOCAI], receivers, payload, messages)
+        sender.thread.start()
+        fault_end = time.monotonic()
+        if fault == "kill":
+            for i in range(kills):
+                target = kill_only or rng.choice([LAOCAI, HEKOU])
+                goal = (i + 1) * messages // (kills + 1)
+                wait_until(functools.partial(sender.reached, goal), timeout,
+                           "sends before a kill")
+                cluster.restart(target)
+            fault_end = time.monotonic()
+        elif fault == "stop":
+            wait_until(functools.partial(sender.reached, messages // 4), timeout,
+                       "sends before the stop")
+            proc = cluster.procs[HEKOU].proc
+            assert proc is not None
+            proc.send_signal(signal.SIGSTOP)
+            time.sleep(seconds)
+            proc.send_signal(signal.SIGCONT)
+            fault_end = time.monotonic()
+        elif fault == "down":
+            # Hekou keeps receiving while the post is down: all of it before the post is up.
+            sender.thread.join(timeout)
+            mids = list(sender.by_key.values())
+            pending = set(mids)
+
+            def hekou_has_all() -> bool:
+                pending.difference_update(inbox_ids(cluster.procs[HEKOU].home))
+                return not pending
+
+            wait_until(hekou_has_all, timeout, "Hekou receiving while the post is down")
+            cluster.start(LAOCAI_BORDER_GUARD)
+            fault_end = time.monotonic()
+        sender.thread.join(timeout)
+        if fault == "slow":
+            fault_end = time.monotonic()  # the link stays slow: from the last send
+        return check(cluster, sender, receivers, canary, result, fault_end, timeout)
+    except (TimeoutError, GatewayError, AssertionError) as e:
+        result.problems.append(f"{type(e).__name__}: {e}")
+        return result
+    finally:
+        cluster.close()
+        if proxy is not None:
+            proxy.stop()
+
+
+def table(results: list[Result]) -> str:
+    head = ("fault", "sent", "received", "lost", "dup", "receipted", "logs", "canary",
+            "recover_s", "result")
+    rows = [head] + [(r.fault, str(r.sent), str(r.received), str(r.lost), str(r.duplicated),
+                      str(r.receipted), "verified" if r.logs_ok else "FAILED",
+                      "clean" if not r.canary_found else f"FOUND {len(r.canary_found)}",
+                      f"{r.recover_s:.1f}", "ok" if r.ok else "FAIL") for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    for r in results:
+        lines += [f"{r.fault}: {p}" for p in r.problems[:3]]
+        lines += [f"{r.fault}: canary in {f}" for f in r.canary_found[:3]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--messages", type=int, default=200, help="messages per fault")
+    ap.add_argument("--kills", type=int, default=4, help="SIGKILLs in the kill fault")
+    ap.add_argument("--seconds", type=float, default=5.0, help="how long SIGSTOP lasts")
+    ap.add_argument("--delay", type=float, default=0.2, help="slow link: seconds per chunk")
+    ap.add_argument("--faults", default=",".join(FAULTS),
+                    help=f"comma-separated, of {', '.join(FAULTS)}")
+    ap.add_argument("--pg", default="", metavar="DSN",
+                    help="run the gateways on PostgreSQL (a fresh schema each)")
+    ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per step")
+    a = ap.parse_args(argv)
+    faults = [f.strip() for f in a.faults.split(",") if f.strip()]
+    unknown = set(faults) - set(FAULTS)
+    if unknown:
+        ap.error(f"unknown faults: {', '.join(sorted(unknown))}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="blo-chaos-") as tmp:
+        for fault in faults:
+            results.append(run_fault(fault, Path(tmp) / fault, a.messages, kills=a.kills,
+                                     seconds=a.seconds, delay_s=a.delay, pg_dsn=a.pg,
+                                     timeout=a.timeout))
+    print(table(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
