@@ -287,18 +287,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         user = need(request, "officer")
         mid = _hex_id(request.match_info["id"])
         lang = _lang(_query(request, "lang"))
-        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
-        if len(rows) != 1:
-            raise NotFound("no such message in the inbox")
-        row = rows[0]
-        # Verified again before decrypting, as of when it was received (it may have expired
-        # for delivery since): the stored bytes must still be exactly what was signed.
-        env = envelope.verify_stored(row["raw"], gw.directory,
-                                     received_at_ms=row["stored_at_ms"],
-                                     max_size=gw.config.max_envelope_bytes)
-        payload = envelope.open_envelope(env, gw.keyring)
-        await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
-                            message_id=mid, sender=env.header.sender)
+        env, payload = await records.open_received(gw, mid, user)
         log.info("message_opened", message_id=mid.hex(), user_id=user)
         names = {o.office_id: (o.name_vi, o.name_zh) for o in gw.directory.offices.values()}
         zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)

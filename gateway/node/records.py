@@ -22,7 +22,24 @@ from gateway.store import IdempotentAnswer
 from gateway.views.pdf import bilingual_pdf
 from gateway.views.render import Row, header_rows, label_of, rows_for
 
-__all__ = ["countersign", "record_pdf", "record_view", "stats_pdf"]
+__all__ = ["countersign", "open_received", "record_pdf", "record_view", "stats_pdf"]
+
+
+async def open_received(gw: RecordsHost, message_id: bytes, user: str
+                        ) -> tuple[envelope.VerifiedEnvelope, Payload]:
+    """Open a received message for ``user`` (the officer API and the web app both do this):
+    the stored bytes verified again as of their reception, decrypted, and the read recorded
+    (an audit leaf) before anything is shown."""
+    rows = await gw.store.call(gw.store.sync.inbox_envelope, message_id)
+    if len(rows) != 1:
+        raise NotFound("no such message in the inbox")
+    row = rows[0]
+    env = envelope.verify_stored(row["raw"], gw.directory, received_at_ms=row["stored_at_ms"],
+                                 max_size=gw.config.max_envelope_bytes)
+    payload = envelope.open_envelope(env, gw.keyring)
+    await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
+                        message_id=message_id, sender=env.header.sender)
+    return env, payload
 
 
 async def _open(gw: RecordsHost, message_id: bytes) -> tuple[envelope.VerifiedEnvelope, Payload,

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from google.protobuf.descriptor import Descriptor
 
+from gateway.node import records
 from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
 from gateway.node.web.context import (
@@ -22,7 +23,6 @@ from gateway.node.web.context import (
     state_label,
     status_label,
 )
-from gateway.protocol import envelope
 from gateway.protocol.errors import Forbidden, Malformed, NotFound
 from gateway.protocol.localtime import party_zones
 from gateway.protocol.messages import MessageType
@@ -80,16 +80,7 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
         if sess.role not in auth.CONTENT_ROLES:
             await cx.refuse(request, Forbidden.code, message_id=mid_hex)
             raise Forbidden(f"role {sess.role} never sees message content")
-        rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
-        if len(rows) != 1:
-            raise NotFound("no such message in the inbox")
-        row = rows[0]
-        env = envelope.verify_stored(row["raw"], gw.directory,
-                                     received_at_ms=row["stored_at_ms"],
-                                     max_size=gw.config.max_envelope_bytes)
-        payload = envelope.open_envelope(env, gw.keyring)
-        await gw.store.call(gw.store.sync.mark_opened, row["iid"], sess.user, gw.clock.now_ms(),
-                            message_id=mid, sender=env.header.sender)
+        env, payload = await records.open_received(gw, mid, sess.user)
         log.info("message_opened", message_id=mid_hex, user_id=sess.user)
         zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
         both = request.query.get("view") == "both"
