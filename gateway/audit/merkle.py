@@ -21,8 +21,10 @@ __all__ = [
     "NodeReader",
     "ProofError",
     "consistency_proof",
+    "grow_levels",
     "inclusion_proof",
     "leaf_hash",
+    "levels_root",
     "node_hash",
     "root_hash",
     "verify_consistency",
@@ -231,6 +233,33 @@ class CompactRange:
 
     def copy(self) -> CompactRange:
         return CompactRange(self.size, self.hashes)
+
+
+def grow_levels(levels: list[bytes]) -> list[bytes]:
+    """Complete ``levels`` upwards: ``levels[k]`` is the concatenated hashes of the complete
+    subtrees of 2^k leaves, left to right (``levels[0]`` the leaf hashes). Each level is one
+    list comprehension of C hash calls (offline verification builds millions of nodes); a
+    caller may hand in several levels already built for aligned chunks, joined."""
+    sha = hashlib.sha256
+    cur = levels[-1]
+    while len(cur) >= 64:
+        cur = b"".join([sha(b"\x01" + cur[i:i + 64]).digest()
+                        for i in range(0, len(cur) - 63, 64)])
+        levels.append(cur)
+    return levels
+
+
+def levels_root(levels: Sequence[bytes], size: int) -> bytes:
+    """The root of the first ``size`` leaves of a tree held as ``grow_levels`` builds it."""
+    if size < 0 or size * 32 > len(levels[0]):
+        raise ProofError(f"size {size} is beyond the tree's {len(levels[0]) // 32} leaves")
+    parts, offset = [], 0
+    for level in range(size.bit_length() - 1, -1, -1):  # perfect subtrees, largest first
+        if size >> level & 1:
+            at = 32 * (offset >> level)
+            parts.append(levels[level][at:at + 32])
+            offset += 1 << level
+    return CompactRange(size, parts).root()
 
 
 class MemoryTree:

@@ -19,32 +19,27 @@ Each problem is an ``AuditProblem`` (gateway/protocol/errors.py) with a stable c
 verdict's exit code is the worst class found: 1 tampered, 2 policy not met, 3 could not
 check, 0 verified.
 
-Over 400 lines: reading a bundle (parallel leaf decoding) and the cross-checks between two
-bundles share the private ``_Bundle`` value; splitting them is the next step if it grows
-(the text of the verdict is already in ``views.audit_report``, the live peer in
-``cli.audit_peer``).
+Reading one bundle's leaves fast (check, hash, tree, on every core) is ``audit.scan``; the
+cross-checks between two bundles share the private ``_Bundle`` value; the text of the verdict
+is in ``views.audit_report``, the live peer in ``cli.audit_peer``.
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import multiprocessing
-import os
 import sys
 import tarfile
-from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from gateway.audit.leaves import LEAF_PREFIX, decode_leaf
 from gateway.audit.merkle import (
-    CompactRange,
     ProofError,
     leaf_hash,
+    levels_root,
     verify_consistency,
     verify_inclusion,
 )
@@ -57,6 +52,7 @@ from gateway.audit.notes import (
     split_note,
     verify_note,
 )
+from gateway.audit.scan import ENV, MID, PEER, PEERS, REC, TYPE, Scan, scan_leaves
 from gateway.protocol.errors import (
     AuditBadCosignature,
     AuditBadDirectory,
@@ -71,7 +67,6 @@ from gateway.protocol.errors import (
     AuditProblem,
     AuditReceiptMismatch,
     AuditRootsMismatch,
-    AuditSequenceBroken,
     AuditSplitView,
     AuditTruncated,
     AuditUnreadable,
@@ -208,75 +203,6 @@ def _progress(done: int, total: int, label: str) -> None:
             sys.stderr.write("\n")
 
 
-_LINES: list[bytes] = []  # shared with forked workers without copying
-
-# What the cross-checks need of one leaf, as a plain tuple (they pickle fast between
-# processes): (type, peer, peers, message_id, envelope_sha256, receipt_sha256, t).
-_Ev = tuple[str, str, tuple[str, ...], str, str, str, int]
-TYPE: Final = 0
-PEER: Final = 1
-PEERS: Final = 2
-MID: Final = 3
-ENV: Final = 4
-REC: Final = 5
-T: Final = 6
-_BROKEN: _Ev = ("?", "", (), "", "", "", 0)
-
-
-def _decode_range(office: str, start: int, end: int
-                  ) -> tuple[bytes, list[_Ev], tuple[type[AuditProblem], str] | None]:
-    """Check leaves [start, end): canonical, allowed fields, sequence, office. Returns their
-    leaf hashes, the fields the cross-checks need, and the first problem."""
-    hashes = bytearray()
-    kept: list[_Ev] = []
-    problem: tuple[type[AuditProblem], str] | None = None
-    for i in range(start, end):
-        line = _LINES[i]
-        hashes += leaf_hash(LEAF_PREFIX + line)
-        try:
-            obj = decode_leaf(line)
-        except GatewayError:
-            kept.append(_BROKEN)
-            if problem is None:
-                problem = (AuditEntryEdited, f"entry {i} is not a canonical leaf (edited)")
-            continue
-        g = obj.get
-        kept.append((obj["type"], g("peer", ""), tuple(g("peers", ())), g("message_id", ""),
-                     g("envelope_sha256", ""), g("receipt_sha256", ""), int(g("t", 0))))
-        if problem is None:
-            seq = obj.get("seq")
-            if seq != i:
-                what = "deleted" if isinstance(seq, int) and seq > i else "inserted or reordered"
-                problem = (AuditSequenceBroken, f"entry {i} carries sequence number {seq}: "
-                                                f"entries {what} at position {i}")
-            elif obj.get("office") != office:
-                problem = (AuditEntryEdited, f"entry {i} belongs to another office")
-    return bytes(hashes), kept, problem
-
-
-def _decode_all(lines: list[bytes], office: str
-                ) -> tuple[bytes, list[_Ev], tuple[type[AuditProblem], str] | None]:
-    """``_decode_range`` over all lines, on every core for large logs (fork start method)."""
-    global _LINES  # noqa: PLW0603 - handed to forked workers by inheritance
-    _LINES = lines
-    n = len(lines)
-    workers = os.cpu_count() or 1
-    try:
-        ctx = multiprocessing.get_context("fork")
-    except ValueError:
-        workers = 1
-    if n < 200_000 or workers < 2:
-        return _decode_range(office, 0, n)
-    bounds = [n * k // workers for k in range(workers + 1)]
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        parts = list(pool.map(_decode_range, [office] * workers, bounds[:-1], bounds[1:]))
-    _LINES = []
-    hashes = b"".join(p[0] for p in parts)
-    kept = [x for p in parts for x in p[1]]
-    problem = next((p[2] for p in parts if p[2]), None)
-    return hashes, kept, problem
-
-
 # --------------------------------------------------------------------------- one log
 
 
@@ -285,8 +211,8 @@ class _Bundle:
     path: str
     office: str
     exported_at_ms: int
-    leaves: list[_Ev]
-    hashes: bytes
+    size: int
+    scan: Scan  # the leaves, read
     roots_at: dict[int, bytes]
     export: Checkpoint | None
     witnessed: list[dict[str, str]]
@@ -362,15 +288,10 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
             continue
         parsed.append(cp)
         sizes.setdefault(cp.size, []).append(k)
-    hashes, leaves, first = _decode_all(lines, office)
-    edge = CompactRange()
-    roots_at: dict[int, bytes] = {0: CompactRange().root()}
-    for i in range(n):
-        edge.append(hashes[32 * i:32 * i + 32])
-        if edge.size in sizes:
-            roots_at[edge.size] = edge.root()
-        if i % 50_000 == 0:
-            _progress(i, n, "verifying")
+    _progress(0, n, "verifying")
+    scan = scan_leaves(lines, office)
+    first = scan.problem
+    roots_at = {size: levels_root(scan.levels, size) for size in [0, *sizes] if size <= n}
     _progress(n, n, "verifying")
     if first:
         add(first[0], f"{path}: {first[1]}")
@@ -425,7 +346,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
                                f"{office}'s log")
     else:
         late = [i for i in range(witnessed_size, n)
-                if leaves[i][T] and leaves[i][T] < exported_at - max_lag_ms]
+                if 0 < scan.times[i] < exported_at - max_lag_ms]
         if late:
             add(AuditWitnessStale, f"{path}: entries from {late[0]} on were logged more than "
                                    f"{max_lag_ms // 1000} s before the export but no witness "
@@ -433,7 +354,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
                                    f"{witnessed_size}")
     newest = {c.office_id: c for s, c in sorted(by_foreign, key=lambda x: (x[0], x[1].timestamp))
               if s == witnessed_size}
-    counts = Counter(leaf[TYPE] for leaf in leaves)
+    counts = scan.counts
     report.logs.append({
         "bundle": path.name, "office": office, "origin": want_origin, "entries": n,
         "checkpoints": len(checkpoints), "export_size": covered,
@@ -445,7 +366,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
         "reads": counts.get("message.opened", 0),
         "directory_serial": directory.serial,
         "events": dict(sorted(counts.items()))})
-    return _Bundle(str(path), office, exported_at, leaves, hashes, roots_at, export,
+    return _Bundle(str(path), office, exported_at, n, scan, roots_at, export,
                    witnessed, directory)
 
 
@@ -455,7 +376,6 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
 def _cross(a: _Bundle, b: _Bundle, report: Report) -> None:
     """What ``a`` witnessed of ``b``'s log must match ``b``'s leaves."""
     add = report.add
-    edge = CompactRange()
     wanted: dict[int, list[tuple[int, bytes]]] = {}
     origin = log_origin(b.office)  # from the directory, not from b's manifest
     for k, w in enumerate(a.witnessed):
@@ -471,16 +391,12 @@ def _cross(a: _Bundle, b: _Bundle, report: Report) -> None:
                                      f"{e.message}")
             continue
         wanted.setdefault(cp.size, []).append((k, cp.root))
-    roots = {}
-    for i in range(len(b.leaves)):
-        edge.append(b.hashes[32 * i:32 * i + 32])
-        if edge.size in wanted:
-            roots[edge.size] = edge.root()
+    roots = {size: levels_root(b.scan.levels, size) for size in wanted if size <= b.size}
     for size, items in sorted(wanted.items()):
         for k, root in items:
-            if size > len(b.leaves):
+            if size > b.size:
                 add(AuditTruncated, f"{b.path}: {a.office} cosigned {b.office}'s log at size "
-                                    f"{size}, but the bundle holds {len(b.leaves)} entries")
+                                    f"{size}, but the bundle holds {b.size} entries")
             elif roots.get(size) != root:
                 add(AuditSplitView, f"{a.office} cosigned a different log of {b.office} at "
                                     f"size {size} (witnessed #{k})")
@@ -488,14 +404,15 @@ def _cross(a: _Bundle, b: _Bundle, report: Report) -> None:
 
 def _match(a: _Bundle, b: _Bundle, report: Report) -> None:
     """Every send from ``a`` to ``b`` against ``b``'s receipts."""
-    received = {(x[MID], x[ENV]): x for x in b.leaves
+    a_events = a.scan.events()
+    received = {(x[MID], x[ENV]): x for x in b.scan.events()
                 if x[TYPE] == "envelope.received" and x[PEER] == a.office}
-    created = {(x[MID], x[ENV]) for x in a.leaves
+    created = {(x[MID], x[ENV]) for x in a_events
                if x[TYPE] == "message.created" and b.office in x[PEERS]}
     done = set()
     key = f"{a.office}->{b.office}"
     counts = report.matching
-    for x in a.leaves:
+    for x in a_events:
         if x[PEER] != b.office:
             continue
         k = (x[MID], x[ENV])
@@ -545,10 +462,7 @@ def _live(b: _Bundle, peer: LivePeer, report: Report) -> None:
         return
     if latest.size < old.size:
         # The live checkpoint may lag the export; it must then be a prefix of the bundle.
-        edge = CompactRange()
-        for i in range(latest.size):
-            edge.append(b.hashes[32 * i:32 * i + 32])
-        if edge.root() != latest.root:
+        if levels_root(b.scan.levels, latest.size) != latest.root:
             add(AuditPeerInconsistent, f"the live log of {b.office} at size {latest.size} is "
                                        "not the bundle's first entries: a split view")
         return
