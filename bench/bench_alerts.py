@@ -28,11 +28,10 @@ import pyotp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.cli.client import OfficerClient
-from gateway.cli.demo import GatewayProcess, free_port
-from gateway.cli.provision import provision
+from fleet import fleet
+
 from gateway.cli.web_users import enrol_totp, set_web_password
-from gateway.node.home import add_user, init_home
+from gateway.node.home import add_user
 from gateway.protocol.messages import Payload, pb
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
@@ -98,32 +97,18 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=100)
     ap.add_argument("--gap", type=float, default=0.2)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp:
-        ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
-        net = provision(int(time.time() * 1000),
-                        endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
-        procs, tokens, homes = {}, {}, {}
-        for office in (LAOCAI, HEKOU):
-            home = homes[office] = Path(tmp) / office
-            init_home(home, keyring=net.keyrings[office], directory=net.directory_bytes,
-                      roots=net.roots, peer_port=ports[office][0], api_port=ports[office][1])
-            tokens[office] = add_user(home, "bench", "officer").read_text().strip()
-        add_user(homes[HEKOU], "benchweb", "officer")
-        set_web_password(homes[HEKOU], "benchweb", PASSWORD)
-        secret = enrol_totp(homes[HEKOU], "benchweb")[0]
-        for office in (LAOCAI, HEKOU):
-            procs[office] = GatewayProcess(homes[office])
-            procs[office].start()
-        try:
-            for office, proc in procs.items():
-                proc.wait_healthy(OfficerClient(f"http://127.0.0.1:{ports[office][1]}",
-                                                tokens[office]))
-            delays = asyncio.run(run(f"http://127.0.0.1:{ports[LAOCAI][1]}", tokens[LAOCAI],
-                                     f"http://127.0.0.1:{ports[HEKOU][1]}", secret,
-                                     a.messages, a.gap))
-        finally:
-            for proc in procs.values():
-                proc.stop()
+    secret: list[str] = []
+
+    def web_user(office: str, home: Path) -> None:
+        if office == HEKOU:
+            add_user(home, "benchweb", "officer")
+            set_web_password(home, "benchweb", PASSWORD)
+            secret.append(enrol_totp(home, "benchweb")[0])
+
+    with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
+            fleet(tmp, [LAOCAI, HEKOU], prepare=web_user) as f:
+        delays = asyncio.run(run(f.api(LAOCAI), f.tokens[LAOCAI], f.api(HEKOU), secret[0],
+                                 a.messages, a.gap))
     ms = sorted(d * 1000 for d in delays)
     q = statistics.quantiles(ms, n=100)
     print(f"alert delay over {len(ms)} urgent messages (submission answered -> SSE event): "

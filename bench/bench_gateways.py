@@ -26,10 +26,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gateway.cli.client import OfficerClient
-from gateway.cli.demo import GatewayProcess, free_port
-from gateway.cli.provision import provision
-from gateway.node.home import add_user, init_home
+from fleet import fleet
+
 from gateway.protocol import envelope
 from gateway.protocol.messages import Payload, pb
 from gateway.protocol.receipt import make_receipt, verify_receipt
@@ -115,52 +113,34 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp:
-        ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
-        net = provision(int(time.time() * 1000),
-                        endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
-        procs, tokens = {}, {}
-        for office in (LAOCAI, HEKOU):
-            home = Path(tmp) / office
-            init_home(home, keyring=net.keyrings[office], directory=net.directory_bytes,
-                      roots=net.roots, peer_port=ports[office][0], api_port=ports[office][1],
-                      peer_rate=100000.0, peer_burst=100000)
-            tokens[office] = add_user(home, "bench", "officer").read_text().strip()
-            procs[office] = GatewayProcess(home)
-            procs[office].start()
-        for office, proc in procs.items():
-            proc.wait_healthy(OfficerClient(f"http://127.0.0.1:{ports[office][1]}",
-                                            tokens[office]))
+    with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
+            fleet(tmp, [LAOCAI, HEKOU], peer_rate=100000.0, peer_burst=100000) as f:
+        net, tokens = f.net, f.tokens
         floor = crypto_floor_us(net)
-        base = f"http://127.0.0.1:{ports[LAOCAI][1]}"
-        db = Path(tmp) / LAOCAI / "gateway.db"
-        try:
-            t0 = time.perf_counter()
-            sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], a.messages, 32))
-            t_sub = max(sub_times) - t0
-            t_end = wait_delivered(db, a.messages)
-            e2e = a.messages / (t_end - t0)
-            print(f"throughput: {a.messages} messages of 2 KiB, 32 in flight, SQLite, both "
-                  "gateways on this machine")
-            print(f"  submission accepted (stored)  {a.messages / t_sub:8.0f} msg/s")
-            print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
-                  f"({(t_end - t0) * 1e6 / a.messages:.0f} us per message)")
-            print(f"  raw crypto per message (seal+verify+receipt sign+verify) {floor:.0f} us "
-                  f"= {1e6 / floor:.0f} msg/s on one core")
-            print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
-            before, _ = delivered(db)
-            n = asyncio.run(offer(base, tokens[LAOCAI], a.rate, a.seconds))
-            wait_delivered(db, before + n)
-            _, lat = delivered(db)
-            lat = sorted(lat[before:])
-            q = statistics.quantiles(lat, n=100)
-            print(f"latency at {a.rate:.0f} msg/s offered for {a.seconds:.0f} s ({n} messages), "
-                  "submission to stored verified receipt:")
-            print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
-                  f"max {lat[-1]} ms")
-        finally:
-            for p in procs.values():
-                p.stop()
+        base, db = f.api(LAOCAI), f.db(LAOCAI)
+        t0 = time.perf_counter()
+        sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], a.messages, 32))
+        t_sub = max(sub_times) - t0
+        t_end = wait_delivered(db, a.messages)
+        e2e = a.messages / (t_end - t0)
+        print(f"throughput: {a.messages} messages of 2 KiB, 32 in flight, SQLite, both "
+              "gateways on this machine")
+        print(f"  submission accepted (stored)  {a.messages / t_sub:8.0f} msg/s")
+        print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
+              f"({(t_end - t0) * 1e6 / a.messages:.0f} us per message)")
+        print(f"  raw crypto per message (seal+verify+receipt sign+verify) {floor:.0f} us "
+              f"= {1e6 / floor:.0f} msg/s on one core")
+        print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
+        before, _ = delivered(db)
+        n = asyncio.run(offer(base, tokens[LAOCAI], a.rate, a.seconds))
+        wait_delivered(db, before + n)
+        _, lat = delivered(db)
+        lat = sorted(lat[before:])
+        q = statistics.quantiles(lat, n=100)
+        print(f"latency at {a.rate:.0f} msg/s offered for {a.seconds:.0f} s ({n} messages), "
+              "submission to stored verified receipt:")
+        print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
+              f"max {lat[-1]} ms")
 
 
 if __name__ == "__main__":

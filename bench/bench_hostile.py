@@ -31,11 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_gateways import delivered, offer, wait_delivered
+from fleet import fleet
 
-from gateway.cli.client import OfficerClient
-from gateway.cli.demo import GatewayProcess, free_port
-from gateway.cli.provision import provision
-from gateway.node.home import add_user, init_home
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
 
@@ -104,46 +101,29 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--flooders", type=int, default=1)
     a = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="blo-hostile-") as tmp:
-        ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
-        net = provision(int(time.time() * 1000),
-                        endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
-        procs, tokens = {}, {}
-        for office in (LAOCAI, HEKOU):
-            home = Path(tmp) / office
-            init_home(home, keyring=net.keyrings[office], directory=net.directory_bytes,
-                      roots=net.roots, peer_port=ports[office][0], api_port=ports[office][1])
-            tokens[office] = add_user(home, "bench", "officer").read_text().strip()
-            procs[office] = GatewayProcess(home)
-            procs[office].start()
-        for office, proc in procs.items():
-            proc.wait_healthy(OfficerClient(f"http://127.0.0.1:{ports[office][1]}",
-                                            tokens[office]))
-        hekou_pid = procs[HEKOU].proc.pid  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{ports[LAOCAI][1]}"
-        db = Path(tmp) / LAOCAI / "gateway.db"
+    with tempfile.TemporaryDirectory(prefix="blo-hostile-") as tmp, \
+            fleet(tmp, [LAOCAI, HEKOU]) as fl:
+        net, ports, tokens = fl.net, fl.ports, fl.tokens
+        hekou_pid = fl.pid(HEKOU)
+        base, db = fl.api(LAOCAI), fl.db(LAOCAI)
         key_id = net.keyrings[LAOCAI].keys[0].key_id
-        try:
-            phase(base, tokens[LAOCAI], db, a.rate, 2)  # warm-up
-            rss0 = rss_mib(hekou_pid)
-            quiet_rate, quiet = phase(base, tokens[LAOCAI], db, a.rate, a.seconds)
-            q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-            floods = [mp.Process(target=flooder, args=(
-                f"http://127.0.0.1:{ports[HEKOU][0]}", key_id, a.seconds + 4, q))
-                for _ in range(a.flooders)]
-            for f in floods:
-                f.start()
-            time.sleep(2)  # the flood is at full speed before the measurement starts
-            flood_rate, flooded = phase(base, tokens[LAOCAI], db, a.rate, a.seconds)
-            counts: Counter[str] = Counter()
-            for f in floods:
-                counts.update(q.get(timeout=120))
-                f.join()
-            rss1 = rss_mib(hekou_pid)
-            log = (Path(tmp) / HEKOU / "gateway.log").stat().st_size
-        finally:
-            for p in procs.values():
-                p.stop()
+        phase(base, tokens[LAOCAI], db, a.rate, 2)  # warm-up
+        rss0 = rss_mib(hekou_pid)
+        quiet_rate, quiet = phase(base, tokens[LAOCAI], db, a.rate, a.seconds)
+        q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+        floods = [mp.Process(target=flooder, args=(
+            f"http://127.0.0.1:{ports[HEKOU][0]}", key_id, a.seconds + 4, q))
+            for _ in range(a.flooders)]
+        for f in floods:
+            f.start()
+        time.sleep(2)  # the flood is at full speed before the measurement starts
+        flood_rate, flooded = phase(base, tokens[LAOCAI], db, a.rate, a.seconds)
+        counts: Counter[str] = Counter()
+        for f in floods:
+            counts.update(q.get(timeout=120))
+            f.join()
+        rss1 = rss_mib(hekou_pid)
+        log = (Path(tmp) / HEKOU / "gateway.log").stat().st_size
     cpus = os.cpu_count()
     print(f"hostile traffic: {a.rate:.0f} msg/s of 2 KiB offered for {a.seconds:.0f} s by Lào Cai "
           f"to Hekou; {a.flooders} flooder process(es) from 127.0.0.2; {cpus} cores shared")
