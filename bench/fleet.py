@@ -20,13 +20,20 @@ from typing import Any
 
 from gateway.cli.client import OfficerClient
 from gateway.cli.demo import GatewayProcess, free_port
-from gateway.cli.provision import DEFAULT_OFFICES, Network, OfficeSpec, provision
+from gateway.cli.provision import (
+    DEFAULT_OFFICES,
+    Network,
+    OfficeSpec,
+    cosigned_directory,
+    provision,
+)
 from gateway.node.home import add_user, init_home
 
 
 @dataclass
 class Fleet:
     net: Network
+    specs: list[OfficeSpec]
     homes: dict[str, Path] = field(default_factory=dict)
     ports: dict[str, tuple[int, int]] = field(default_factory=dict)  # (peer, officer API)
     tokens: dict[str, str] = field(default_factory=dict)
@@ -40,6 +47,15 @@ class Fleet:
 
     def db(self, office: str) -> Path:
         return self.homes[office] / "gateway.db"
+
+    def endpoints(self) -> dict[str, str]:
+        return {o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()}
+
+    def next_directory(self, serial: int) -> bytes:
+        """The same offices and keys in a directory with ``serial``, signed by both roots."""
+        return cosigned_directory(self.net.keyrings, self.net.root_signers, self.specs,
+                                  self.endpoints(), serial=serial,
+                                  now_ms=int(time.time() * 1000))
 
     def pid(self, office: str) -> int:
         proc = self.procs[office].proc
@@ -62,7 +78,7 @@ def fleet(tmp: Path | str, offices: Sequence[str | OfficeSpec], *,
     ports = {o.office_id: (free_port(), free_port()) for o in specs}
     net = provision(int(time.time() * 1000), offices=specs,
                     endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
-    f = Fleet(net, ports=ports)
+    f = Fleet(net, specs, ports=ports)
     try:
         for office in ports:
             home = f.homes[office] = Path(tmp) / office

@@ -25,7 +25,7 @@ from gateway.protocol.identity import (
 )
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
-__all__ = ["DEFAULT_OFFICES", "Network", "OfficeSpec", "provision"]
+__all__ = ["DEFAULT_OFFICES", "Network", "OfficeSpec", "cosigned_directory", "provision"]
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
@@ -83,14 +83,24 @@ def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
     keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
                                               valid_ms=YEAR_MS, rng=rng) for o in offices}
+    signed = cosigned_directory(keyrings, (vn, cn), offices, endpoints or {}, serial=serial,
+                                now_ms=now_ms)
+    return Network(roots, (vn, cn), keyrings, signed, now_ms)
+
+
+def cosigned_directory(keyrings: dict[str, Keyring], signers: Sequence[RootSigner],
+                       offices: Sequence[OfficeSpec], endpoints: dict[str, str], *,
+                       serial: int, now_ms: int) -> bytes:
+    """A directory of ``offices`` (their keyrings' current public keys), valid for a year
+    from yesterday, signed by every one of ``signers``."""
     entries = [keyrings[o.office_id].public_office(
         country=o.country, name_vi=o.name_vi, name_zh=o.name_zh, role=o.role,
-        endpoint=(endpoints or {}).get(o.office_id, ""), time_zone=o.time_zone)
-        for o in offices]
-    unsigned = build_directory(entries, serial=serial, issued_at_ms=now_ms - DAY_MS,
-                               expires_at_ms=now_ms + YEAR_MS)
-    signed = sign_directory(sign_directory(unsigned, vn), cn)
-    return Network(roots, (vn, cn), keyrings, signed, now_ms)
+        endpoint=endpoints.get(o.office_id, ""), time_zone=o.time_zone) for o in offices]
+    signed = build_directory(entries, serial=serial, issued_at_ms=now_ms - DAY_MS,
+                             expires_at_ms=now_ms + YEAR_MS)
+    for signer in signers:
+        signed = sign_directory(signed, signer)
+    return signed
 
 
 def office_json(network: Network, office_id: str) -> str:
