@@ -1,0 +1,219 @@
+"""The courier bundle: two real gateway processes with the border link cut, messages both ways
+on "removable media" (bundle files through ``blo-gateway courier``), receipts back the same
+way, then the link restored: nothing lost, nothing twice, every send matched with a receipt
+in both audit bundles, verified offline. And the refusals, with real bundle files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tarfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from harness import BACKENDS, PG_DSN, load_script
+
+from gateway.audit.verify import verify_bundles
+from gateway.cli.demo import free_port
+from gateway.node.bundle import export_bundle
+from gateway.node.config import load_config, render_config
+from gateway.node.home import add_user
+from gateway.protocol import courier, envelope
+from gateway.protocol.errors import GatewayError, Replay, StaleBundle, WrongDestination
+from gateway.protocol.receipt import make_receipt
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
+
+chaos = load_script(Path(__file__).parents[1] / "tools" / "chaos.py", "blo_chaos_tool")
+
+
+def blo(*args: str | Path) -> tuple[int, str, str]:
+    """``blo-gateway`` in its own process, as an operator runs it."""
+    p = subprocess.run([sys.executable, "-m", "gateway", *map(str, args)],
+                       capture_output=True, text=True, timeout=300, check=False)
+    return p.returncode, p.stdout, p.stderr
+
+
+def refused(code: str, *args: str | Path) -> None:
+    rc, out, err = blo(*args)
+    assert rc == 2 and err.startswith(f"error {code}:"), (rc, out, err)
+
+
+def leaf_types(bundle: Path) -> Counter[str]:
+    with tarfile.open(bundle) as tar:
+        f = tar.extractfile("leaves.jsonl")
+        assert f is not None
+        return Counter(json.loads(line)["type"] for line in f.read().splitlines())
+
+
+def delivered(client, mids: list[str]) -> bool:
+    return all(client.status(m)["deliveries"][0]["state"] == "delivered" for m in mids)
+
+
+def link_up(home: Path) -> None:
+    """Restore the link: the peer's address from the directory again."""
+    cfg = load_config(home)
+    (home / "gateway.toml").write_text(render_config(dataclasses.replace(cfg, peer_urls={})),
+                                       encoding="utf-8")
+
+
+@pytest.fixture(params=BACKENDS)
+def dsn(request) -> str:
+    return PG_DSN if request.param == "postgres" else ""
+
+
+def test_courier_round_trip_with_the_link_cut(tmp_path: Path, dsn: str) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the link is cut
+    cluster = chaos.Cluster(tmp_path, (LAOCAI, HEKOU), dsn,
+                            peer_urls={LAOCAI: {HEKOU: nowhere}, HEKOU: {LAOCAI: nowhere}})
+    lc_home, hk_home = cluster.procs[LAOCAI].home, cluster.procs[HEKOU].home
+    for home in (lc_home, hk_home):
+        add_user(home, "admin", "admin")
+    lc, hk = cluster.clients[LAOCAI], cluster.clients[HEKOU]
+    try:
+        cluster.start(LAOCAI)
+        cluster.start(HEKOU)
+        to_hk = case_payloads()[5].payload.to_dict()  # Lào Cai's repatriation notice
+        to_lc = case_payloads()[2].payload.to_dict()  # Hekou's identification request
+        sent_lc = [lc.send([HEKOU], to_hk)["message_id"] for _ in range(12)]
+        sent_hk = [hk.send([LAOCAI], to_lc)["message_id"] for _ in range(5)]
+
+        # Lào Cai -> stick -> Hekou, and Hekou's return bundle -> stick -> Lào Cai, and back.
+        b1, r1, r2 = tmp_path / "lc-1.blob", tmp_path / "hk-1.blob", tmp_path / "lc-2.blob"
+        rc, out, err = blo("courier", "export", "--home", lc_home, "--to", HEKOU, "--out", b1)
+        assert rc == 0, err
+        assert "bundle 1 for cn.yunnan.hekou.blo: 12 envelopes" in out
+        raw1 = b1.read_bytes()
+
+        # Refused before anything is stored: not for this office, altered anywhere, too large.
+        refused("WRONG_DESTINATION", "courier", "import", b1, "--home", lc_home)
+        for pos in (70, len(raw1) // 2, len(raw1) - 3):  # manifest, an envelope, the last
+            bad = tmp_path / f"flipped-{pos}.blob"
+            bad.write_bytes(raw1[:pos] + bytes([raw1[pos] ^ 0x01]) + raw1[pos + 1:])
+            refused("BAD_SIGNATURE", "courier", "import", bad, "--home", hk_home)
+        assert chaos.inbox_ids(hk_home) == []
+
+        rc, out, err = blo("courier", "import", b1, "--home", hk_home, "--return-out", r1)
+        assert rc == 0, err
+        assert "bundle 1 from vn.laocai.blo imported: 12 new, 0 already held, 0 refused" in out
+        assert "return bundle 1 for vn.laocai.blo: 5 envelopes, 12 receipts" in out
+        assert sorted(chaos.inbox_ids(hk_home)) == sorted(sent_lc)
+
+        # The same bundle again: refused, and nothing changes.
+        size = hk.health()["audit"]["size"]
+        refused("REPLAY", "courier", "import", b1, "--home", hk_home)
+        assert hk.health()["audit"]["size"] == size
+        assert len(chaos.inbox_ids(hk_home)) == 12
+
+        rc, out, err = blo("courier", "import", r1, "--home", lc_home, "--return-out", r2,
+                           "--json")
+        assert rc == 0, err
+        res = json.loads(out)
+        assert res["imported"]["receipts"] == {"delivered": 12, "ignored": 0}
+        assert res["imported"]["envelopes"] == {"accepted": 5, "duplicate": 0, "refused": 0}
+        assert res["imported"]["cosignatures_accepted"] == 1  # Hekou witnessed our log
+        assert res["returned"]["receipts"] == 5 and res["returned"]["envelopes"] == 0
+        assert delivered(lc, sent_lc)
+        assert lc.health()["peers"][HEKOU]["cosigned_our_log_to"] > 0
+
+        rc, out, err = blo("courier", "import", r2, "--home", hk_home)
+        assert rc == 0, err
+        assert "5 of our messages now delivered" in out
+        assert "1 cosignatures kept" in out
+        assert delivered(hk, sent_hk)
+        assert hk.health()["peers"][LAOCAI]["cosigned_our_log_to"] > 0
+
+        # An older bundle than the last imported is refused: 3 and 4 written, 4 imported first.
+        late = lc.send([HEKOU], to_hk)["message_id"]
+        b3, b4 = tmp_path / "lc-3.blob", tmp_path / "lc-4.blob"
+        for b in (b3, b4):
+            assert blo("courier", "export", "--home", lc_home, "--to", HEKOU, "--out", b)[0] == 0
+        rc, out, err = blo("courier", "import", b4, "--home", hk_home)
+        assert rc == 0 and "1 new, 0 already held" in out, (out, err)
+        refused("STALE_BUNDLE", "courier", "import", b3, "--home", hk_home)
+        refused("REPLAY", "courier", "import", b4, "--home", hk_home)
+
+        # Sent while the link is still down, never carried: the link takes it when it is back.
+        after = [lc.send([HEKOU], to_hk)["message_id"] for _ in range(3)]
+        for office in (LAOCAI, HEKOU):
+            cluster.procs[office].stop()
+            link_up(cluster.procs[office].home)
+            cluster.start(office)
+        everything = [*sent_lc, late, *after]
+        chaos.wait_until(lambda: delivered(lc, everything), 60, "every receipt")
+        assert delivered(hk, sent_hk)
+        hk_inbox, lc_inbox = chaos.inbox_ids(hk_home), chaos.inbox_ids(lc_home)
+        assert sorted(hk_inbox) == sorted(everything)  # 0 lost, 0 duplicated
+        assert sorted(lc_inbox) == sorted(sent_hk)
+
+        # Both audit logs, exported and verified offline: every send matched with a receipt.
+        for office, other in ((LAOCAI, HEKOU), (HEKOU, LAOCAI)):
+            chaos.wait_until(lambda o=office, p=other: chaos._cosigned(cluster, o, p), 60,
+                             f"{other} cosigning {office}")
+        bundles = [tmp_path / "audit-lc.tar", tmp_path / "audit-hk.tar"]
+        export_bundle(lc_home, bundles[0])
+        export_bundle(hk_home, bundles[1])
+        report = verify_bundles(bundles, cluster.net.roots)
+        assert report.ok, report.problems
+        assert report.matching[f"{LAOCAI}->{HEKOU} matched"] == len(everything)
+        assert report.matching[f"{HEKOU}->{LAOCAI} matched"] == len(sent_hk)
+        assert report.matching[f"{LAOCAI}->{HEKOU} pending"] == 0
+        assert report.matching[f"{HEKOU}->{LAOCAI} pending"] == 0
+        lc_leaves, hk_leaves = leaf_types(bundles[0]), leaf_types(bundles[1])
+        assert lc_leaves["courier.exported"] == 4 and lc_leaves["courier.imported"] == 1
+        assert hk_leaves["courier.exported"] == 1 and hk_leaves["courier.imported"] == 3
+    finally:
+        cluster.close()
+
+
+# ------------------------------------------------------------------------- the format alone
+
+def _bundle(net, now_ms: int, **kw) -> bytes:
+    sealed = envelope.seal(case_payloads()[5].payload, sender=net.keyrings[LAOCAI],
+                           recipients=[HEKOU], directory=net.directory(), now_ms=now_ms)
+    receipt = make_receipt(net.keyrings[LAOCAI], message_id=b"\x01" * 16, sender=HEKOU,
+                           envelope_sha256=b"\x02" * 32, received_at_ms=now_ms)
+    args = {"destination": HEKOU, "sequence": 1, "created_at_ms": now_ms, "ack_sequence": 0,
+            "items": [("envelope", sealed), ("receipt", receipt)], **kw}
+    return courier.make_bundle(net.keyrings[LAOCAI], **args)
+
+
+def test_a_flipped_bit_anywhere_is_refused(net, now_ms: int) -> None:
+    data = _bundle(net, now_ms)
+    d = net.directory()
+    b = courier.verify_bundle(data, d, me=HEKOU, now_ms=now_ms)
+    assert (b.issuer, b.destination, b.sequence, len(b.items)) == (LAOCAI, HEKOU, 1, 2)
+    codes = Counter()
+    for pos in range(len(data)):
+        for bit in (0x01, 0x80):
+            bad = data[:pos] + bytes([data[pos] ^ bit]) + data[pos + 1:]
+            try:
+                courier.verify_bundle(bad, d, me=HEKOU, now_ms=now_ms)
+            except GatewayError as e:
+                codes[e.code] += 1
+            else:
+                raise AssertionError(f"flipped bit {bit:#x} at byte {pos} was accepted")
+    assert set(codes) <= {"MALFORMED", "UNSUPPORTED_VERSION", "UNKNOWN_KEY", "BAD_SIGNATURE",
+                          "TOO_LARGE"}, codes
+    for cut in (0, 10, len(data) - 1):
+        with pytest.raises(GatewayError):
+            courier.verify_bundle(data[:cut], d, me=HEKOU, now_ms=now_ms)
+    with pytest.raises(GatewayError):
+        courier.verify_bundle(data + b"\x00", d, me=HEKOU, now_ms=now_ms)
+
+
+def test_destination_signer_and_size(net, now_ms: int) -> None:
+    d = net.directory()
+    data = _bundle(net, now_ms)
+    with pytest.raises(WrongDestination):
+        courier.verify_bundle(data, d, me=LAOCAI_BORDER_GUARD, now_ms=now_ms)
+    with pytest.raises(GatewayError, match="over 100 bytes"):
+        courier.verify_bundle(data, d, me=HEKOU, now_ms=now_ms, max_size=100)
+    # Hekou's own bundle "to Hekou" is not for Lào Cai, whoever signed it.
+    own = courier.make_bundle(net.keyrings[HEKOU], destination=HEKOU, sequence=1,
+                              created_at_ms=now_ms, ack_sequence=0, items=[])
+    with pytest.raises(WrongDestination):
+        courier.verify_bundle(own, d, me=LAOCAI, now_ms=now_ms)
+    assert issubclass(StaleBundle, Replay) and StaleBundle.code == "STALE_BUNDLE"
