@@ -13,8 +13,9 @@ import tarfile
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import pytest
-from harness import BACKENDS, PG_DSN, load_script
+from harness import BACKENDS, PG_DSN, Pair, load_script
 
 from gateway.audit.verify import verify_bundles
 from gateway.cli.demo import free_port
@@ -217,3 +218,72 @@ def test_destination_signer_and_size(net, now_ms: int) -> None:
     with pytest.raises(WrongDestination):
         courier.verify_bundle(own, d, me=LAOCAI, now_ms=now_ms)
     assert issubclass(StaleBundle, Replay) and StaleBundle.code == "STALE_BUNDLE"
+
+
+# ---------------------------------------------------------- in one process: the size limit
+
+@pytest.fixture(params=BACKENDS)
+async def cut_pair(request, tmp_path):
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    p = Pair(tmp_path, request.param, peer_urls={LAOCAI: nowhere, HEKOU: nowhere})
+    for office in (LAOCAI, HEKOU):
+        p.tokens[office]["admin"] = add_user(p.homes[office], "admin", "admin").read_text().strip()
+    yield p
+    await p.close()
+
+
+async def _export(s, pair: Pair, office: str, to: str, max_bytes: int | None = None
+                  ) -> tuple[bytes, dict]:
+    body = {"to": to} if max_bytes is None else {"to": to, "max_bytes": max_bytes}
+    async with s.post(pair.api(office) + "/api/v1/courier/export", json=body, headers={
+            "Authorization": f"Bearer {pair.tokens[office]['admin']}"}) as r:
+        assert r.status == 200, await r.text()
+        return await r.read(), json.loads(r.headers["BLO-Courier"])
+
+
+async def _import(s, pair: Pair, office: str, data: bytes, user: str = "admin") -> dict:
+    async with s.post(pair.api(office) + "/api/v1/courier/import", data=data, headers={
+            "Authorization": f"Bearer {pair.tokens[office][user]}"}) as r:
+        return {"status": r.status, **await r.json()}
+
+
+async def test_what_does_not_fit_goes_in_the_next_bundle(cut_pair: Pair) -> None:
+    pair = cut_pair
+    await pair.start(LAOCAI)
+    await pair.start(HEKOU)
+    async with aiohttp.ClientSession() as s:
+        lc = pair.officer(s, LAOCAI)
+        sent = [await lc.send([HEKOU], case_payloads()[9].payload.to_dict()) for _ in range(4)]
+        one, s1 = await _export(s, pair, LAOCAI, HEKOU)
+        size = s1["bytes"] // 4  # roughly one envelope and its share of the rest
+        first, a = await _export(s, pair, LAOCAI, HEKOU, max_bytes=3 * size)
+        second, b = await _export(s, pair, LAOCAI, HEKOU, max_bytes=3 * size)
+        assert 1 <= a["envelopes"] < 4 and a["left_queued"] == 4 - a["envelopes"]
+        assert len(first) <= 3 * size and len(second) <= 3 * size
+        assert (a["sequence"], b["sequence"]) == (2, 3)
+        # Only an officer's token: not allowed to carry the link.
+        assert (await _import(s, pair, HEKOU, second, user="officer"))["code"] == "FORBIDDEN"
+        got = await _import(s, pair, HEKOU, first)
+        assert got["envelopes"]["accepted"] == a["envelopes"]
+        got = await _import(s, pair, HEKOU, second)
+        # The second bundle put first what the first did not carry.
+        assert got["envelopes"]["accepted"] == b["envelopes"] >= 1
+        stale = await _import(s, pair, HEKOU, one)
+        assert (stale["status"], stale["code"]) == (409, "STALE_BUNDLE")
+        # Everything is still queued at Lào Cai (no receipt came back): the next bundle
+        # carries all of it again, and Hekou recognises what it holds.
+        again, c = await _export(s, pair, LAOCAI, HEKOU)
+        got = await _import(s, pair, HEKOU, again)
+        held = a["envelopes"] + b["envelopes"]
+        assert got["envelopes"] == {"accepted": 4 - held, "duplicate": held, "refused": 0}
+        back, r = await _export(s, pair, HEKOU, LAOCAI)
+        assert (r["receipts"], r["ack_sequence"]) == (4, c["sequence"])
+        got = await _import(s, pair, LAOCAI, back)
+        assert got["receipts"] == {"delivered": 4, "ignored": 0}
+        for mid in sent:
+            assert (await lc.status(mid))["deliveries"][0]["state"] == "delivered"
+        # Lào Cai's next bundle acknowledges Hekou's: Hekou stops carrying those receipts.
+        ack, _ = await _export(s, pair, LAOCAI, HEKOU)
+        await _import(s, pair, HEKOU, ack)
+        _, r2 = await _export(s, pair, HEKOU, LAOCAI)
+        assert r2["receipts"] == 0 and r2["envelopes"] == 0

@@ -1,8 +1,9 @@
 """The courier: the peer link carried on removable media while the border link is down.
 
 ``export_bundle`` writes one signed bundle (``gateway.protocol.courier``) for a peer office:
-every envelope still queued for it (already signed and sealed; urgent first, up to the size
-limit, the rest stays queued for the next bundle), the receipts we owe it for envelopes that
+every envelope still queued for it (already signed and sealed; up to the size limit, those
+no bundle carried first, then those carried longest ago, then urgent first: a second bundle
+written at once carries what did not fit in the first), the receipts we owe it for envelopes that
 came by courier, a witness request for our latest checkpoint, and our latest cosignature of
 its log. Nothing leaves the queue: an envelope stays queued until a receipt for it comes
 back, by a later bundle or over the link when it returns (the peer deduplicates).
@@ -36,7 +37,7 @@ from gateway.node.witness import (
     witness_request,
 )
 from gateway.protocol import courier
-from gateway.protocol.errors import GatewayError, Malformed, NotFound
+from gateway.protocol.errors import GatewayError, Malformed, NotFound, PayloadTooLarge
 from gateway.protocol.receipt import read_receipt
 from gateway.store import BundleClaim
 
@@ -44,8 +45,8 @@ __all__ = ["export_bundle", "import_bundle"]
 
 log = get_logger("courier")
 #: Room kept in a bundle for its manifest and framing per item, and for the rest.
-_PER_ITEM = 120
-_RESERVE = 64 * 1024
+_PER_ITEM = 100
+_RESERVE = 512
 
 
 async def export_bundle(gw: CourierHost, peer: str, *,
@@ -69,20 +70,27 @@ async def export_bundle(gw: CourierHost, peer: str, *,
         budget = max_bytes - _RESERVE - sum(len(d) + _PER_ITEM for _, d in extra)
         queued, left = await gw.store.call(gw.store.sync.courier_queued, peer, now,
                                            max(0, budget))
-        budget -= _PER_ITEM * len(queued)
-        while queued and budget < 0:  # the manifest's share of the room
+        while queued and budget - _PER_ITEM * len(queued) < 0:  # the manifest's share
             queued.pop()
             left += 1
-            budget += _PER_ITEM
         sequence, ack = await gw.store.call(gw.store.sync.courier_sequences, peer)
-        data = courier.make_bundle(
-            gw.keyring, destination=peer, sequence=sequence, created_at_ms=now,
-            ack_sequence=ack, items=[*(("envelope", i.raw) for i in queued), *extra])
+        while True:
+            data = courier.make_bundle(
+                gw.keyring, destination=peer, sequence=sequence, created_at_ms=now,
+                ack_sequence=ack, items=[*(("envelope", i.raw) for i in queued), *extra])
+            if len(data) <= max_bytes:
+                break
+            if not queued:
+                raise PayloadTooLarge(f"a bundle for {peer} needs more than {max_bytes} "
+                                      "bytes for its receipts and checkpoints alone")
+            queued.pop()
+            left += 1
         sha = hashlib.sha256(data).digest()
         checkpoints = sum(1 for k, _ in extra if k in ("witness", "cosignature"))
         await gw.store.call(
             gw.store.sync.courier_record_export, peer, sequence=sequence, sha256=sha,
-            created_at_ms=now, envelope_count=len(queued), owed_ids=[e for e, _ in owed],
+            created_at_ms=now, outbox_ids=[i.outbox_id for i in queued],
+            owed_ids=[e for e, _ in owed],
             event={"t": now, "type": "courier.exported", "peer": peer, "sequence": sequence,
                    "bundle_sha256": sha.hex(), "envelopes": len(queued),
                    "receipts": len(owed), "checkpoints": checkpoints})

@@ -28,6 +28,7 @@ from gateway.store.tables import (
     audit_checkpoints,
     content_keys,
     courier_bundles,
+    courier_carried,
     courier_owed,
     envelopes,
     outbox,
@@ -90,16 +91,20 @@ class CourierMixin(StoreBase):
 
     def courier_queued(self, peer: str, now_ms: int, max_bytes: int
                        ) -> tuple[list[OutboxItem], int]:
-        """What is queued for ``peer`` and not expired, urgent first then oldest, up to
-        ``max_bytes`` of envelopes; and how many are left over for the next bundle."""
+        """What is queued for ``peer`` and not expired, up to ``max_bytes`` of envelopes, and
+        how many are left over: those no bundle carried first, then those carried longest ago
+        (so that a second bundle written at once carries what did not fit in the first), then
+        urgent first, oldest first."""
         q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts,
                        envelopes.c.message_id, envelopes.c.sha256, envelopes.c.raw,
                        envelopes.c.expires_at_ms, envelopes.c.stored_at_ms, content_keys.c.key)
              .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
              .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
+             .outerjoin(courier_carried, courier_carried.c.outbox_id == outbox.c.id)
              .where(outbox.c.peer == peer, outbox.c.state == "queued",
                     envelopes.c.expires_at_ms > now_ms)
-             .order_by(outbox.c.priority.desc(), outbox.c.id))
+             .order_by(sa.func.coalesce(courier_carried.c.sequence, 0),
+                       outbox.c.priority.desc(), outbox.c.id))
         out: list[OutboxItem] = []
         size, left = 0, 0
         with self.engine.connect() as c:
@@ -139,15 +144,20 @@ class CourierMixin(StoreBase):
                     for r in c.execute(q)]
 
     def courier_record_export(self, peer: str, *, sequence: int, sha256: bytes,
-                              created_at_ms: int, envelope_count: int,
+                              created_at_ms: int, outbox_ids: Sequence[int],
                               owed_ids: Sequence[int], event: dict[str, Any]) -> None:
-        """Record a bundle written for ``peer`` (and its audit leaf), and which owed
-        receipts it was the first to carry."""
+        """Record a bundle written for ``peer`` (and its audit leaf), the queued messages it
+        carried and which owed receipts it was the first to carry."""
         with self._tx() as (c, ev):
             c.execute(sa.insert(courier_bundles).values(
                 direction="out", peer=peer, sequence=sequence, sha256=sha256,
                 created_at_ms=created_at_ms, recorded_at_ms=created_at_ms,
-                envelopes=envelope_count, receipts=len(owed_ids)))
+                envelopes=len(outbox_ids), receipts=len(owed_ids)))
+            if outbox_ids:
+                ids = sorted(set(outbox_ids))
+                c.execute(sa.delete(courier_carried).where(courier_carried.c.outbox_id.in_(ids)))
+                c.execute(sa.insert(courier_carried), [
+                    {"outbox_id": o, "sequence": sequence} for o in ids])
             if owed_ids:
                 c.execute(sa.update(courier_owed).where(
                     courier_owed.c.peer == peer, courier_owed.c.since_sequence.is_(None),

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from gateway.protocol.envelope import MAX_CASE_REFERENCE
 
 __all__ = ["audit_alerts", "audit_checkpoints", "audit_leaves", "audit_nodes", "case_items",
-           "content_keys", "courier_bundles", "courier_owed", "directory_history", "envelopes",
-           "idempotency_keys", "inbox", "metadata", "nonces", "outbox", "peer_state",
-           "receipts", "users", "witness_log", "witnessed_by"]
+           "content_keys", "courier_bundles", "courier_carried", "courier_owed",
+           "directory_history", "envelopes", "idempotency_keys", "inbox", "metadata", "nonces",
+           "outbox", "peer_state", "receipts", "users", "witness_log", "witnessed_by"]
 
 
 metadata = sa.MetaData()
@@ -204,4 +204,10 @@ courier_owed = sa.Table(  # receipts we issued for envelopes a bundle brought, u
     sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), primary_key=True,
               autoincrement=False),
     sa.Column("since_sequence", sa.BigInteger, nullable=True),  # our first bundle carrying it
+)
+courier_carried = sa.Table(  # outbox rows a courier bundle carried (the next one puts others first)
+    "courier_carried", metadata,
+    sa.Column("outbox_id", sa.BigInteger, sa.ForeignKey("outbox.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("sequence", sa.BigInteger, nullable=False),  # the last bundle that carried it
 )

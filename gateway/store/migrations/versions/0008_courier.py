@@ -1,5 +1,6 @@
 """Courier bundles: each one written or imported (per peer and direction, by sequence), and the
-receipts owed to a peer until its next bundle acknowledges ours.
+receipts owed to a peer until its next bundle acknowledges ours, and which queued messages a
+bundle already carried.
 
 Revision ID: 0008
 Revises: 0007
@@ -39,8 +40,15 @@ def upgrade() -> None:
                   primary_key=True, autoincrement=False),
         sa.Column("since_sequence", sa.BigInteger, nullable=True),
     )
+    op.create_table(
+        "courier_carried",
+        sa.Column("outbox_id", sa.BigInteger, sa.ForeignKey("outbox.id"), primary_key=True,
+                  autoincrement=False),
+        sa.Column("sequence", sa.BigInteger, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("courier_carried")
     op.drop_table("courier_owed")
     op.drop_table("courier_bundles")
