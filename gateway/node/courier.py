@@ -110,7 +110,8 @@ async def import_bundle(gw: CourierHost, data: bytes) -> dict[str, Any]:
         now = gw.clock.now_ms()
         b = courier.verify_bundle(data, gw.directory, me=gw.office_id, now_ms=now)
         await gw.store.call(gw.store.sync.courier_check, b.issuer, b.sequence, b.sha256)
-        delivered, ignored = await _receipts(gw, b.issuer, b.of_kind("receipt"))
+        delivered, ignored = await _receipts(gw, b.issuer, b.of_kind("receipt"),
+                                             b.created_at_ms)
         cosigned = [await _cosignature(gw, b.issuer, n) for n in b.of_kind("cosignature")]
         witnessed = []
         for body in b.of_kind("witness"):
@@ -140,9 +141,11 @@ async def import_bundle(gw: CourierHost, data: bytes) -> dict[str, Any]:
     return summary
 
 
-async def _receipts(gw: CourierHost, peer: str, blobs: list[bytes]) -> tuple[int, int]:
+async def _receipts(gw: CourierHost, peer: str, blobs: list[bytes],
+                    written_ms: int) -> tuple[int, int]:
     """Receipts ``peer`` signed for our envelopes: each one for an envelope still queued for
-    it marks that message delivered, as a receipt over HTTP does. (delivered, ignored)."""
+    it marks that message delivered, as a receipt over HTTP does. (delivered, ignored). The
+    receipts' round trip is counted from when the peer wrote the bundle (its clock)."""
     now = gw.clock.now_ms()
     readable = []
     for blob in blobs:
@@ -163,7 +166,8 @@ async def _receipts(gw: CourierHost, peer: str, blobs: list[bytes]) -> tuple[int
             continue
         matched.append(item)
     if delivered:
-        await record_delivered(gw, peer, matched, delivered, sent_ms=now, now_ms=now)
+        await record_delivered(gw, peer, matched, delivered, sent_ms=min(written_ms, now),
+                               now_ms=now)
     return len(delivered), len(blobs) - len(delivered)
 
 

@@ -425,7 +425,9 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         need(request)
         _query(request)
         data = await _json_object(request, "to", "max_bytes")
-        to = _offices([data.get("to")])[0]
+        to = data.get("to")
+        if not isinstance(to, str) or not _OFFICE.fullmatch(to):
+            raise Malformed('"to" must be the office id of a peer')
         limit = data.get("max_bytes", MAX_BUNDLE_BYTES)
         if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
             raise Malformed('"max_bytes" must be a positive integer')

@@ -18,12 +18,13 @@ destination's log with the issuer's cosignature).
 
 Verification order is the contract, as for envelopes: size limit, framing, signer key
 (listed, unrevoked, valid now), signature over the exact bytes, and only then the manifest
-is parsed (strictly); its issuer must own the key (``BAD_SIGNATURE``), its destination must be
-the importing office (``WRONG_DESTINATION``); then each item's length and SHA-256 must be
-those the manifest signs (``BAD_SIGNATURE``) and nothing may follow the last one
-(``MALFORMED``). Each item is then checked by its own rules (an envelope as the peer API
-checks it, a receipt as delivery does) by the caller. Replay and order (``REPLAY``,
-``STALE_BUNDLE``) need the store: ``gateway.node.courier``. Pure: no I/O, no clock.
+is parsed (strictly); its issuer must own the key (``BAD_SIGNATURE``), its destination must
+be the importing office and its issuer another (``WRONG_DESTINATION``); then each item's
+length and SHA-256 must be those the manifest signs (``BAD_SIGNATURE``) and nothing may
+follow the last one (``MALFORMED``). Each item is then checked by its own rules (an
+envelope as the peer API checks it, a receipt as delivery does) by the caller. Replay and
+order (``REPLAY``, ``STALE_BUNDLE``) need the store: ``gateway.node.courier``. Pure: no I/O,
+no clock.
 """
 
 from __future__ import annotations
@@ -183,8 +184,9 @@ def verify_bundle(data: bytes, directory: Directory, *, me: str, now_ms: int,
     issuer, destination = str(m["issuer"]), str(m["destination"])
     if key.office_id != issuer:
         raise BadSignature(f"bundle signed by {key.office_id}, not by its issuer {issuer}")
-    if destination != me:
-        raise WrongDestination(f"this bundle is for {destination}, not for {me}")
+    if destination != me or issuer == me:
+        raise WrongDestination(f"this bundle is from {issuer} for {destination}; this office "
+                               f"is {me}")
     items: list[tuple[str, bytes]] = []
     at = end + 64
     for n, (kind, digest, length) in enumerate(m["items"]):
