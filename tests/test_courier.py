@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -288,3 +289,37 @@ async def test_what_does_not_fit_goes_in_the_next_bundle(cut_pair: Pair) -> None
         await _import(s, pair, HEKOU, ack)
         _, r2 = await _export(s, pair, HEKOU, LAOCAI)
         assert r2["receipts"] == 0 and r2["envelopes"] == 0
+
+
+async def test_each_envelope_gets_the_peer_apis_checks(cut_pair: Pair) -> None:
+    """A bundle signed by Lào Cai is only a transport: an envelope in it that Lào Cai did not
+    send, one not addressed to Hekou, one expired or garbled is refused on its own (with the
+    peer API's code and an audit leaf), and the others are stored."""
+    pair, net = cut_pair, cut_pair.net
+    await pair.start(HEKOU)
+    d, now = net.directory(), int(time.time() * 1000)
+    notice = case_payloads()[9].payload
+
+    def sealed(sender: str, to: str, **kw) -> bytes:
+        return envelope.seal(notice, sender=net.keyrings[sender], recipients=[to],
+                             directory=d, now_ms=kw.pop("now_ms", now), **kw)
+
+    good = sealed(LAOCAI, HEKOU)
+    items = [("envelope", good),
+             ("envelope", sealed(LAOCAI_BORDER_GUARD, HEKOU)),  # relayed
+             ("envelope", sealed(LAOCAI, LAOCAI_BORDER_GUARD)),  # not for Hekou
+             ("envelope", sealed(LAOCAI, HEKOU, now_ms=now - 3_600_000, ttl_ms=60_000)),
+             ("envelope", good[:-1] + bytes([good[-1] ^ 1])),  # its own signature broken
+             ("envelope", b"BLOE\x01\x01")]
+    data = courier.make_bundle(net.keyrings[LAOCAI], destination=HEKOU, sequence=1,
+                               created_at_ms=now, ack_sequence=0, items=items)
+    async with aiohttp.ClientSession() as s:
+        got = await _import(s, pair, HEKOU, data)
+    assert got["envelopes"] == {"accepted": 1, "duplicate": 0, "refused": 5}
+    assert [(r["index"], r["code"]) for r in got["refused"]] == [
+        (1, "BAD_SIGNATURE"), (2, "NOT_A_RECIPIENT"), (3, "EXPIRED"), (4, "BAD_SIGNATURE"),
+        (5, "MALFORMED")]
+    leaves = pair.gateways[HEKOU].store.sync.export_audit()["leaves"]
+    types = Counter(json.loads(x)["type"] for x in leaves)
+    assert types["envelope.rejected"] == 5 and types["envelope.received"] == 1
+    assert types["courier.imported"] == 1
