@@ -18,11 +18,11 @@ Order of checks per request (``authenticate``): the remote address's budget for
 failed requests, the declared size, the signature headers over the signed body
 digest (``BLO-Body-SHA256``), the rate limit of the *authenticated* origin, and only
 then the body, streamed under the size limit and a read timeout and compared with
-the signed digest; then the nonce (replay). Then each envelope, by ``gateway.node.reception`` (which
-courier bundles go through too): verify (signature before parsing), the sender must be
-the authenticated origin, we must be a recipient, then dedupe and store, and only then a
-signed receipt. Connections are
-capped and timed out by ``gateway.node.guard.ConnectionGuard`` before any of this.
+the signed digest; then the nonce (replay). Then each envelope, by
+``gateway.node.reception`` (which courier bundles go through too): verify (signature
+before parsing), the sender must be the authenticated origin, we must be a recipient,
+then dedupe and store, and only then a signed receipt. Connections are capped and timed
+out by ``gateway.node.guard.ConnectionGuard`` before any of this.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from aiohttp import web
 from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.node.http import error_middleware
-from gateway.node.logs import get_logger
 from gateway.node.ports import PeerApiHost
 from gateway.node.reception import receive_envelopes
 from gateway.node.trust import DIRECTORY_PATH
@@ -67,7 +66,6 @@ from gateway.protocol.peerauth import (
 
 __all__ = ["GATEWAY_KEY", "LIMITS_KEY", "Limits", "build_peer_app"]
 
-log = get_logger("peer_api")
 GATEWAY_KEY: web.AppKey[PeerApiHost] = web.AppKey("gateway")
 MAX_BATCH = 256
 _DIGITS = re.compile(r"[0-9]{1,15}")
