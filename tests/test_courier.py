@@ -6,7 +6,9 @@ in both audit bundles, verified offline. And the refusals, with real bundle file
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import struct
 import subprocess
 import sys
 import tarfile
@@ -15,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import nacl.signing
 import pytest
 from harness import BACKENDS, PG_DSN, Pair, load_script
 
@@ -25,6 +28,7 @@ from gateway.node.config import load_config, render_config
 from gateway.node.home import add_user
 from gateway.protocol import courier, envelope
 from gateway.protocol.errors import GatewayError, Replay, StaleBundle, WrongDestination
+from gateway.protocol.identity import Directory, TrustRoots
 from gateway.protocol.receipt import make_receipt
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
@@ -323,3 +327,61 @@ async def test_each_envelope_gets_the_peer_apis_checks(cut_pair: Pair) -> None:
     types = Counter(json.loads(x)["type"] for x in leaves)
     assert types["envelope.rejected"] == 5 and types["envelope.received"] == 1
     assert types["courier.imported"] == 1
+
+
+# ------------------------------------------------------------------ known-answer vectors
+
+VECTORS = Path(__file__).parent / "vectors" / "courier"
+
+
+def test_vectors_regenerate_identically(tmp_path: Path) -> None:
+    generate = load_script(VECTORS / "generate.py", "courier_vectors_generate")
+    generate.write(tmp_path)
+    kept = sorted(p.name for p in VECTORS.glob("*.json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == kept
+    for name in kept:
+        assert (tmp_path / name).read_bytes() == (VECTORS / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("path", sorted(VECTORS.glob("*.json")), ids=lambda p: p.stem)
+def test_vector_through_the_api(path: Path) -> None:
+    vec = json.loads(path.read_text(encoding="utf-8"))
+    roots = TrustRoots.from_json(json.dumps(vec["roots_json"]))
+    at = vec["verify_at_ms"]
+    d = Directory.verify(bytes.fromhex(vec["directory_hex"]), roots, now_ms=at)
+    try:
+        b = courier.verify_bundle(bytes.fromhex(vec["bundle_hex"]), d, me=vec["me"], now_ms=at)
+    except GatewayError as e:
+        assert e.code == vec["expect"]
+        return
+    assert vec["expect"] == "OK"
+    assert [(k, x.hex()) for k, x in b.items] == [(i["kind"], i["hex"]) for i in vec["items"]]
+
+
+def test_vector_decoded_by_hand_from_the_spec() -> None:
+    """A second, minimal reading of docs/wire-format.md §13 agrees with the vector."""
+    vec = json.loads((VECTORS / "laocai-to-hekou.json").read_text(encoding="utf-8"))
+    data = bytes.fromhex(vec["bundle_hex"])
+    magic, version, suite, k = struct.unpack_from(">4sBBB", data)
+    assert (magic, version, suite) == (b"BLOC", 1, 1)
+    kid = data[7:7 + k].decode("ascii")
+    (m,) = struct.unpack_from(">I", data, 7 + k)
+    manifest = data[11 + k:11 + k + m]
+    signed = b"blo-gateway/courier/v1\x00" + data[:11 + k + m]
+    assert hashlib.sha256(signed).hexdigest() == vec["signed_message_sha256_hex"]
+    pk = bytes.fromhex(vec["signer_public_hex"])
+    digest = hashlib.sha256(b"blo-gateway/key-id/v1\x00" + b"ed25519" + b"\x00" + pk)
+    assert kid == "ed25519:" + digest.digest()[:16].hex() == vec["signer_key_id"]
+    nacl.signing.VerifyKey(pk).verify(signed, data[11 + k + m:11 + k + m + 64])
+    obj = json.loads(manifest)
+    assert manifest == json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
+    assert (obj["issuer"], obj["destination"], obj["sequence"], obj["ack_sequence"]) == (
+        LAOCAI, HEKOU, 7, 2)
+    pos = 11 + k + m + 64
+    for (kind, sha, length), item in zip(obj["items"], vec["items"], strict=True):
+        (n,) = struct.unpack_from(">I", data, pos)
+        blob = data[pos + 4:pos + 4 + n]
+        assert (kind, sha, length) == (item["kind"], hashlib.sha256(blob).hexdigest(), n)
+        assert blob.hex() == item["hex"]
+        pos += 4 + n
+    assert pos == len(data)
