@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import secrets
 import struct
 import subprocess
 import sys
@@ -81,7 +82,8 @@ def test_courier_round_trip_with_the_link_cut(tmp_path: Path, dsn: str) -> None:
     try:
         cluster.start(LAOCAI)
         cluster.start(HEKOU)
-        to_hk = case_payloads()[5].payload.to_dict()  # Lào Cai's repatriation notice
+        canary = "Canary" + secrets.token_hex(6)  # an invented name, in no file in clear
+        to_hk = chaos.canary_payload(canary)  # Lào Cai's repatriation notice
         to_lc = case_payloads()[2].payload.to_dict()  # Hekou's identification request
         sent_lc = [lc.send([HEKOU], to_hk)["message_id"] for _ in range(12)]
         sent_hk = [hk.send([LAOCAI], to_lc)["message_id"] for _ in range(5)]
@@ -170,6 +172,11 @@ def test_courier_round_trip_with_the_link_cut(tmp_path: Path, dsn: str) -> None:
         lc_leaves, hk_leaves = leaf_types(bundles[0]), leaf_types(bundles[1])
         assert lc_leaves["courier.exported"] == 4 and lc_leaves["courier.imported"] == 1
         assert hk_leaves["courier.exported"] == 1 and hk_leaves["courier.imported"] == 3
+        # The bundles, the homes (databases, logs) and the audit bundles: ciphertext only.
+        clear = [p for p in tmp_path.rglob("*")
+                 if p.is_file() and canary.encode() in p.read_bytes()]
+        assert clear == []
+        assert canary in json.dumps(hk.show(everything[0]), ensure_ascii=False)
     finally:
         cluster.close()
 
