@@ -52,6 +52,9 @@ EVENT_TYPES = {
     "web.password_set": "audit.web_password_set",
     "web.totp_enrolled": "audit.web_totp_enrolled",
     "web.sessions_ended": "audit.web_sessions_ended",
+    # the courier bundle (gateway/node/courier.py): written for a peer, imported from one
+    "courier.exported": "audit.courier_exported",
+    "courier.imported": "audit.courier_imported",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}\Z")
@@ -72,6 +75,9 @@ FIELDS: dict[str, re.Pattern[str] | type] = {
     "state_from": _WORD, "state_to": _WORD, "case_id": _HEX, "keys": list, "peers": list,
     "kind": _WORD,
     "session": _HEX,  # SHA-256 of a web session id: correlates sign-in, refusals, sign-out
+    # courier bundles: the file's SHA-256, its sequence per (issuer, destination), counts
+    "bundle_sha256": _HEX, "sequence": int, "envelopes": int, "receipts": int,
+    "checkpoints": int,
 }
 
 

@@ -42,6 +42,8 @@ class OfficerClient:
         self.attempts = attempts
         #: The replay flag of the last keyed answer (``Idempotent-Replayed``).
         self.last_replayed: bool | None = None
+        #: The ``BLO-Courier`` header of the last answer (a courier bundle's summary).
+        self.last_courier: str | None = None
 
     @classmethod
     def for_home(cls, home: Path, user: str) -> OfficerClient:
@@ -78,6 +80,7 @@ class OfficerClient:
                 body = bytes(resp.read())
                 replayed = resp.headers.get("Idempotent-Replayed")
                 self.last_replayed = None if replayed is None else replayed == "true"
+                self.last_courier = resp.headers.get("BLO-Courier")
                 return body
         except urllib.error.HTTPError as e:
             try:
@@ -164,6 +167,22 @@ class OfficerClient:
         """Install a co-signed directory into the running gateway (admin token)."""
         result: dict[str, Any] = json.loads(self._request(
             "PUT", "/api/v1/directory", signed, "application/octet-stream"))
+        return result
+
+    def courier_export(self, to: str, max_bytes: int | None = None
+                       ) -> tuple[bytes, dict[str, Any]]:
+        """The next courier bundle for ``to`` and its summary (admin token)."""
+        body: dict[str, Any] = {"to": to}
+        if max_bytes is not None:
+            body["max_bytes"] = max_bytes
+        data = self._request("POST", "/api/v1/courier/export", json.dumps(body).encode())
+        summary: dict[str, Any] = json.loads(self.last_courier or "{}")
+        return data, summary
+
+    def courier_import(self, bundle: bytes) -> dict[str, Any]:
+        """Import a courier bundle into the running gateway (admin token)."""
+        result: dict[str, Any] = json.loads(self._request(
+            "POST", "/api/v1/courier/import", bundle, "application/octet-stream"))
         return result
 
     def health(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from gateway.cli.audit import cmd_audit_export, cmd_audit_verify
 from gateway.cli.backup import cmd_backup, cmd_backup_key_create, cmd_restore
 from gateway.cli.cases import cmd_cases, cmd_countersign, cmd_record, cmd_stats
 from gateway.cli.config import cmd_config_check, cmd_init
+from gateway.cli.courier import cmd_courier_export, cmd_courier_import
 from gateway.cli.doctor import cmd_doctor
 from gateway.cli.keys import (
     cmd_directory_build,
@@ -325,6 +326,31 @@ def build_parser() -> argparse.ArgumentParser:
     he = sub.add_parser("health", help="store, peers' reachability, backlog, clock skew")
     api_args(he)
     he.set_defaults(func=cmd_health)
+
+    co = sub.add_parser("courier", help="carry the peer link on removable media while the "
+                                        "border link is down (signed bundles; an admin "
+                                        "token)").add_subparsers(dest="courier_cmd",
+                                                                 required=True)
+    ce = co.add_parser("export", help="write the next bundle for a peer: everything queued "
+                                      "for it, the receipts owed to it, our checkpoint and "
+                                      "cosignature")
+    ce.add_argument("--to", required=True, help="the peer office, e.g. cn.yunnan.hekou.blo")
+    ce.add_argument("--out", required=True, help="the bundle file to write")
+    ci = co.add_parser("import", help="verify and import a bundle from a peer (each envelope "
+                                      "as the peer API checks it; importing twice changes "
+                                      "nothing)")
+    ci.add_argument("file", help="the bundle file")
+    ci.add_argument("--return-out", metavar="FILE",
+                    help="then write the bundle that goes back to its issuer (the receipts "
+                         "for what was imported, and whatever is queued for it)")
+    for sp in (ce, ci):
+        sp.add_argument("--max-bytes", type=int, default=None,
+                        help="largest bundle to write (default and most: 256 MiB); what "
+                             "does not fit stays queued for the next one")
+        api_args(sp)
+        sp.set_defaults(user="admin")
+    ce.set_defaults(func=cmd_courier_export)
+    ci.set_defaults(func=cmd_courier_import)
 
     au = sub.add_parser("audit", help="export and verify the signed audit log").add_subparsers(
         dest="audit_cmd", required=True)

@@ -48,13 +48,14 @@ from typing import Any
 import aiohttp
 
 from gateway.node.logs import get_logger
-from gateway.node.ports import DeliveryHost
+from gateway.node.ports import DeliveryHost, Node
 from gateway.protocol.errors import GatewayError
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
-__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "retry_after_ms"]
+__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "receipted",
+           "record_delivered", "retry_after_ms"]
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
@@ -256,18 +257,13 @@ class PeerDelivery:
         for item, res in zip(live, results, strict=True):
             if res.get("status") in ("accepted", "duplicate"):
                 try:
-                    rec = verify_receipt(base64.b64decode(res.get("receipt", "")),
-                                         gw.directory, receiver=self.peer,
-                                         message_id=item.message_id,
-                                         envelope_sha256=item.sha256, now_ms=now)
+                    delivered.append(receipted(gw, self.peer, item,
+                                               base64.b64decode(res.get("receipt", "")), now))
                 except (GatewayError, ValueError, TypeError) as e:
                     code = getattr(e, "code", "MALFORMED")
-                    log.error("bad_receipt", peer=self.peer, message_id=item.message_id.hex(),
-                              code=code)
                     retry.append((item.outbox_id, now + gw.config.retry_cap_ms, code,
                                   "the peer's receipt does not verify"))
                     continue
-                delivered.append((item.outbox_id, item.envelope_id, rec.raw, rec.received_at_ms))
             elif res.get("code") in PERMANENT_CODES:
                 dead.append((item.outbox_id, str(res["code"]), str(res.get("message", ""))))
                 log.warning("dead_letter", peer=self.peer, message_id=item.message_id.hex(),
@@ -277,11 +273,8 @@ class PeerDelivery:
                               now + backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
                                                gw.config.retry_cap_ms),
                               str(res.get("code", "INTERNAL")), str(res.get("message", ""))))
-        await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
-                            delivered=delivered, retry=retry, dead=dead, items=items)
-        accepted = {d[0] for d in delivered}
-        gw.metrics.delivered(self.peer, sent_ms=sent_ms, now_ms=now, stored_at_ms=[
-            i.stored_at_ms for i in live if i.outbox_id in accepted])
+        await record_delivered(gw, self.peer, items, delivered, retry=retry, dead=dead,
+                               sent_ms=sent_ms, now_ms=now)
         info = gw.peer_info.setdefault(self.peer, {})
         info.update(reachable=True, last_success_ms=now)
         if self.failures:  # persist the reset only when there was something to reset
@@ -329,6 +322,35 @@ class PeerDelivery:
         self.failures, self.next_attempt_ms = failures, next_attempt
         log.warning("delivery_failed", peer=self.peer, code=code, failures=self.failures,
                     retry_in_ms=delay, queued=len(live))
+
+
+def receipted(gw: Node, peer: str, item: OutboxItem, receipt: bytes,
+              now_ms: int) -> tuple[int, int, bytes, int]:
+    """The delivery that ``receipt`` proves for ``item`` (outbox id, envelope id, receipt,
+    received at), for ``record_delivered``: the receipt must verify under a key of ``peer`` and
+    name the item's message id and envelope hash (``protocol.receipt.verify_receipt``).
+    Raises (and logs) if it does not; whether it came over HTTP or in a courier bundle."""
+    try:
+        rec = verify_receipt(receipt, gw.directory, receiver=peer, message_id=item.message_id,
+                             envelope_sha256=item.sha256, now_ms=now_ms)
+    except GatewayError as e:
+        log.error("bad_receipt", peer=peer, message_id=item.message_id.hex(), code=e.code)
+        raise
+    return item.outbox_id, item.envelope_id, rec.raw, rec.received_at_ms
+
+
+async def record_delivered(gw: Node, peer: str, items: Sequence[OutboxItem],
+                           delivered: Sequence[tuple[int, int, bytes, int]], *,
+                           retry: Sequence[tuple[int, int, str, str]] = (),
+                           dead: Sequence[tuple[int, str, str]] = (), sent_ms: int,
+                           now_ms: int) -> None:
+    """Record the outcome of ``items`` in one transaction (delivered with their receipts,
+    retry, dead; the audit leaves), and the delivery latencies of those delivered."""
+    await gw.store.call(gw.store.sync.record_results, peer, now_ms=now_ms,
+                        delivered=delivered, retry=retry, dead=dead, items=items)
+    done = {d[0] for d in delivered}
+    gw.metrics.delivered(peer, sent_ms=sent_ms, now_ms=now_ms, stored_at_ms=[
+        i.stored_at_ms for i in items if i.outbox_id in done])
 
 
 def _error_of(payload: bytes, status: int) -> tuple[str, str]:

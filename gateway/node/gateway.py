@@ -73,6 +73,7 @@ class Gateway:
         self.peer_info: dict[str, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.witness_lock = asyncio.Lock()
+        self.courier_lock = asyncio.Lock()  # one bundle at a time (node/courier.py)
         self._case_locks: dict[str, asyncio.Lock] = {}
         self._runners: list[web.AppRunner] = []
         self._servers: list[asyncio.Server] = []

@@ -20,6 +20,10 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
+* ``POST /api/v1/courier/export`` (admin) ``{"to": office, "max_bytes"?}`` — the next courier
+  bundle for that peer (``application/octet-stream``; its summary as JSON in the
+  ``BLO-Courier`` header); ``POST /api/v1/courier/import`` (admin) — body: a bundle; answers
+  what it did (``gateway.node.courier``).
 * ``/app/…`` — the web app (``gateway.node.web``): its own sessions, CSRF tokens and pages; no
   bearer token there.
 * ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
@@ -44,6 +48,7 @@ import asyncio
 import base64
 import hashlib
 import ipaddress
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -53,7 +58,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.node import records
+from gateway.node import courier, records
 from gateway.node.http import error_middleware
 from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
@@ -62,10 +67,12 @@ from gateway.node.ports import OfficerHost
 from gateway.node.web import PREFIX as WEB_PREFIX
 from gateway.node.web import build_web_app
 from gateway.protocol import envelope
+from gateway.protocol.courier import MAX_BUNDLE_BYTES
 from gateway.protocol.errors import (
     Forbidden,
     Malformed,
     NotFound,
+    PayloadTooLarge,
     StorageError,
     Unauthorized,
     WrongDestination,
@@ -413,6 +420,36 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
                                   "installed": changed, "expires_at_ms": d.expires_at_ms,
                                   "revoked_keys": sorted(d.revoked)})
 
+    async def courier_export(request: web.Request) -> web.Response:
+        """Admin only: the next courier bundle for a peer (``gateway.node.courier``)."""
+        need(request)
+        _query(request)
+        data = await _json_object(request, "to", "max_bytes")
+        to = data.get("to")
+        if not isinstance(to, str) or not _OFFICE.fullmatch(to):
+            raise Malformed('"to" must be the office id of a peer')
+        limit = data.get("max_bytes", MAX_BUNDLE_BYTES)
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0:
+            raise Malformed('"max_bytes" must be a positive integer')
+        bundle, summary = await courier.export_bundle(gw, to, max_bytes=limit)
+        return web.Response(body=bundle, content_type="application/octet-stream",
+                            headers={"BLO-Courier": json.dumps(summary, sort_keys=True)})
+
+    async def courier_import(request: web.Request) -> web.Response:
+        """Admin only: import a courier bundle (the body, verbatim, read under its limit)."""
+        need(request)
+        _query(request)
+        declared = request.content_length
+        if declared is not None and declared > MAX_BUNDLE_BYTES:
+            raise PayloadTooLarge(f"bundle over {MAX_BUNDLE_BYTES} bytes")
+        chunks, size = [], 0
+        async for chunk in request.content.iter_chunked(1 << 20):
+            size += len(chunk)
+            if size > MAX_BUNDLE_BYTES:
+                raise PayloadTooLarge(f"bundle over {MAX_BUNDLE_BYTES} bytes")
+            chunks.append(chunk)
+        return web.json_response(await courier.import_bundle(gw, b"".join(chunks)))
+
     async def health(request: web.Request) -> web.Response:
         _query(request)
         full = await gw.health()
@@ -443,6 +480,8 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_get("/api/v1/records/{id}/pdf", record)
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_put("/api/v1/directory", install_directory)
+    app.router.add_post("/api/v1/courier/export", courier_export)
+    app.router.add_post("/api/v1/courier/import", courier_import)
     app.router.add_get("/health", health)
     app.add_subapp(WEB_PREFIX, build_web_app(gw))
     app.router.add_get("/metrics", metrics)

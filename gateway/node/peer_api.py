@@ -18,17 +18,17 @@ Order of checks per request (``authenticate``): the remote address's budget for
 failed requests, the declared size, the signature headers over the signed body
 digest (``BLO-Body-SHA256``), the rate limit of the *authenticated* origin, and only
 then the body, streamed under the size limit and a read timeout and compared with
-the signed digest; then the nonce (replay). Then each envelope: verify (signature
-before parsing), the sender must be the authenticated origin, we must be a
-recipient, then dedupe and store, and only then a signed receipt. Connections are
-capped and timed out by ``gateway.node.guard.ConnectionGuard`` before any of this.
+the signed digest; then the nonce (replay). Then each envelope, by
+``gateway.node.reception`` (which courier bundles go through too): verify (signature
+before parsing), the sender must be the authenticated origin, we must be a recipient,
+then dedupe and store, and only then a signed receipt. Connections are capped and timed
+out by ``gateway.node.guard.ConnectionGuard`` before any of this.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -36,22 +36,19 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.node.alerts import Arrival
 from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.node.http import error_middleware
-from gateway.node.logs import get_logger
 from gateway.node.ports import PeerApiHost
+from gateway.node.reception import receive_envelopes
 from gateway.node.trust import DIRECTORY_PATH
 from gateway.node.witness import add_checkpoint
 from gateway.protocol import envelope, strict
 from gateway.protocol.errors import (
     AddressBlocked,
-    BadSignature,
     Busy,
     GatewayError,
     Malformed,
-    NotARecipient,
     NotFound,
     PayloadTooLarge,
     Replay,
@@ -66,12 +63,9 @@ from gateway.protocol.peerauth import (
     check_headers,
     verify_request,
 )
-from gateway.protocol.receipt import make_receipt
-from gateway.store import Incoming
 
 __all__ = ["GATEWAY_KEY", "LIMITS_KEY", "Limits", "build_peer_app"]
 
-log = get_logger("peer_api")
 GATEWAY_KEY: web.AppKey[PeerApiHost] = web.AppKey("gateway")
 MAX_BATCH = 256
 _DIGITS = re.compile(r"[0-9]{1,15}")
@@ -178,59 +172,7 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
         return auth, body
 
     async def receive(auth: AuthenticatedRequest, blobs: list[bytes]) -> list[dict[str, Any]]:
-        now = gw.clock.now_ms()
-        results: list[dict[str, Any] | None] = []
-        accepted: list[tuple[int, Incoming]] = []
-        refused: list[dict[str, Any]] = []
-        for i, blob in enumerate(blobs):
-            try:
-                env = envelope.verify(blob, gw.directory, now_ms=now,
-                                      max_size=gw.config.max_envelope_bytes)
-                h = env.header
-                if h.sender != auth.origin:
-                    raise BadSignature(f"envelope from {h.sender} relayed by {auth.origin}")
-                if gw.office_id not in h.recipient_offices:
-                    raise NotARecipient(f"{gw.office_id} is not a recipient")
-            except GatewayError as e:
-                log.warning("envelope_refused", origin=auth.origin, index=i, code=e.code)
-                results.append({"code": e.code, "message": e.message})
-                refused.append({"t": now, "type": "envelope.rejected", "peer": auth.origin,
-                                "code": e.code,
-                                "envelope_sha256": hashlib.sha256(blob).hexdigest()})
-                continue
-            results.append(None)
-            accepted.append((i, Incoming(
-                h.message_id, h.sender, h.recipient_offices, int(h.message_type), env.sha256,
-                blob, h.created_at_ms, h.expires_at_ms, h.case_reference, h.in_reply_to,
-                int(h.priority), int(h.handling_code), h.deadline_ms, h.workflow_step)))
-        def sign(inc: Incoming, at_ms: int) -> bytes:
-            return make_receipt(gw.keyring, message_id=inc.message_id, sender=inc.sender,
-                                envelope_sha256=inc.sha256, received_at_ms=at_ms)
-
-        # One transaction: the request's nonce (a replay fails it whole), the refusals for
-        # the audit log, and the accepted envelopes with their receipts.
-        stored = await gw.store.call(
-            gw.store.sync.receive, [a for _, a in accepted], now_ms=now, sign_receipt=sign,
-            me=gw.office_id, nonce=(auth.origin, auth.nonce,
-                                    now + 2 * gw.config.max_skew_ms), events=refused)
-        if accepted:
-            for (i, inc), res in zip(accepted, stored, strict=True):
-                if res.status == "invalid":
-                    results[i] = {"code": "INVALID_TRANSITION", "message": res.detail}
-                elif res.status == "conflict":
-                    results[i] = {"code": "CONFLICT", "message":
-                                  "this message id was received before with different bytes"}
-                    log.warning("envelope_conflict", origin=auth.origin,
-                                message_id=inc.message_id.hex())
-                else:
-                    results[i] = {"status": res.status, "message_id": inc.message_id.hex(),
-                                  "receipt": base64.b64encode(res.receipt).decode("ascii")}
-                    if res.status == "accepted":  # newly stored: the open pages learn of it
-                        gw.alerts.publish(Arrival(
-                            inc.message_id.hex(), inc.message_type, inc.priority, inc.sender,
-                            inc.case_reference, now))
-            log.info("envelopes_received", origin=auth.origin, count=len(accepted))
-        return [r for r in results if r is not None]
+        return await receive_envelopes(gw, auth.origin, blobs, nonce=auth.nonce)
 
     async def post_batch(request: web.Request) -> web.Response:
         auth, body = await authenticate(request, nonce_later=True)

@@ -26,6 +26,8 @@ from gateway.protocol.messages import Payload
 from gateway.store import AsyncStore, IdempotentAnswer
 
 __all__ = [
+    "CourierHost",
+    "CurrentDirectory",
     "DeliveryHost",
     "DirectoryInstaller",
     "DirectoryOffers",
@@ -33,6 +35,7 @@ __all__ = [
     "OfficerHost",
     "PeerApiHost",
     "PeerLink",
+    "ReceptionHost",
     "RecordsHost",
     "TrustHost",
     "WebAppHost",
@@ -120,13 +123,26 @@ class DirectoryOffers(Protocol):
     def offered(self, peer: str, serial: int) -> None: ...
 
 
-class DirectoryInstaller(Protocol):
+class CurrentDirectory(Protocol):
+    """What the courier asks of the directory keeper: is our directory still valid?"""
+
+    def require_current(self) -> None: ...
+
+
+class DirectoryInstaller(CurrentDirectory, Protocol):
     """What the officer API asks of the directory keeper."""
 
     async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]: ...
 
 
-class PeerApiHost(Node, Protocol):
+class ReceptionHost(Node, Protocol):
+    """``reception``: storing a peer's envelopes; the open pages learn of each new one."""
+
+    @property
+    def alerts(self) -> AlertHub: ...
+
+
+class PeerApiHost(ReceptionHost, Protocol):
     """``peer_api``: witnessing (a peer's checkpoint), directory offers, peer liveness."""
 
     @property
@@ -137,9 +153,17 @@ class PeerApiHost(Node, Protocol):
     def deliveries(self) -> Mapping[str, PeerLink]: ...
     @property
     def witness_lock(self) -> asyncio.Lock: ...
-    @property
-    def alerts(self) -> AlertHub: ...
     async def peer_seen(self, peer: str, now_ms: int, skew_ms: int) -> None: ...
+
+
+class CourierHost(ReceptionHost, DeliveryHost, WitnessHost, Protocol):
+    """``courier``: reception, the delivery side's receipts and witnessing, by bundle; one
+    lock so that two bundles to or from one peer are not made or imported at once."""
+
+    @property
+    def courier_lock(self) -> asyncio.Lock: ...
+    @property
+    def trust(self) -> CurrentDirectory: ...
 
 
 class WebAppHost(RecordsHost, Protocol):
@@ -155,9 +179,9 @@ class WebAppHost(RecordsHost, Protocol):
     async def health(self) -> dict[str, Any]: ...
 
 
-class OfficerHost(WebAppHost, Protocol):
-    """``officer_api``: sending, records, the directory install and the health summary
-    (and what the web app it mounts needs)."""
+class OfficerHost(WebAppHost, CourierHost, Protocol):
+    """``officer_api``: sending, records, the directory install, courier bundles and the
+    health summary (and what the web app it mounts needs)."""
 
     @property
     def trust(self) -> DirectoryInstaller: ...

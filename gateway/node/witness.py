@@ -38,7 +38,8 @@ from gateway.protocol import strict
 from gateway.protocol.errors import GatewayError, Malformed
 from gateway.protocol.peerauth import sign_request
 
-__all__ = ["WitnessAnswer", "add_checkpoint", "checkpoint_and_witness"]
+__all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
+           "current_checkpoint", "witness_request"]
 
 log = get_logger("witness")
 PATH = "/peer/v1/witness/add-checkpoint"
@@ -115,8 +116,9 @@ async def add_checkpoint(gw: WitnessHost, origin_office: str, body: bytes) -> Wi
     return WitnessAnswer(200, line)
 
 
-async def checkpoint_and_witness(gw: WitnessHost) -> None:
-    """Sign a checkpoint of our log if it grew, and have every peer cosign it."""
+async def current_checkpoint(gw: WitnessHost) -> tuple[int, str, int]:
+    """Our latest checkpoint (signing a new one if the log grew): its id, the note as we
+    signed it (without the cosignatures collected so far), and its size."""
     now = gw.clock.now_ms()
     size, root = await gw.store.call(gw.store.sync.audit_head)
     latest = await gw.store.call(gw.store.sync.latest_checkpoint)
@@ -126,18 +128,44 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
     else:
         note, cid = latest["note"], latest["id"]
         size = latest["size"]
-    # The note as we signed it, without the cosignatures collected so far.
     body, _, sigs = note.partition("\n\n")
-    body_note = body + "\n\n" + sigs.split("\n")[0] + "\n"
+    return cid, body + "\n\n" + sigs.split("\n")[0] + "\n", size
+
+
+async def witness_request(gw: WitnessHost, old: int, size: int, body_note: str) -> bytes:
+    """The body that asks a witness holding our log at ``old`` to cosign ``body_note``."""
+    proof = (await gw.store.call(gw.store.sync.audit_consistency, old, size)
+             if 0 < old < size else [])
+    return (f"old {old}\n" + "".join(base64.b64encode(p).decode() + "\n" for p in proof)
+            + "\n" + body_note).encode()
+
+
+async def accept_cosignature(gw: WitnessHost, peer: str, cid: int, size: int, body_note: str,
+                             lines: str) -> bool:
+    """Check ``peer``'s cosignature ``lines`` on our checkpoint ``cid`` and keep them; a bad
+    one is an alert. Whether they came as the witness's answer or in a courier bundle."""
+    now = gw.clock.now_ms()
+    try:
+        if not verify_cosignatures(body_note + lines, gw.directory, peer, at_ms=now):
+            raise Malformed(f"no cosignature by {peer}")
+    except GatewayError as e:
+        await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                            "bad_cosignature", f"{peer}: {e.message}", now)
+        return False
+    await gw.store.call(gw.store.sync.add_cosignature, cid, peer, size, lines, now)
+    log.info("checkpoint_cosigned", peer=peer, size=size)
+    return True
+
+
+async def checkpoint_and_witness(gw: WitnessHost) -> None:
+    """Sign a checkpoint of our log if it grew, and have every peer cosign it."""
+    cid, body_note, size = await current_checkpoint(gw)
     for peer, d in gw.deliveries.items():
         old = await gw.store.call(gw.store.sync.witnessed_size, peer)
         if old == size:
             continue  # this peer has already cosigned this size
         for _ in range(2):  # a 409 tells us the size the witness holds; retry once with it
-            proof = (await gw.store.call(gw.store.sync.audit_consistency, old, size)
-                     if 0 < old < size else [])
-            request = (f"old {old}\n" + "".join(base64.b64encode(p).decode() + "\n"
-                                                for p in proof) + "\n" + body_note).encode()
+            request = await witness_request(gw, old, size, body_note)
             headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=peer,
                                    body=request, now_ms=gw.clock.now_ms())
             try:
@@ -163,12 +191,5 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
                                     "not_cosigned", f"{peer}: HTTP {status} {text[:100]}",
                                     gw.clock.now_ms())
                 break
-            try:
-                verify_cosignatures(body_note + text, gw.directory, peer, at_ms=now)
-            except GatewayError as e:
-                await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
-                                    "bad_cosignature", f"{peer}: {e.message}", now)
-                break
-            await gw.store.call(gw.store.sync.add_cosignature, cid, peer, size, text, now)
-            log.info("checkpoint_cosigned", peer=peer, size=size)
+            await accept_cosignature(gw, peer, cid, size, body_note, text)
             break

@@ -65,6 +65,7 @@ __all__ = [
     "SessionExpired",
     "Shredded",
     "SignInFailed",
+    "StaleBundle",
     "StorageError",
     "StorageFull",
     "Unauthorized",
@@ -171,6 +172,13 @@ class Unauthorized(GatewayError):
 class Replay(GatewayError):
     code = "REPLAY"
     http_status = 409
+
+
+class StaleBundle(Replay):
+    """A courier bundle older than (or as old as) the last one imported from its issuer;
+    the newer one already carried whatever of it was still undelivered."""
+
+    code = "STALE_BUNDLE"
 
 
 class Conflict(GatewayError):

@@ -24,7 +24,7 @@ from gateway.protocol.errors import BadSignature, Malformed, PayloadTooLarge, Un
 from gateway.protocol.identity import ED25519, Directory, Keyring
 from gateway.schemas.blo.v1 import envelope_pb2
 
-__all__ = ["Receipt", "make_receipt", "verify_receipt"]
+__all__ = ["Receipt", "make_receipt", "read_receipt", "verify_receipt"]
 
 MAGIC = b"BLOR"
 VERSION = 1
@@ -58,9 +58,9 @@ def make_receipt(keyring: Keyring, *, message_id: bytes, sender: str, envelope_s
     return framed + key.signer.sign(RECEIPT_DOMAIN + framed).signature
 
 
-def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_id: bytes,
-                   envelope_sha256: bytes, now_ms: int) -> Receipt:
-    """Check a receipt for one envelope we sent; raises on any mismatch."""
+def read_receipt(data: bytes, directory: Directory, *, receiver: str, now_ms: int) -> Receipt:
+    """Check a receipt's framing, signer (a key of ``receiver``) and signature, then parse it;
+    which envelope it is for is the caller's to compare (``verify_receipt`` does)."""
     if len(data) > MAX_RECEIPT_BYTES:
         raise PayloadTooLarge("receipt too large")
     if len(data) < _PREFIX.size:
@@ -93,8 +93,16 @@ def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_
         body.ParseFromString(data[pos + _U32.size:end])
     except DecodeError as e:
         raise Malformed("receipt body is not a ReceiptBody") from e
-    if (body.receiver != receiver or body.message_id != message_id
-            or body.envelope_sha256 != envelope_sha256):
-        raise BadSignature("receipt is for another message, envelope or office")
+    if body.receiver != receiver:
+        raise BadSignature("receipt is for another office")
     return Receipt(data, body.message_id, body.sender, body.receiver, body.envelope_sha256,
                    body.received_at_ms, kid)
+
+
+def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_id: bytes,
+                   envelope_sha256: bytes, now_ms: int) -> Receipt:
+    """Check a receipt for one envelope we sent; raises on any mismatch."""
+    rec = read_receipt(data, directory, receiver=receiver, now_ms=now_ms)
+    if rec.message_id != message_id or rec.envelope_sha256 != envelope_sha256:
+        raise BadSignature("receipt is for another message, envelope or office")
+    return rec

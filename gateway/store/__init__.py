@@ -9,7 +9,7 @@ power cut) or PostgreSQL; the schema moves forward only by the Alembic migration
 plaintext: envelopes are ciphertext plus routing metadata; users are stored by token hash.
 
 One module per concept (``outbox``, ``inbox``, ``cases``, ``audit_log``, ``peers``,
-``users``, ``keys``, ``directory``, ``idempotency``), each a mixin over
+``users``, ``keys``, ``directory``, ``idempotency``, ``courier``), each a mixin over
 ``engine.StoreBase``, whose ``_tx`` is the one unit of work: an event and its audit leaf
 commit together. ``Store`` (in ``facade``) is all of them on one object; ``web`` holds the
 web app's credentials and sessions and its page queries, on ``Store``'s transactions.
@@ -21,10 +21,17 @@ from gateway.store.cases import deadline_for
 from gateway.store.engine import _sqlite_pragmas as _sqlite_pragmas  # tests set it on engines
 from gateway.store.engine import make_engine, migrate, prepare_schema, schema_revision
 from gateway.store.facade import AsyncStore, Store
-from gateway.store.rows import IdempotentAnswer, Incoming, OutboxItem, ReceiveResult, Submission
+from gateway.store.rows import (
+    BundleClaim,
+    IdempotentAnswer,
+    Incoming,
+    OutboxItem,
+    ReceiveResult,
+    Submission,
+)
 from gateway.store.tables import metadata
 from gateway.store.web import WebStore  # its tables join the metadata
 
-__all__ = ["AsyncStore", "IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult", "Store",
-           "Submission", "WebStore", "deadline_for", "make_engine", "metadata", "migrate",
-           "prepare_schema", "schema_revision"]
+__all__ = ["AsyncStore", "BundleClaim", "IdempotentAnswer", "Incoming", "OutboxItem",
+           "ReceiveResult", "Store", "Submission", "WebStore", "deadline_for", "make_engine",
+           "metadata", "migrate", "prepare_schema", "schema_revision"]

@@ -16,23 +16,28 @@ from gateway.protocol.errors import Replay
 from gateway.protocol.messages import MessageType
 from gateway.protocol.workflow import InvalidTransition, transition
 from gateway.store.cases import _Steps, _type_slug, deadline_for
+from gateway.store.courier import CourierMixin
 from gateway.store.keys import StorageKeysMixin, _plain_row
-from gateway.store.rows import Incoming, ReceiveResult
+from gateway.store.rows import BundleClaim, Incoming, ReceiveResult
 from gateway.store.tables import content_keys, envelopes, inbox, nonces, receipts
 
 __all__ = ["InboxMixin"]
 
 
-class InboxMixin(StorageKeysMixin):
+class InboxMixin(StorageKeysMixin, CourierMixin):
     """Receiving (idempotent, with receipts) and the officer's inbox."""
 
     def receive(self, items: Sequence[Incoming], *, now_ms: int,
                 sign_receipt: Callable[[Incoming, int], bytes], me: str,
                 nonce: tuple[str, str, int] | None = None,
-                events: Sequence[dict[str, Any]] = ()) -> list[ReceiveResult]:
+                events: Sequence[dict[str, Any]] = (),
+                bundle: BundleClaim | None = None) -> list[ReceiveResult]:
         """Dedupe on (sender, message id), store new envelopes and their receipts, atomically;
         with ``nonce`` (peer, nonce, expiry) the request's nonce too: a replay raises Replay
-        and stores nothing. ``events`` are further audit events of the same request."""
+        and stores nothing. ``events`` are further audit events of the same request. With
+        ``bundle`` (a courier import) the bundle is claimed in the same transaction (a replay
+        or an older bundle raises and stores nothing) and the receipts of the envelopes stored
+        or already held are owed to its issuer (``courier``)."""
         out: list[ReceiveResult | None] = [None] * len(items)
         with self._tx() as (c, ev):
             if nonce is not None:
@@ -106,6 +111,14 @@ class InboxMixin(StorageKeysMixin):
                 else:
                     raw = receipt_of.get(eid, b"") if eid > 0 else fresh_receipt[eid]
                     out[i] = ReceiveResult("duplicate", raw)
+            if bundle is not None:
+                owed = []
+                for i, env in enumerate(items):
+                    res = out[i]
+                    if res is not None and res.status in ("accepted", "duplicate"):
+                        eid = known[(env.sender, env.message_id)][0]
+                        owed.append(eid if eid > 0 else ids[-1 - eid])
+                self._claim_bundle(c, bundle, now_ms, owed)
         return [r for r in out if r is not None]
 
     def list_inbox(self, limit: int) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from gateway.protocol.workflow import Step
 
-__all__ = ["IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult", "Submission"]
+__all__ = ["BundleClaim", "IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult",
+           "Submission"]
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,18 @@ class ReceiveResult:
     status: str  # "accepted" | "duplicate" | "conflict" | "invalid"
     receipt: bytes
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class BundleClaim:
+    """A verified courier bundle being imported: recorded in the transaction that stores its
+    envelopes, which fails whole (``Replay``/``StaleBundle``) if it is not newer than the last
+    one from its issuer."""
+
+    issuer: str
+    sequence: int
+    sha256: bytes
+    created_at_ms: int
+    ack_sequence: int
+    envelopes: int
+    receipts: int

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from gateway.protocol.envelope import MAX_CASE_REFERENCE
 
 __all__ = ["audit_alerts", "audit_checkpoints", "audit_leaves", "audit_nodes", "case_items",
-           "content_keys", "directory_history", "envelopes", "idempotency_keys", "inbox",
-           "metadata", "nonces", "outbox", "peer_state", "receipts", "users", "witness_log",
-           "witnessed_by"]
+           "content_keys", "courier_bundles", "courier_carried", "courier_owed",
+           "directory_history", "envelopes", "idempotency_keys", "inbox", "metadata", "nonces",
+           "outbox", "peer_state", "receipts", "users", "witness_log", "witnessed_by"]
 
 
 metadata = sa.MetaData()
@@ -184,4 +184,30 @@ idempotency_keys = sa.Table(  # Idempotency-Key of officer requests that created
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("answer", sa.LargeBinary, nullable=False),  # the JSON answer, replayed verbatim
     sa.Column("created_at_ms", sa.BigInteger, nullable=False, index=True),
+)
+courier_bundles = sa.Table(  # every courier bundle written ("out") or imported ("in")
+    "courier_bundles", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # "out" | "in"
+    sa.Column("peer", sa.String(64), nullable=False),  # the destination, or the issuer
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+    sa.Column("created_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at_ms", sa.BigInteger, nullable=False),
+    sa.Column("envelopes", sa.Integer, nullable=False),
+    sa.Column("receipts", sa.Integer, nullable=False),
+    sa.UniqueConstraint("direction", "peer", "sequence", name="uq_courier_bundles_seq"),
+)
+courier_owed = sa.Table(  # receipts we issued for envelopes a bundle brought, until acknowledged
+    "courier_owed", metadata,
+    sa.Column("peer", sa.String(64), primary_key=True),
+    sa.Column("envelope_id", sa.BigInteger, sa.ForeignKey("envelopes.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("since_sequence", sa.BigInteger, nullable=True),  # our first bundle carrying it
+)
+courier_carried = sa.Table(  # outbox rows a courier bundle carried (the next one puts others first)
+    "courier_carried", metadata,
+    sa.Column("outbox_id", sa.BigInteger, sa.ForeignKey("outbox.id"), primary_key=True,
+              autoincrement=False),
+    sa.Column("sequence", sa.BigInteger, nullable=False),  # the last bundle that carried it
 )
