@@ -9,7 +9,7 @@ power cut) or PostgreSQL; the schema moves forward only by the Alembic migration
 plaintext: envelopes are ciphertext plus routing metadata; users are stored by token hash.
 
 One module per concept (``outbox``, ``inbox``, ``cases``, ``audit_log``, ``peers``,
-``users``, ``keys``, ``directory``, ``idempotency``), each a mixin over
+``users``, ``keys``, ``directory``, ``idempotency``, ``drafts``), each a mixin over
 ``engine.StoreBase``, whose ``_tx`` is the one unit of work: an event and its audit leaf
 commit together. ``Store`` (in ``facade``) is all of them on one object; ``web`` holds the
 web app's credentials and sessions and its page queries, on ``Store``'s transactions.

@@ -12,8 +12,8 @@ from gateway.protocol.envelope import MAX_CASE_REFERENCE
 
 __all__ = ["audit_alerts", "audit_checkpoints", "audit_leaves", "audit_nodes", "case_items",
            "content_keys", "directory_history", "envelopes", "idempotency_keys", "inbox",
-           "metadata", "nonces", "outbox", "peer_state", "receipts", "users", "witness_log",
-           "witnessed_by"]
+           "metadata", "nonces", "outbox", "peer_state", "receipts", "users", "web_drafts",
+           "witness_log", "witnessed_by"]
 
 
 metadata = sa.MetaData()
@@ -184,4 +184,16 @@ idempotency_keys = sa.Table(  # Idempotency-Key of officer requests that created
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("answer", sa.LargeBinary, nullable=False),  # the JSON answer, replayed verbatim
     sa.Column("created_at_ms", sa.BigInteger, nullable=False, index=True),
+)
+web_drafts = sa.Table(  # the web app's saved compose forms, sealed at rest like envelopes
+    "web_drafts", metadata,
+    sa.Column("id", sa.LargeBinary(16), primary_key=True),  # random; in URLs as hex
+    sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("message_type", sa.String(40), nullable=False),  # the payload type's slug
+    sa.Column("recipients", sa.String(400), nullable=False),  # office ids, comma-separated
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False, index=True),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),  # the form's values, sealed under key
+    sa.Column("key", sa.LargeBinary(32), nullable=False),  # deleting the row shreds the draft
 )

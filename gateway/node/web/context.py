@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from gateway.node import webauth as auth
+from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.ports import WebAppHost
 from gateway.protocol.errors import CsrfRejected, Forbidden
@@ -64,6 +65,7 @@ class WebContext:
         self.env = _env()
         self.ws = WebStore(gw.store.sync)
         self.key = auth.web_key(gw.config.home)
+        self.keyed = KeyedRequests(gw.store)  # the compose form's keys: the API's store
 
     def names(self) -> dict[str, tuple[str, str]]:
         return {o.office_id: (o.name_vi, o.name_zh)
