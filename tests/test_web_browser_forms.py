@@ -1,0 +1,119 @@
+"""The compose form's keys and drafts, the admin's user pages and the refusals, in a real
+browser (Debian's chromium through Playwright) against real gateways, on both backends.
+
+Screenshots of the new pages in vi and zh go to ``$BLO_SCREENSHOTS`` (default: the test's
+temporary directory), as in ``test_web_browser``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from harness import BACKENDS, Pair, wait_for
+from test_web_browser import CHROMIUM, _shot, _sign_in, async_playwright
+from test_web_browser import pytestmark as _needs_browser
+from webtools import web_user
+
+from gateway.protocol.scenario import HEKOU, LAOCAI
+
+if TYPE_CHECKING:
+    from playwright.async_api import Route
+
+pytestmark = _needs_browser
+CANARY = "Lò Thị Canary-8B2"  # an invented name
+
+
+def _shots(tmp_path: Path, backend: str) -> Path:
+    shots = Path(os.environ.get("BLO_SCREENSHOTS") or tmp_path / "shots") / backend
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_draft_is_saved_reopened_and_a_double_click_on_send_sends_once(
+        backend: str, tmp_path: Path) -> None:
+    shots = _shots(tmp_path, backend)
+    pair = Pair(tmp_path, backend)
+    secret = web_user(pair, LAOCAI, "officer", exists=True)
+    try:
+        lc = await pair.start(LAOCAI)
+        hk = await pair.start(HEKOU)
+        base = pair.api(LAOCAI)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+            ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+            ctx.set_default_timeout(10_000)
+            page = await ctx.new_page()
+            posts: list[str] = []
+            page.on("request", lambda r: posts.append(r.url)
+                    if r.method == "POST" and r.url.endswith("/app/compose") else None)
+            await _sign_in(page, base, "officer", secret, "vi")
+            await page.goto(base + "/app/compose")
+            await page.click("#type-case_notice")
+            await page.check(f"#to-{HEKOU.replace('.', '-')}")
+            await page.fill("#f-offence-vi", f"{CANARY} bị lừa bán")
+            await page.fill("#f-offence-zh", "被拐卖")
+            await page.select_option("#f-context-priority", "2")
+            # saved without the case reference (a draft is not checked), then reopened
+            await page.click("#save-draft")
+            await page.wait_for_selector("#draft-saved")
+            assert "draft=" in page.url
+            await _shot(page, shots, "vi-compose-draft-saved")
+            await page.click("#draft-saved a")
+            await page.wait_for_selector("#drafts")
+            assert await page.locator("#drafts a.draft-open").count() == 1
+            assert CANARY not in await page.inner_text("main")  # metadata only
+            await _shot(page, shots, "vi-drafts")
+            await page.click("#switch-lang")
+            await page.wait_for_selector("text=草稿")
+            await _shot(page, shots, "zh-drafts")
+            await page.click("#switch-lang")
+            await page.wait_for_selector("text=Bản nháp")
+            await page.click("#drafts a.draft-open")
+            assert await page.input_value("#f-offence-vi") == f"{CANARY} bị lừa bán"
+            assert await page.input_value("#f-offence-zh") == "被拐卖"
+            assert await page.input_value("#f-context-priority") == "2"
+            assert await page.is_checked(f"#to-{HEKOU.replace('.', '-')}")
+            await page.fill("#f-context-case_reference", "LC-2026-0091")
+            # a double click on "send" (chromium posts the form once or twice): one message
+            await page.dblclick("#send")
+            await page.wait_for_url(f"{base}/app/sent?ok=1")
+
+            async def inbox(n: int) -> bool:
+                return len(await hk.store.call(hk.store.sync.list_inbox, 10)) >= n
+            await wait_for(lambda: inbox(1), what="the notice in Hekou")
+            assert await lc.store.call(lc.store.sync.list_drafts, "officer") == []
+            await page.goto(base + "/app/drafts")
+            assert await page.locator("#drafts a.draft-open").count() == 0
+
+            # the answer to "send" is lost on the way back (the gateway took the message);
+            # the officer reloads, the browser posts the same form again: still one message
+            lost: list[int] = []
+
+            async def lose_first_answer(route: Route) -> None:
+                if route.request.method == "POST" and not lost:
+                    lost.append((await route.fetch(max_redirects=0)).status)
+                    await route.fulfill(status=502, body="the connection was lost")
+                else:
+                    await route.continue_()
+            await page.route("**/app/compose", lose_first_answer)
+            await page.goto(base + "/app/compose?type=case_notice")
+            await page.check(f"#to-{HEKOU.replace('.', '-')}")
+            await page.fill("#f-context-case_reference", "LC-2026-0092")
+            await page.fill("#f-offence-vi", "lần hai")
+            posts.clear()
+            await page.click("#send")
+            await page.wait_for_selector("text=the connection was lost")
+            assert lost == [303]  # the gateway had answered "sent"
+            await page.reload()
+            await page.wait_for_url(f"{base}/app/sent?ok=1")
+            assert len(posts) == 2, posts  # the form really went twice
+            await wait_for(lambda: inbox(2), what="the second notice in Hekou")
+            await page.wait_for_timeout(1000)  # a third copy would have arrived by now
+            assert len(await hk.store.call(hk.store.sync.list_inbox, 10)) == 2
+            await browser.close()
+    finally:
+        await pair.close()
