@@ -117,3 +117,62 @@ async def test_a_draft_is_saved_reopened_and_a_double_click_on_send_sends_once(
             await browser.close()
     finally:
         await pair.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
+        backend: str, tmp_path: Path) -> None:
+    import pyotp
+
+    shots = _shots(tmp_path, backend)
+    pair = Pair(tmp_path, backend)
+    web_user(pair, HEKOU, "root", "admin", totp=False)
+    try:
+        await pair.start(HEKOU)
+        base = pair.api(HEKOU)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+            ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
+            ctx.set_default_timeout(10_000)
+            page = await ctx.new_page()
+            await _sign_in(page, base, "root", None, "vi")
+            await page.click("#switch-lang")
+            await page.wait_for_selector("text=系统管理")
+            await page.goto(base + "/app/admin")
+            await page.fill("#new-user", "wang.fang")
+            await page.select_option("#new-role", "officer")
+            await page.select_option("#new-lang", "zh")
+            await _shot(page, shots, "zh-admin-add")
+            await page.click("#add-user-button")
+            await page.wait_for_selector("#totp-qr svg")
+            password = await page.inner_text("#new-password")
+            secret = await page.inner_text("#totp-secret")
+            assert "secret=" + secret in await page.inner_text("#totp-uri")
+            await _shot(page, shots, "zh-admin-user-added")
+            # the new officer signs in (in another browser) with what was shown
+            other = await (await browser.new_context(
+                viewport={"width": 1366, "height": 768})).new_page()
+            await other.goto(f"{base}/app/signin")
+            await other.fill("#user", "wang.fang")
+            await other.fill("#password", password)
+            await other.fill("#code", pyotp.TOTP(secret).now())
+            await other.click("#signin")
+            await other.wait_for_url(f"{base}/app/")
+            assert "工作台" in await other.inner_text("nav")  # the language the admin chose
+            # the admin resets the second factor, in Vietnamese: a new secret, shown once
+            await page.click("#back-to-admin")
+            await page.wait_for_url(f"{base}/app/admin")
+            await page.click("#switch-lang")
+            await page.wait_for_selector("text=Thêm người dùng")
+            await page.click("#reset-totp-wang\\.fang")
+            await page.wait_for_selector("#totp-qr svg")
+            assert await page.inner_text("#totp-secret") != secret
+            await _shot(page, shots, "vi-admin-totp-reset")
+            await other.reload()
+            await other.wait_for_url(f"{base}/app/signin*")  # the session ended with it
+            await page.goto(base + "/app/admin")
+            await _shot(page, shots, "vi-admin-users")
+            await browser.close()
+    finally:
+        await pair.close()

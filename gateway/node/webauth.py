@@ -49,6 +49,7 @@ __all__ = [
     "form_key",
     "form_key_of",
     "hash_password",
+    "new_password",
     "new_session_id",
     "new_totp_secret",
     "open_totp",
@@ -81,6 +82,13 @@ def check_password(password: str) -> str:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(check_password(password))
+
+
+def new_password() -> str:
+    """A random first password (100 bits: four groups of five base32 letters), shown once
+    to the administrator who set it."""
+    letters = base64.b32encode(nacl.utils.random(15)).decode("ascii").lower()[:20]
+    return "-".join(letters[i:i + 5] for i in range(0, 20, 5))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
