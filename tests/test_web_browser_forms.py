@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from harness import BACKENDS, Pair, wait_for
-from test_web_browser import CHROMIUM, _shot, _sign_in, async_playwright
+from test_web_browser import CHROMIUM, Page, _shot, _sign_in, async_playwright
 from test_web_browser import pytestmark as _needs_browser
 from webtools import web_user
 
@@ -174,5 +174,96 @@ async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
             await page.goto(base + "/app/admin")
             await _shot(page, shots, "vi-admin-users")
             await browser.close()
+    finally:
+        await pair.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "zh"])
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_refusals_in_the_browser_in_the_users_language(
+        backend: str, lang: str, tmp_path: Path) -> None:
+    """A post without the CSRF token, a wrong second factor, a session past its idle timeout
+    (made 6 s through the config) and a disabled user: each refused, the page the user sees
+    in their language (the session's, or before sign-in the browser's), each logged."""
+    import asyncio
+    import json
+
+    from webtools import code
+
+    from gateway.node.home import set_user_disabled
+    from gateway.protocol.glossary import term
+
+    shots = _shots(tmp_path, backend)
+    office = LAOCAI if lang == "vi" else HEKOU
+    pair = Pair(tmp_path, backend, web_session_idle_minutes=0.1)
+    secret = web_user(pair, office, "officer", exists=True)
+    text = {k: term(f"web.{k}").text(lang)
+            for k in ("csrf_rejected", "signin_failed", "session_expired")}
+    try:
+        gw = await pair.start(office)
+        base = pair.api(office)
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--no-sandbox", "--disable-gpu"])
+
+            async def new_page() -> Page:
+                ctx = await browser.new_context(viewport={"width": 1366, "height": 768},
+                                                locale="zh-CN" if lang == "zh" else "vi-VN")
+                ctx.set_default_timeout(10_000)
+                return await ctx.new_page()
+
+            page = await new_page()
+            await _sign_in(page, base, "officer", secret, lang)
+            if lang == "zh":  # the user's language, kept with the user
+                await page.click("#switch-lang")
+                await page.wait_for_selector("text=工作台")
+            # 1. a post without the form's CSRF token (a forged or stale form)
+            await page.goto(base + "/app/compose?type=case_notice")
+            await page.evaluate("document.querySelector('form.compose input[name=csrf]')"
+                                ".remove()")
+            await page.click("#save-draft")
+            assert await page.inner_text("#error-message") == text["csrf_rejected"]
+            assert "CSRF_REJECTED" in await page.inner_text("h1")
+            await _shot(page, shots, f"{lang}-refused-csrf")
+            # 2. a wrong second factor (a code from the future), before any session: the
+            #    browser's language
+            other = await new_page()
+            await other.goto(base + "/app/signin")
+            await other.fill("#user", "officer")
+            await other.fill("#password", "correct horse battery staple")
+            await other.fill("#code", code(secret, 5))
+            await other.click("#signin")
+            assert await other.inner_text("#signin-failed") == text["signin_failed"]
+            await _shot(other, shots, f"{lang}-refused-second-factor")
+            # 3. the session idle past web_session_idle_minutes: back to sign-in, told why
+            await page.wait_for_timeout(6500)
+            await page.goto(base + "/app/inbox")
+            await page.wait_for_url(f"{base}/app/signin?ended=1")
+            assert await page.inner_text("#session-ended") == text["session_expired"]
+            await _shot(page, shots, f"{lang}-refused-expired")
+            # 4. a disabled user: the live session ends at once, and sign-in is refused
+            await other.fill("#user", "officer")
+            await other.fill("#password", "correct horse battery staple")
+            await other.fill("#code", code(secret, 1))
+            await other.click("#signin")
+            await other.wait_for_url(f"{base}/app/")
+            await asyncio.to_thread(set_user_disabled, pair.homes[office], "officer", True)
+            await other.goto(base + "/app/inbox")
+            await other.wait_for_url(f"{base}/app/signin?ended=1")
+            assert await other.inner_text("#session-ended") == text["session_expired"]
+            await other.fill("#user", "officer")
+            await other.fill("#password", "correct horse battery staple")
+            await other.fill("#code", code(secret, 2))
+            await other.click("#signin")
+            assert await other.inner_text("#signin-failed") == text["signin_failed"]
+            await _shot(other, shots, f"{lang}-refused-disabled")
+            await browser.close()
+        bundle = await gw.store.call(gw.store.sync.export_audit)
+        refused = [(x["code"], x.get("kind")) for x in
+                   (json.loads(bytes(b)) for b in bundle["leaves"])
+                   if x["type"] == "web.refused"]
+        assert refused == [("CSRF_REJECTED", None), ("SIGN_IN_FAILED", "second_factor"),
+                           ("SESSION_EXPIRED", "idle"), ("SESSION_EXPIRED", "disabled"),
+                           ("SIGN_IN_FAILED", "disabled")], refused
     finally:
         await pair.close()
