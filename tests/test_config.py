@@ -51,6 +51,11 @@ BAD = [  # (TOML, key named in the error, what the error says is allowed)
     ("retry_base_ms = 5000\nretry_cap_ms = 1000", "retry_base_ms", "must not exceed retry_cap_ms"),
     ('tls_cert = "cert.pem"', "tls_key", "together"),
     ("colour = 3", "colour", "unknown setting"),
+    ("web_session_idle_minutes = 0", "web_session_idle_minutes", "a number greater than 0"),
+    ("web_session_lifetime_hours = 200", "web_session_lifetime_hours",
+     "greater than 0 and at most 168"),
+    ("web_session_idle_minutes = 120\nweb_session_lifetime_hours = 1",
+     "web_session_idle_minutes", "must not exceed web_session_lifetime_hours"),
 ]
 
 

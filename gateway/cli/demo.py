@@ -8,6 +8,11 @@ APIs: every message type, both directions, each delivered with a signed receipt.
 It then stops the Hekou gateway, queues more messages in Lào Cai, restarts Hekou
 and shows delivery resuming, and finally opens one message in both languages.
 Exit status 0 means every step checked out.
+
+With ``--serve`` the two gateways keep running afterwards: for each, the web app's URL
+and a sign-in for every role (user name, a random password, and for the roles that read
+content the TOTP secret, whose current code ``blo-gateway users totp-code`` prints — in a
+demo's home only), until Ctrl-C (or SIGTERM); then both stop and the demo exits 0.
 """
 
 from __future__ import annotations
@@ -62,7 +67,7 @@ class GatewayProcess:
             self.proc.wait(timeout=20)
         self.proc = None
 
-    def wait_healthy(self, client: OfficerClient, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_healthy(self, client: OfficerClient, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -87,11 +92,11 @@ def _delivered(client: OfficerClient, mid: str) -> bool:
     return all(d["state"] == "delivered" for d in client.status(mid)["deliveries"])
 
 
-def run_demo(workdir: Path | None = None, lang: str = "both") -> int:
+def run_demo(workdir: Path | None = None, lang: str = "both", serve: bool = False) -> int:
     with tempfile.TemporaryDirectory(prefix="blo-demo-") as tmp:
         folder = (workdir or Path(tmp)).resolve()
         try:
-            return _run(folder, lang)
+            return _run(folder, lang, serve)
         except (GatewayError, TimeoutError) as e:
             print(f"demo FAILED: {e}", file=sys.stderr)
             for log in folder.glob("*/gateway.log"):
@@ -100,7 +105,45 @@ def run_demo(workdir: Path | None = None, lang: str = "both") -> int:
             return 1
 
 
-def _run(folder: Path, lang: str) -> int:
+def _serve(procs: dict[str, GatewayProcess], ports: dict[str, tuple[int, int]]) -> None:
+    """Sign-ins for every role on both gateways, printed; then wait for Ctrl-C."""
+    import threading
+
+    from gateway.cli.web_users import enrol_totp, mark_demo_home, set_web_password
+    from gateway.node.home import list_users
+    from gateway.node.officer_api import ROLES
+    from gateway.node.webauth import CONTENT_ROLES, new_password
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("10. Both gateways keep running: click through the case in a browser. Sign in with "
+          "user / password (and the second factor's code where shown):", flush=True)
+    for office, name in ((LAOCAI, "Lào Cai BLO"), (HEKOU, "Hekou BLO")):
+        home = procs[office].home
+        mark_demo_home(home)
+        known = {u["name"] for u in list_users(home)}
+        print(f"   {name}: http://127.0.0.1:{ports[office][1]}/app/", flush=True)
+        for role in ROLES:
+            if role not in known:
+                add_user(home, role, role)
+            password = new_password()
+            set_web_password(home, role, password)
+            line = f"     {role:<12} user {role:<12} password {password}"
+            if role in CONTENT_ROLES:
+                secret, _ = enrol_totp(home, role)
+                line += (f"  TOTP secret {secret} (current code: blo-gateway users totp-code "
+                         f"--home {home} --name {role})")
+            print(line, flush=True)
+    print("   Ctrl-C stops both gateways.", flush=True)
+    while not stop.wait(0.5):
+        for office, proc in procs.items():
+            if proc.proc is None or proc.proc.poll() is not None:
+                raise TimeoutError(f"the {office} gateway stopped; see its gateway.log")
+    print("stopping both gateways", flush=True)
+
+
+def _run(folder: Path, lang: str, serve: bool = False) -> int:
     ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
     net = provision(int(time.time() * 1000),
                     endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
@@ -231,7 +274,9 @@ def _run(folder: Path, lang: str) -> int:
         print("demo complete: the case walked end to end (every message type both ways with "
               "signed receipts, a handover record signed by both gateways, statistics); "
               "delivery resumed after an outage; both audit logs cosigned across the border "
-              "and verified offline")
+              "and verified offline", flush=True)
+        if serve:
+            _serve(procs, ports)
         return 0
     finally:
         for p in procs.values():

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from gateway.protocol.errors import GatewayError, RemoteError
 from gateway.protocol.identity import ROLES
+from gateway.protocol.messages import MessageType
 from gateway.views.render import LANGS
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ from gateway.cli.messages import (
     cmd_send,
     cmd_show,
     cmd_status,
+    cmd_template,
 )
 from gateway.cli.migrate import cmd_migrate
 from gateway.cli.serve import cmd_demo, cmd_health, cmd_serve
@@ -57,6 +59,7 @@ from gateway.cli.users import (
     cmd_users_remove,
     cmd_users_signout,
     cmd_users_totp,
+    cmd_users_totp_code,
 )
 
 __all__ = ["build_parser", "main"]
@@ -74,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "record, statistics, and both audit logs verified")
     d.add_argument("--workdir", help="keep keys and files here (default: a temporary folder)")
     d.add_argument("--lang", choices=LANGS, default="both", help="rendering language")
+    d.add_argument("--serve", action="store_true",
+                   help="afterwards keep both gateways running and print their web app URLs "
+                        "with a sign-in for each role, until Ctrl-C")
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("render", help="print a payload (JSON or binary) or envelope in vi/zh/both")
@@ -209,7 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, fn, hlp in (
             ("totp", cmd_users_totp, "enrol (or replace) a user's TOTP second factor; prints "
                                      "its secret and otpauth:// URI once; sessions end"),
-            ("signout", cmd_users_signout, "end every web session of a user at once")):
+            ("signout", cmd_users_signout, "end every web session of a user at once"),
+            ("totp-code", cmd_users_totp_code, "the demo only (blo-gateway demo --serve): "
+                                               "print a user's current TOTP code; refused "
+                                               "in any other home")):
         uv = us.add_parser(verb, help=hlp)
         uv.add_argument("--home", required=True)
         uv.add_argument("--name", required=True)
@@ -275,12 +284,23 @@ def build_parser() -> argparse.ArgumentParser:
     sd = sub.add_parser("send", help="submit a message through the officer API")
     sd.add_argument("payload", help='payload JSON file: {"type": ..., "body": {...}}')
     sd.add_argument("--to", action="append", required=True, help="recipient office (repeat)")
+    sd.add_argument("--lang", choices=LANGS, default="both",
+                    help="language of a payload error (fields named by their labels)")
     sd.add_argument("--idempotency-key", metavar="KEY",
                     help="Idempotency-Key of this submission (default: a random one per "
                          "invocation); running send again with the same key and payload "
                          "answers with the first message id instead of sending twice")
     api_args(sd)
     sd.set_defaults(func=cmd_send)
+    tp = sub.add_parser("template", help="an example payload JSON of a type, every field "
+                                         "present; --explain: each field's labels and values")
+    tp.add_argument("type", choices=[m.slug for m in MessageType],
+                    metavar="TYPE", help="payload type: " + ", ".join(m.slug for m in MessageType))
+    tp.add_argument("--lang", choices=("vi", "zh"), default="vi",
+                    help="--explain: this language's labels first")
+    tp.add_argument("--explain", action="store_true",
+                    help="list each field's path, its vi and zh labels and allowed values")
+    tp.set_defaults(func=cmd_template)
     ss = sub.add_parser("status", help="delivery state of a sent message (or of the last ones)")
     ss.add_argument("message_id", nargs="?")
     ss.add_argument("--limit", type=int, default=20)

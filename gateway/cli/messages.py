@@ -12,7 +12,8 @@ from gateway.protocol import envelope
 from gateway.protocol.errors import ConfigError
 from gateway.protocol.identity import Keyring
 from gateway.protocol.localtime import local_time, party_zones
-from gateway.protocol.messages import Payload
+from gateway.protocol.messages import MessageType, Payload
+from gateway.views import payload_json
 from gateway.views.render import render, render_header
 
 if TYPE_CHECKING:
@@ -26,13 +27,14 @@ from gateway.cli._common import (
     _zone_of,
 )
 
-__all__ = ["cmd_inbox", "cmd_open", "cmd_render", "cmd_seal", "cmd_send", "cmd_show", "cmd_status"]
+__all__ = ["cmd_inbox", "cmd_open", "cmd_render", "cmd_seal", "cmd_send", "cmd_show", "cmd_status",
+           "cmd_template"]
 
 
 def cmd_seal(a: argparse.Namespace) -> int:
     d = _load_directory(Path(a.directory), Path(a.roots))
     ring = Keyring.load(Path(a.keyring))
-    payload = Payload.from_json(Path(a.payload).read_bytes())
+    payload = payload_json.parse_json(Path(a.payload).read_bytes())
     data = envelope.seal(payload, sender=ring, recipients=a.to, directory=d, now_ms=_now_ms())
     Path(a.out).write_bytes(data)
     print(f"sealed {payload.message_type.slug} for {', '.join(a.to)}: {a.out} ({len(data)} B)")
@@ -61,7 +63,7 @@ def cmd_render(a: argparse.Namespace) -> int:
         payload = envelope.open_envelope(env, Keyring.load(Path(a.keyring)))
         print(render_header(env.header, a.lang, _office_names(d), party_zones(d.offices)))
     elif data.lstrip()[:1] == b"{":
-        payload = Payload.from_json(data)
+        payload = payload_json.parse_json(data, a.lang)
     else:
         payload = Payload.from_bytes(data)
     print(render(payload, a.lang), end="")
@@ -69,7 +71,8 @@ def cmd_render(a: argparse.Namespace) -> int:
 
 
 def cmd_send(a: argparse.Namespace) -> int:
-    payload = Payload.from_json(Path(a.payload).read_bytes())  # checked locally first
+    # checked locally first, errors named by the fields' labels in --lang
+    payload = payload_json.parse_json(Path(a.payload).read_bytes(), a.lang)
     # One key for this invocation: the client retries a broken connection under it.
     res = _client(a).send(a.to, payload.to_dict(), idempotency_key=a.idempotency_key)
     if a.json:
@@ -126,4 +129,15 @@ def cmd_show(a: argparse.Namespace) -> int:
         _print_json(res)
     else:
         print(res["text"], end="")
+    return 0
+
+
+def cmd_template(a: argparse.Namespace) -> int:
+    """An example payload file of a type with every field present; ``--explain``: each
+    field's path, its labels in vi and zh (``--lang`` first) and its allowed values."""
+    mtype = MessageType.from_slug(a.type)
+    if a.explain:
+        print(payload_json.explain_text(mtype, a.lang), end="")
+    else:
+        print(json.dumps(payload_json.template(mtype), ensure_ascii=False, indent=2))
     return 0

@@ -16,7 +16,8 @@ __all__ = ["cmd_demo", "cmd_health", "cmd_serve"]
 def cmd_demo(a: argparse.Namespace) -> int:
     from gateway.cli.demo import run_demo
 
-    return run_demo(workdir=Path(a.workdir) if a.workdir else None, lang=a.lang)
+    return run_demo(workdir=Path(a.workdir) if a.workdir else None, lang=a.lang,
+                    serve=a.serve)
 
 
 def cmd_serve(a: argparse.Namespace) -> int:

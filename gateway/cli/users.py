@@ -99,6 +99,14 @@ def _print_totp(secret: str, uri: str, name: str) -> None:
     print(f"uri: {uri}")
 
 
+def cmd_users_totp_code(a: argparse.Namespace) -> int:
+    """The demo only: print a user's current TOTP code (refused outside a demo's home)."""
+    from gateway.cli.web_users import current_totp_code
+
+    print(current_totp_code(Path(a.home), a.name))
+    return 0
+
+
 def cmd_users_signout(a: argparse.Namespace) -> int:
     from gateway.cli.web_users import end_web_sessions
 

@@ -8,10 +8,23 @@ from pathlib import Path
 from gateway.audit.leaves import check_user_name
 from gateway.node.config import load_config
 from gateway.node.home import _store_call
-from gateway.node.webauth import hash_password, new_totp_secret, seal_totp, totp_uri, web_key
+from gateway.node.webauth import (
+    hash_password,
+    new_totp_secret,
+    open_totp,
+    seal_totp,
+    totp_uri,
+    web_key,
+)
+from gateway.protocol.errors import ConfigError, NotFound
 from gateway.store.web import WebStore
 
-__all__ = ["end_web_sessions", "enrol_totp", "set_web_password"]
+__all__ = ["DEMO_MARK", "current_totp_code", "end_web_sessions", "enrol_totp",
+           "mark_demo_home", "set_web_password"]
+
+#: A demo's home holds this file (written by ``blo-gateway demo``): only there does
+#: ``current_totp_code`` open a user's second factor.
+DEMO_MARK = "private/demo-home"
 
 
 def set_web_password(home: Path, name: str, password: str) -> None:
@@ -36,3 +49,27 @@ def end_web_sessions(home: Path, name: str) -> int:
     check_user_name(name)
     n: int = _store_call(home, lambda st, now: WebStore(st).end_sessions(name, now))
     return n
+
+
+def mark_demo_home(home: Path) -> None:
+    """Mark ``home`` as a demo's (throw-away keys, invented data)."""
+    (home / DEMO_MARK).write_text("made by blo-gateway demo: throw-away keys and users\n",
+                                  encoding="utf-8")
+
+
+def current_totp_code(home: Path, name: str, now_s: float | None = None) -> str:
+    """The current TOTP code of ``name`` — in a demo's home only (``DEMO_MARK``): anywhere
+    else a second factor must stay on the user's own device, and this refuses."""
+    import time
+
+    import pyotp
+
+    check_user_name(name)
+    if not (home / DEMO_MARK).is_file():
+        raise ConfigError(f"{home} is not a demo's home: a user's code comes from the user's "
+                          "authenticator app only")
+    cred = _store_call(home, lambda st, _: WebStore(st).credentials(name), write=False)
+    if cred is None or cred["totp_sealed"] is None:
+        raise NotFound(f"user {name} has no second factor enrolled")
+    secret = open_totp(web_key(home), name, cred["totp_sealed"])
+    return str(pyotp.TOTP(secret).at(int(time.time() if now_s is None else now_s)))

@@ -46,6 +46,8 @@ class Range:
 
     def describe(self) -> str:
         if self.lo is not None and self.hi is not None:
+            if self.above:
+                return f"greater than {_num(self.lo)} and at most {_num(self.hi)}"
             return f"from {_num(self.lo)} to {_num(self.hi)}"
         if self.lo is not None:
             return f"{'greater than' if self.above else 'at least'} {_num(self.lo)}"
@@ -169,6 +171,11 @@ class Config:
     #: How long an Idempotency-Key of the officer API is remembered, hours (at least 24):
     #: within it, a request repeated with the same key is answered as the first time.
     idempotency_key_hours: Annotated[float, Range(24, 24 * 366)] = 24.0
+    #: Web app sessions: one ends after this many minutes without a request (idle) and at
+    #: the latest this many hours after its sign-in (absolute lifetime); the user signs in
+    #: again.
+    web_session_idle_minutes: Annotated[float, Range(0, 24 * 60, above=True)] = 30.0
+    web_session_lifetime_hours: Annotated[float, Range(0, 7 * 24, above=True)] = 12.0
     #: Lifetime given to envelopes this gateway seals, ms (30 days; at most 90, see
     #: docs/wire-format.md §7).
     message_ttl_ms: Annotated[int, Range(60_000, 90 * 24 * 3600 * 1000)] = 30 * 24 * 3600 * 1000
@@ -196,6 +203,9 @@ class Config:
 _RELATIONS: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], bool], str], ...] = (
     (("retry_base_ms", "retry_cap_ms"), lambda v: v["retry_base_ms"] <= v["retry_cap_ms"],
      "retry_base_ms must not exceed retry_cap_ms"),
+    (("web_session_idle_minutes", "web_session_lifetime_hours"),
+     lambda v: v["web_session_idle_minutes"] <= v["web_session_lifetime_hours"] * 60,
+     "web_session_idle_minutes must not exceed web_session_lifetime_hours (in minutes)"),
     (("max_envelope_bytes", "max_request_bytes"),
      lambda v: v["max_envelope_bytes"] <= v["max_request_bytes"],
      "max_envelope_bytes must not exceed max_request_bytes"),

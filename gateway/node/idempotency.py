@@ -25,7 +25,8 @@ import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -34,12 +35,22 @@ from gateway.node.logs import get_logger
 from gateway.protocol.errors import BadIdempotencyKey, IdempotencyKeyReused
 from gateway.store import AsyncStore, IdempotentAnswer
 
-__all__ = ["HEADER", "REPLAYED_HEADER", "KeyedRequests", "parse_key"]
+__all__ = ["HEADER", "REPLAYED_HEADER", "KeyedRequests", "Outcome", "parse_key"]
 
 log = get_logger("idempotency")
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY = 255
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a keyed request made (or had made, when ``replayed``)."""
+
+    message_id: bytes
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
 
 #: Makes the message: given the answer factory (None without a key), returns the new id.
 Create = Callable[[Callable[[bytes], IdempotentAnswer] | None], Awaitable[bytes]]
@@ -87,9 +98,20 @@ class KeyedRequests:
         key = parse_key(request.headers.get(HEADER))
         if key is None:
             return web.json_response(answer(await create(None)), status=status)
+        parts = (request.method.encode(), request.path_qs.encode(), await request.read())
+        got = await self.once(user, key, parts, create, answer, status)
+        return web.json_response({**got.body, "replayed": got.replayed}, status=got.status,
+                                 headers={REPLAYED_HEADER: "true" if got.replayed else "false"})
+
+    async def once(self, user: str, key: str, parts: Sequence[bytes], create: Create,
+                   answer: Callable[[bytes], dict[str, Any]], status: int) -> Outcome:
+        """Create at most once for ``user`` and ``key``: the request is told by ``parts``
+        (its method, path and body for the API; the sent form's values for the web app).
+        The same parts again get the stored outcome (``replayed``); other parts under the
+        key raise ``IdempotencyKeyReused``."""
         key_sha256 = hashlib.sha256(key.encode("ascii")).digest()
         mac = hmac.new(key.encode("ascii"), digestmod=hashlib.sha256)
-        for part in (request.method.encode(), request.path_qs.encode(), await request.read()):
+        for part in parts:
             mac.update(len(part).to_bytes(8, "big") + part)
         request_hmac = mac.digest()
         tag = key_sha256[:4].hex()
@@ -103,13 +125,11 @@ class KeyedRequests:
                         "method, path or body); use a new key for a new request")
                 log.info("request_replayed", key=tag, user_id=user,
                          message_id=found.message_id.hex())
-                return web.json_response({**json.loads(found.answer), "replayed": True},
-                                         status=found.status, headers={REPLAYED_HEADER: "true"})
+                return Outcome(found.message_id, found.status, json.loads(found.answer), True)
 
             def stored(mid: bytes) -> IdempotentAnswer:
                 body = json.dumps(answer(mid), separators=(",", ":")).encode("utf-8")
                 return IdempotentAnswer(user, key_sha256, request_hmac, mid, status, body)
 
             mid = await create(stored)
-        return web.json_response({**answer(mid), "replayed": False}, status=status,
-                                 headers={REPLAYED_HEADER: "false"})
+        return Outcome(mid, status, answer(mid), False)

@@ -11,7 +11,9 @@ cannot open a message; ``admin`` may do both. Routes:
   201 ``{"message_id", "state": "queued", ...}`` only after the sealed envelope and
   its outbox rows are committed. This, ``.../forward`` and ``.../countersign`` take an
   ``Idempotency-Key`` header: a retry under the same key is answered as the first time
-  (``"replayed": true``) and creates nothing (``gateway.node.idempotency``).
+  (``"replayed": true``) and creates nothing (``gateway.node.idempotency``). A payload
+  error (a wrong field name, a missing required field, a time without a zone) names the
+  field by its label, in ``?lang=vi|zh|both`` (default both; ``gateway.views.payload_json``).
 * ``GET /api/v1/messages`` — what we sent, with each recipient's state.
 * ``GET /api/v1/messages/{id}`` — per recipient: queued / delivered (with the
   verified receipt) / dead (with code and reason), attempts, next attempt.
@@ -85,6 +87,7 @@ from gateway.protocol.stats import compute_stats, period_of, stats_csv
 from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
 from gateway.protocol.workflow import WAITING
 from gateway.store import IdempotentAnswer
+from gateway.views import payload_json
 from gateway.views.render import LANGS, render, render_header
 
 __all__ = ["ROLES", "build_officer_app"]
@@ -233,10 +236,10 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
 
     async def submit(request: web.Request) -> web.Response:
         user = need(request, "officer")
-        _query(request)
+        lang = _lang(_query(request, "lang"))  # the language of a payload error
         data = await _json_object(request, "to", "payload")
         to = _offices(data.get("to"))
-        payload = Payload.from_dict(data.get("payload"))  # type: ignore[arg-type]
+        payload = payload_json.parse(data.get("payload"), lang)
         return await keyed.run(
             request, user, lambda idem: gw.submit(payload, to, user=user, idempotency=idem),
             lambda mid: {"message_id": mid.hex(), "state": "queued", "to": to,

@@ -14,6 +14,10 @@
 * A session id is 32 random bytes (the cookie); the store holds only its SHA-256. The
   CSRF token of a session is HMAC-SHA256(session id, "csrf"): never stored, compared in
   constant time.
+* A form that creates something (compose) carries its own key: random, with an HMAC under
+  the session id, so it is good only in the session that rendered it; the web app sends it
+  to the officer API's idempotency store as an ``Idempotency-Key``: a double submit or a
+  reload-and-resubmit of one rendered form makes one message.
 """
 
 from __future__ import annotations
@@ -42,7 +46,10 @@ __all__ = [
     "block_ms",
     "check_password",
     "csrf_token",
+    "form_key",
+    "form_key_of",
     "hash_password",
+    "new_password",
     "new_session_id",
     "new_totp_secret",
     "open_totp",
@@ -75,6 +82,13 @@ def check_password(password: str) -> str:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(check_password(password))
+
+
+def new_password() -> str:
+    """A random first password (100 bits: four groups of five base32 letters), shown once
+    to the administrator who set it."""
+    letters = base64.b32encode(nacl.utils.random(15)).decode("ascii").lower()[:20]
+    return "-".join(letters[i:i + 5] for i in range(0, 20, 5))
 
 
 def verify_password(stored: str | None, password: str) -> bool:
@@ -172,3 +186,24 @@ def session_hash(session_id: str) -> bytes:
 def csrf_token(session_id: str) -> str:
     mac = hmac.new(session_id.encode("ascii"), b"blo-gateway/csrf/v1", hashlib.sha256)
     return mac.hexdigest()
+
+
+def _form_mac(session_id: str, nonce: str) -> str:
+    return hmac.new(session_id.encode("ascii"), b"blo-gateway/form-key/v1\n" + nonce.encode(),
+                    hashlib.sha256).hexdigest()[:32]
+
+
+def form_key(session_id: str) -> str:
+    """A new key for one rendered form of this session (``nonce.mac``, 55 characters)."""
+    nonce = base64.urlsafe_b64encode(nacl.utils.random(16)).decode("ascii").rstrip("=")
+    return f"{nonce}.{_form_mac(session_id, nonce)}"
+
+
+def form_key_of(session_id: str, given: object) -> str | None:
+    """``given`` if it is a form key made for this session (compared in constant time)."""
+    if not isinstance(given, str) or len(given) != 55 or not given.isascii():
+        return None
+    nonce, _, mac = given.partition(".")
+    if not hmac.compare_digest(mac.encode(), _form_mac(session_id, nonce).encode()):
+        return None
+    return given

@@ -9,8 +9,8 @@ power cut) or PostgreSQL; the schema moves forward only by the Alembic migration
 plaintext: envelopes are ciphertext plus routing metadata; users are stored by token hash.
 
 One module per concept (``outbox``, ``inbox``, ``cases``, ``audit_log``, ``peers``,
-``users``, ``keys``, ``directory``, ``idempotency``, ``courier``), each a mixin over
-``engine.StoreBase``, whose ``_tx`` is the one unit of work: an event and its audit leaf
+``users``, ``keys``, ``directory``, ``idempotency``, ``courier``, ``drafts``), each a
+mixin over ``engine.StoreBase``, whose ``_tx`` is the one unit of work: an event and its audit leaf
 commit together. ``Store`` (in ``facade``) is all of them on one object; ``web`` holds the
 web app's credentials and sessions and its page queries, on ``Store``'s transactions.
 Must not: serve HTTP, render, read the clock (time comes in as ``now_ms``) or import

@@ -14,6 +14,7 @@ from gateway.protocol.errors import StorageError, StorageFull
 from gateway.store.audit_log import AuditLogMixin
 from gateway.store.cases import CasesMixin
 from gateway.store.directory import DirectoryHistoryMixin
+from gateway.store.drafts import DraftsMixin
 from gateway.store.gauges import GaugesMixin
 from gateway.store.inbox import InboxMixin
 from gateway.store.outbox import OutboxMixin
@@ -25,7 +26,7 @@ __all__ = ["AsyncStore", "Store", "storage_error"]
 
 
 class Store(OutboxMixin, InboxMixin, CasesMixin, AuditLogMixin, DirectoryHistoryMixin,
-            PeersMixin, UsersMixin, GaugesMixin):
+            PeersMixin, UsersMixin, GaugesMixin, DraftsMixin):
     """Synchronous queries; use through ``AsyncStore`` from the event loop.
 
     Writes that are audit events append their leaves to the audit log in the same

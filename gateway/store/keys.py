@@ -1,7 +1,8 @@
 """Storage keys and crypto-shredding: every envelope is sealed at rest under its own key.
 
 Deleting the key (``shred_expired``, at the end of the retention period) makes the stored
-ciphertext unreadable for good; reading a shredded envelope raises ``Shredded``.
+ciphertext unreadable for good; reading a shredded envelope raises ``Shredded``. The web
+app's drafts (``drafts``) are sealed the same way and go on the same cut-off.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from gateway.protocol.errors import Shredded
 from gateway.store.engine import StoreBase
 from gateway.store.rows import Incoming
-from gateway.store.tables import content_keys, envelopes, outbox
+from gateway.store.tables import content_keys, envelopes, outbox, web_drafts
 
-__all__ = ["StorageKeysMixin"]
+__all__ = ["StorageKeysMixin", "open_at_rest", "seal_at_rest"]
 
 
-def _seal_at_rest(key: bytes, raw: bytes) -> bytes:
+def seal_at_rest(key: bytes, raw: bytes) -> bytes:
     nonce = nacl.utils.random(12)
     return nonce + ChaCha20Poly1305(key).encrypt(nonce, raw, b"blo-gateway/at-rest/v1")
 
 
-def _open_at_rest(key: bytes | None, blob: bytes) -> bytes:
+def open_at_rest(key: bytes | None, blob: bytes) -> bytes:
     if key is None:
         raise Shredded("this message was crypto-shredded at the end of its retention period")
     return ChaCha20Poly1305(key).decrypt(blob[:12], blob[12:], b"blo-gateway/at-rest/v1")
@@ -37,7 +38,7 @@ def _plain_row(row: Any) -> dict[str, Any]:
     d = dict(row._mapping)
     if d.get("shredded_at_ms") is not None:
         raise Shredded("this message was crypto-shredded at the end of its retention period")
-    d["raw"] = _open_at_rest(d.pop("key"), d["raw"])
+    d["raw"] = open_at_rest(d.pop("key"), d["raw"])
     return d
 
 
@@ -54,7 +55,7 @@ class StorageKeysMixin(StoreBase):
         result = c.execute(stmt, [{
             "direction": direction, "message_id": env.message_id, "sender": env.sender,
             "recipients": ",".join(env.recipients), "message_type": env.message_type,
-            "sha256": env.sha256, "raw": _seal_at_rest(k, env.raw),
+            "sha256": env.sha256, "raw": seal_at_rest(k, env.raw),
             "created_at_ms": env.created_at_ms,
             "expires_at_ms": env.expires_at_ms, "stored_at_ms": now_ms,
             "case_reference": env.case_reference, "in_reply_to": env.in_reply_to,
@@ -69,8 +70,10 @@ class StorageKeysMixin(StoreBase):
     def shred_expired(self, before_ms: int, now_ms: int) -> int:
         """Crypto-shredding: destroy the storage keys of envelopes stored before ``before_ms``
         (and the ciphertext with them). Their metadata and audit leaves remain; the audit
-        log records each shredding. Undelivered copies go to the dead letters."""
+        log records each shredding. Undelivered copies go to the dead letters. Drafts not
+        saved since ``before_ms`` are deleted with their keys (not counted)."""
         with self._tx() as (c, ev):
+            c.execute(sa.delete(web_drafts).where(web_drafts.c.updated_ms < before_ms))
             rows = c.execute(sa.select(envelopes.c.id, envelopes.c.message_id,
                                        envelopes.c.sha256)
                              .where(envelopes.c.stored_at_ms < before_ms,

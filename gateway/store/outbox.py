@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from gateway.store.cases import _Steps, _type_slug
 from gateway.store.idempotency import IdempotencyMixin
-from gateway.store.keys import StorageKeysMixin, _open_at_rest
+from gateway.store.keys import StorageKeysMixin, open_at_rest
 from gateway.store.rows import Incoming, OutboxItem, Submission
 from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
@@ -63,7 +63,7 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
              .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
         with self.engine.connect() as c:
             return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
-                               _open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
+                               open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
                                r.stored_at_ms)
                     for r in c.execute(q)]
 

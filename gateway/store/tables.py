@@ -13,7 +13,8 @@ from gateway.protocol.envelope import MAX_CASE_REFERENCE
 __all__ = ["audit_alerts", "audit_checkpoints", "audit_leaves", "audit_nodes", "case_items",
            "content_keys", "courier_bundles", "courier_carried", "courier_owed",
            "directory_history", "envelopes", "idempotency_keys", "inbox", "metadata", "nonces",
-           "outbox", "peer_state", "receipts", "users", "witness_log", "witnessed_by"]
+           "outbox", "peer_state", "receipts", "users", "web_drafts", "witness_log",
+           "witnessed_by"]
 
 
 metadata = sa.MetaData()
@@ -210,4 +211,16 @@ courier_carried = sa.Table(  # outbox rows a courier bundle carried (the next on
     sa.Column("outbox_id", sa.BigInteger, sa.ForeignKey("outbox.id"), primary_key=True,
               autoincrement=False),
     sa.Column("sequence", sa.BigInteger, nullable=False),  # the last bundle that carried it
+)
+web_drafts = sa.Table(  # the web app's saved compose forms, sealed at rest like envelopes
+    "web_drafts", metadata,
+    sa.Column("id", sa.LargeBinary(16), primary_key=True),  # random; in URLs as hex
+    sa.Column("user_name", sa.String(64), sa.ForeignKey("users.name", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("message_type", sa.String(40), nullable=False),  # the payload type's slug
+    sa.Column("recipients", sa.String(400), nullable=False),  # office ids, comma-separated
+    sa.Column("created_ms", sa.BigInteger, nullable=False),
+    sa.Column("updated_ms", sa.BigInteger, nullable=False, index=True),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),  # the form's values, sealed under key
+    sa.Column("key", sa.LargeBinary(32), nullable=False),  # deleting the row shreds the draft
 )

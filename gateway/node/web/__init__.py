@@ -9,8 +9,9 @@
 Server-rendered pages (Jinja2, autoescape on); the small script in ``views/static/`` only
 enhances what already works without it. Every page:
 
-* needs a live server-side session (``gateway.store.web``; idle timeout ``IDLE_MS``,
-  absolute lifetime ``LIFETIME_MS``, revocable), found by the ``blo_session`` cookie
+* needs a live server-side session (``gateway.store.web``; idle timeout and absolute
+  lifetime from ``web_session_idle_minutes`` / ``web_session_lifetime_hours`` in the
+  config, defaults ``IDLE_MS`` and ``LIFETIME_MS``; revocable), found by the ``blo_session`` cookie
   (``HttpOnly``, ``SameSite=Strict``, ``Secure`` when served over TLS, path ``/app/``);
 * answers with a strict Content-Security-Policy (no inline script or style, nothing from
   elsewhere), frame denial, ``Cache-Control: no-store``, no referrer;

@@ -28,9 +28,7 @@ from gateway.node.web import (
 from gateway.node.web.context import (
     COOKIE,
     CSP,
-    IDLE_MS,
     LANGS,
-    LIFETIME_MS,
     PRE_COOKIE,
     PREFIX,
     SESSION,
@@ -114,7 +112,7 @@ def build_web_app(gw: WebAppHost) -> web.Application:
             raise SessionExpired("sign in again")
         request[SESSION_ID] = sid
         got = await gw.store.call(ws.session, auth.session_hash(sid), gw.clock.now_ms(),
-                                  idle_ms=IDLE_MS, lifetime_ms=LIFETIME_MS)
+                                  idle_ms=cx.idle_ms, lifetime_ms=cx.lifetime_ms)
         if isinstance(got, str):
             await refuse(request, SessionExpired.code, kind=got)
             if request.method == "GET":

@@ -17,6 +17,7 @@ import jinja2
 from aiohttp import web
 
 from gateway.node import webauth as auth
+from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.ports import WebAppHost
 from gateway.protocol.errors import CsrfRejected, Forbidden
@@ -32,7 +33,7 @@ __all__ = ["COOKIE", "CSP", "HEX_ID", "IDLE_MS", "LANGS", "LIFETIME_MS", "PAGE",
 
 log = get_logger("webapp")
 PREFIX = "/app/"
-IDLE_MS = 30 * 60_000
+IDLE_MS = 30 * 60_000  # the defaults of web_session_idle_minutes and _lifetime_hours
 LIFETIME_MS = 12 * 3600_000
 PAGE = 50
 COOKIE = "blo_session"
@@ -64,6 +65,9 @@ class WebContext:
         self.env = _env()
         self.ws = WebStore(gw.store.sync)
         self.key = auth.web_key(gw.config.home)
+        self.keyed = KeyedRequests(gw.store)  # the compose form's keys: the API's store
+        self.idle_ms = int(gw.config.web_session_idle_minutes * 60_000)
+        self.lifetime_ms = int(gw.config.web_session_lifetime_hours * 3_600_000)
 
     def names(self) -> dict[str, tuple[str, str]]:
         return {o.office_id: (o.name_vi, o.name_zh)

@@ -24,8 +24,6 @@ from gateway.node import webauth as auth
 from gateway.node.alerts import Arrival
 from gateway.node.web.context import (
     CSP,
-    IDLE_MS,
-    LIFETIME_MS,
     PREFIX,
     SESSION,
     SESSION_ID,
@@ -72,7 +70,7 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                     a = await asyncio.wait_for(queue.get(), PING_S)
                 except TimeoutError:
                     live = await gw.store.call(cx.ws.session_live, sid_hash, gw.clock.now_ms(),
-                                               idle_ms=IDLE_MS, lifetime_ms=LIFETIME_MS)
+                                               idle_ms=cx.idle_ms, lifetime_ms=cx.lifetime_ms)
                     if not live:
                         await send("ended", {})
                         break
