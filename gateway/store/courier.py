@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from gateway.protocol.errors import Replay, StaleBundle
 from gateway.store.engine import StoreBase
-from gateway.store.keys import _open_at_rest
+from gateway.store.keys import open_at_rest
 from gateway.store.rows import BundleClaim, OutboxItem
 from gateway.store.tables import (
     audit_checkpoints,
@@ -112,7 +112,7 @@ class CourierMixin(StoreBase):
                 if left or size + len(r.raw) > max_bytes:
                     left += 1
                     continue
-                raw = _open_at_rest(r.key, r.raw)
+                raw = open_at_rest(r.key, r.raw)
                 size += len(r.raw)
                 out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256, raw,
                                       r.expires_at_ms, r.attempts, r.stored_at_ms))
