@@ -159,6 +159,7 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
     home = Path(a.home)
     cfg = load_config(home)
     data = Path(a.file).read_bytes()
+    root_set = Path(a.root_set).read_bytes() if a.root_set else None
     host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "") else cfg.api_host  # noqa: S104
     try:  # is the gateway running? (its officer API accepts connections)
         socket.create_connection((host, cfg.api_port), timeout=2).close()
@@ -166,7 +167,11 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
     except OSError:
         running = False
     if running:
-        res = OfficerClient.for_home(home, a.user).install_directory(data)
+        client = OfficerClient.for_home(home, a.user)
+        res = (client.install_directory(data) if root_set is None
+               else client.install_roots(root_set, data))
+        if root_set is not None:
+            print(f"trust roots version {res['roots_version']} in force")
         if not res["installed"]:
             print(f"directory serial {res['serial']} is already installed; nothing changed")
             return 0
@@ -176,7 +181,10 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
         return 0
     from gateway.node.trust import install_offline
 
-    d, previous = install_offline(cfg, data, now_ms=_now_ms())
+    d, previous = install_offline(cfg, data, now_ms=_now_ms(), root_set=root_set)
+    if root_set is not None:
+        roots = TrustRoots.load(cfg.path(cfg.roots))
+        print(f"trust roots version {roots.version} in force in {home}")
     print(f"directory serial {d.serial} installed in {home} (held before: {previous or '-'}); "
           "the gateway is not running: it takes effect when it starts")
     return 0

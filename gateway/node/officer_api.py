@@ -20,6 +20,9 @@ cannot open a message; ``admin`` may do both. Routes:
   in both languages, and records who opened it.
 * ``PUT /api/v1/directory`` (admin) — body: a signed directory (``directory.bin``); installs
   it into the running gateway if it is newer, and offers it to the peers.
+* ``PUT /api/v1/roots`` (admin) — ``{"root_set": base64, "directory": base64}``: a root
+  rotation (``gateway.protocol.rootset``) and the first directory its new roots signed,
+  installed together.
 * ``/app/…`` — the web app (``gateway.node.web``): its own sessions, CSRF tokens and pages; no
   bearer token there.
 * ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
@@ -75,7 +78,7 @@ from gateway.protocol.messages import MessageType, Payload
 from gateway.protocol.receipt import verify_receipt
 from gateway.protocol.release import check_forward, released_copy
 from gateway.protocol.stats import compute_stats, period_of, stats_csv
-from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
+from gateway.protocol.strict import ascii_decimal, ascii_uint, b64, load_json_object
 from gateway.protocol.workflow import WAITING
 from gateway.store import IdempotentAnswer
 from gateway.views.render import LANGS, render, render_header
@@ -413,6 +416,20 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
                                   "installed": changed, "expires_at_ms": d.expires_at_ms,
                                   "revoked_keys": sorted(d.revoked)})
 
+    async def install_roots(request: web.Request) -> web.Response:
+        """Admin only: a root rotation with the first directory its new roots signed."""
+        user = need(request)
+        _query(request)
+        body = await _json_object(request, "root_set", "directory")
+        if not all(isinstance(body.get(k), str) for k in ("root_set", "directory")):
+            raise Malformed('"root_set" and "directory" are both required, in base64')
+        d, previous, changed = await gw.trust.install(
+            b64(body["directory"], "directory"), source=f"officer:{user}",
+            root_set=b64(body["root_set"], "root_set"))
+        return web.json_response({"serial": d.serial, "previous_serial": previous,
+                                  "installed": changed, "roots_version": gw.roots.version,
+                                  "revoked_keys": sorted(d.revoked)})
+
     async def health(request: web.Request) -> web.Response:
         _query(request)
         full = await gw.health()
@@ -443,6 +460,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_get("/api/v1/records/{id}/pdf", record)
     app.router.add_post("/api/v1/records/{id}/countersign", countersign)
     app.router.add_put("/api/v1/directory", install_directory)
+    app.router.add_put("/api/v1/roots", install_roots)
     app.router.add_get("/health", health)
     app.add_subapp(WEB_PREFIX, build_web_app(gw))
     app.router.add_get("/metrics", metrics)

@@ -90,9 +90,8 @@ class TrustHost(Node, Protocol):
     """``trust.DirectoryKeeper``: the only piece that replaces the directory."""
 
     directory: Directory  # settable: a live install swaps it
-
-    @property
-    def roots(self) -> TrustRoots: ...
+    keyring: Keyring  # settable: re-read at install (keys rotate), signing keys per directory
+    roots: TrustRoots  # settable: a root rotation replaces it
     @property
     def http(self) -> aiohttp.ClientSession: ...
     @property
@@ -123,7 +122,8 @@ class DirectoryOffers(Protocol):
 class DirectoryInstaller(Protocol):
     """What the officer API asks of the directory keeper."""
 
-    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]: ...
+    async def install(self, signed: bytes, *, source: str, root_set: bytes | None = None
+                      ) -> tuple[Directory, int, bool]: ...
 
 
 class PeerApiHost(Node, Protocol):

@@ -14,6 +14,17 @@ Invariants:
 * Expiry is checked on every use, not only at start: with an expired directory the
   gateway refuses peer requests and sealing (``DIRECTORY_EXPIRED``, 503); ``/health``
   warns ``directory_warn_days`` before.
+* The office keyring is read again from its file at every install, so that keys added by
+  ``keys rotate`` (which rewrites the file while the gateway runs) can open what is sealed
+  to them; the gateway signs only with keys the directory it holds lists unrevoked
+  (``Keyring.usable_in``), so a rotation takes effect when the directory listing the new
+  keys is installed, and a revoked key of ours stops being used at once.
+* A **root rotation** (``gateway.protocol.rootset``) is installed together with the first
+  directory its new roots signed: the root set is checked against the roots in force, the
+  directory against the new roots, then ``roots.json`` is replaced (an audit leaf
+  ``roots.accepted``) and the directory installed as above. A crash between the two file
+  writes leaves the new roots with the old directory; installing the same pair again
+  completes it (the root set then changes nothing).
 * Peers offer each other their serial: a ping carries the sender's serial in its signed
   query (``?directory_serial=N``) and the answer carries the receiver's. A gateway that
   sees a higher serial fetches ``GET /peer/v1/directory`` from that peer, verifies and
@@ -40,14 +51,22 @@ from aiohttp.typedefs import Middleware
 from gateway.node.config import Config
 from gateway.node.logs import get_logger
 from gateway.node.ports import TrustHost
-from gateway.protocol.errors import DirectoryError, DirectoryExpired, GatewayError, PeerUnavailable
+from gateway.protocol.errors import (
+    ConfigError,
+    DirectoryError,
+    DirectoryExpired,
+    GatewayError,
+    PeerUnavailable,
+    UnknownRoot,
+)
 from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
 from gateway.protocol.localtime import iso_time
 from gateway.protocol.peerauth import sign_request
+from gateway.protocol.rootset import verify_root_set
 from gateway.store import Store, make_engine, prepare_schema
 
 __all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
-           "write_atomically"]
+           "load_keyring", "write_atomically"]
 
 log = get_logger("trust")
 ALERT_ORIGIN = "trust-directory"
@@ -70,6 +89,24 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def load_keyring(cfg: Config) -> Keyring:
+    """The office keyring from its file (``keys rotate`` may have added keys since start)."""
+    ring = Keyring.load(cfg.path(cfg.keyring))
+    if ring.office_id != cfg.office_id:
+        raise ConfigError(f"keyring is for {ring.office_id}, config says {cfg.office_id}")
+    return ring
+
+
+def _roots_event(roots: TrustRoots, now_ms: int, source: str) -> dict[str, Any]:
+    """The audit leaf of a root rotation (``serial`` is the root set's version)."""
+    kind, _, who = source.partition(":")
+    event: dict[str, Any] = {"t": now_ms, "type": "roots.accepted", "serial": roots.version,
+                             "keys": sorted(r.key_id for r in roots.roots), "kind": kind}
+    if who:
+        event["peer" if kind == "peer" else "user"] = who
+    return event
 
 
 def _check_lists_us(d: Directory, office_id: str, keyring: Keyring) -> None:
@@ -100,13 +137,16 @@ def _refusal(store: Store, d: Directory, outcome: str, top: int, now_ms: int,
     return _Refused(msg)
 
 
-def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directory, int]:
-    """Install a directory into a gateway home whose gateway is not running.
+def install_offline(cfg: Config, signed: bytes, *, now_ms: int,
+                    root_set: bytes | None = None) -> tuple[Directory, int]:
+    """Install a directory (with ``root_set``: after a root rotation) into a gateway home
+    whose gateway is not running.
 
     Returns the directory and the serial held before. The same checks as a running
     gateway: roots, validity, lists our keys, no rollback or fork against the store."""
-    roots = TrustRoots.load(cfg.path(cfg.roots))
-    keyring = Keyring.load(cfg.path(cfg.keyring))
+    current = TrustRoots.load(cfg.path(cfg.roots))
+    roots = current if root_set is None else verify_root_set(root_set, current)
+    keyring = load_keyring(cfg)
     d = Directory.verify(signed, roots, now_ms=now_ms)
     _check_lists_us(d, cfg.office_id, keyring)
     engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
@@ -117,6 +157,9 @@ def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directo
         outcome, top = store.directory_compare(d.serial, sha)
         if outcome in ("rollback", "fork"):
             raise _refusal(store, d, outcome, top, now_ms, "install")
+        if roots is not current:
+            write_atomically(cfg.path(cfg.roots), roots.to_json().encode())
+            store.audit([_roots_event(roots, now_ms, "install")])
         # The file first: a crash before the store records it leaves a newer file, which
         # the next start accepts; the other order would leave an "older" file behind.
         write_atomically(cfg.path(cfg.directory), signed)
@@ -194,8 +237,10 @@ class DirectoryKeeper:
             err = await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, "start")
             raise DirectoryError(f"{gw.config.path(gw.config.directory)}: {err.message}")
 
-    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]:
-        """Verify and install a directory into the running gateway.
+    async def install(self, signed: bytes, *, source: str,
+                      root_set: bytes | None = None) -> tuple[Directory, int, bool]:
+        """Verify and install a directory into the running gateway; with ``root_set``, the
+        root rotation whose new roots signed it, first.
 
         Returns (the directory now held, the serial held before, whether it changed).
         The same directory again changes nothing."""
@@ -203,29 +248,38 @@ class DirectoryKeeper:
         async with self.lock:
             now = gw.clock.now_ms()
             before = gw.directory
-            d = Directory.verify(signed, gw.roots, now_ms=now)
+            roots = gw.roots if root_set is None else verify_root_set(root_set, gw.roots)
+            d = Directory.verify(signed, roots, now_ms=now)
             sha = hashlib.sha256(signed).digest()
             outcome, top = await gw.store.call(gw.store.sync.directory_compare, d.serial, sha)
-            if outcome == "same" and d.serial == before.serial:
+            if outcome == "same" and d.serial == before.serial and roots is gw.roots:
                 return before, before.serial, False
             if outcome in ("rollback", "fork"):
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
-            _check_lists_us(d, gw.office_id, gw.keyring)
+            ring = await asyncio.to_thread(load_keyring, gw.config)
+            _check_lists_us(d, gw.office_id, ring)
+            if roots is not gw.roots:
+                await asyncio.to_thread(write_atomically, gw.config.path(gw.config.roots),
+                                        roots.to_json().encode())
+                await gw.store.call(gw.store.sync.audit, [_roots_event(roots, now, source)])
+                gw.roots = roots
+                log.info("roots_installed", version=roots.version, source=source)
             await asyncio.to_thread(write_atomically, gw.config.path(gw.config.directory),
                                     signed)
             outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
                                                signed, now_ms=now, source=source)
             if outcome in ("rollback", "fork"):
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
-            self._swap(d)
+            self._swap(d, ring)
         log.info("directory_installed", serial=d.serial, previous=before.serial, source=source,
                  revoked=len(d.revoked))
         gw.spawn(self.offer_to_peers(), name="directory-offer")
         return d, before.serial, True
 
-    def _swap(self, d: Directory) -> None:
+    def _swap(self, d: Directory, ring: Keyring) -> None:
         gw = self.gw
         gw.directory = d
+        gw.keyring = ring.usable_in(d)
         for office in d.offices.values():  # offices new in this directory get a worker
             url = gw.config.peer_urls.get(office.office_id) or office.endpoint
             if office.office_id != gw.office_id and url and office.office_id not in gw.deliveries:
@@ -278,7 +332,9 @@ class DirectoryKeeper:
                         error=type(e).__name__)
         except GatewayError as e:
             log.warning("directory_fetch_failed", peer=peer, serial=serial, code=e.code)
-            if isinstance(e, DirectoryError) and not isinstance(e, _Refused):
+            # Signed by roots we do not know yet: the peer's side of a root rotation was
+            # installed first; ours follows with the same root set (not an alert).
+            if isinstance(e, DirectoryError) and not isinstance(e, _Refused | UnknownRoot):
                 await gw.store.call(gw.store.sync.alert, ALERT_ORIGIN, "directory_refused",
                                     f"peer:{peer} offered serial {serial}: {e.message}",
                                     gw.clock.now_ms())
