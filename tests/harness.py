@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gateway.cli.provision import Network, provision
 from gateway.node.config import Config, load_config
 from gateway.node.gateway import Gateway
 from gateway.node.home import add_user, init_home
+from gateway.protocol.identity import Keyring
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
 PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
@@ -116,6 +118,41 @@ class Officer:
     async def inbox(self) -> list[dict[str, Any]]:
         data = await self.call("GET", "/api/v1/inbox?limit=1000", expect=200)
         return list(data["messages"])
+
+    async def wait_delivered(self, mid: str, timeout: float = 30.0) -> None:
+        """Until every recipient of ``mid`` holds it (a verified receipt), or fail."""
+        async def done() -> bool:
+            return all(d["state"] == "delivered" for d in (await self.status(mid))["deliveries"])
+        await wait_for(done, timeout, what=f"delivery of {mid}")
+
+
+def admin_headers(home: Path) -> dict[str, str]:
+    """An ``admin`` user of the gateway in ``home`` (made now), as request headers."""
+    token = add_user(home, "admin", "admin").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def ping_as(session: aiohttp.ClientSession, keyring: Keyring, to: str, peer_url: str,
+                  now_ms: int | None = None) -> tuple[int, Any]:
+    """A signed ping from ``keyring``'s office to ``to`` (status, JSON answer)."""
+    from gateway.protocol.peerauth import sign_request
+
+    path = "/peer/v1/ping"
+    h = sign_request(keyring, method="GET", path_qs=path, destination=to, body=b"",
+                     now_ms=now_ms or int(time.time() * 1000))
+    async with session.get(peer_url + path, headers=h) as r:
+        return r.status, await r.json()
+
+
+def run_cli(capfd: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``blo-gateway ARGS`` in this process, output captured (call it on a thread while
+    in-process gateways serve: ``asyncio.to_thread(run_cli, capfd, ...)``)."""
+    from gateway.cli import main
+
+    capfd.readouterr()
+    code = main(list(args))
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)
 
 
 def error_code(fn: Any) -> str:

@@ -256,7 +256,8 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             if d["receipt"] is not None:
                 rec = verify_receipt(d["receipt"], gw.directory, receiver=d["peer"],
                                      message_id=mid, envelope_sha256=env["sha256"],
-                                     now_ms=gw.clock.now_ms())
+                                     now_ms=gw.clock.now_ms(),
+                                     stored_at_ms=d["delivered_at_ms"])
                 item["receipt"] = {"received_at_ms": rec.received_at_ms,
                                    "signed_by": rec.signer_key_id, "verified": True,
                                    "raw": base64.b64encode(rec.raw).decode("ascii")}

@@ -59,8 +59,13 @@ def make_receipt(keyring: Keyring, *, message_id: bytes, sender: str, envelope_s
 
 
 def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_id: bytes,
-                   envelope_sha256: bytes, now_ms: int) -> Receipt:
-    """Check a receipt for one envelope we sent; raises on any mismatch."""
+                   envelope_sha256: bytes, now_ms: int,
+                   stored_at_ms: int | None = None) -> Receipt:
+    """Check a receipt for one envelope we sent; raises on any mismatch.
+
+    ``stored_at_ms``: the receipt is one we stored then (by our clock); it is checked as of
+    that moment, like a stored envelope (docs/wire-format.md §3.1): a key rotated out or
+    revoked since does not make it fail."""
     if len(data) > MAX_RECEIPT_BYTES:
         raise PayloadTooLarge("receipt too large")
     if len(data) < _PREFIX.size:
@@ -81,7 +86,11 @@ def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_
         kid = data[_PREFIX.size:pos].decode("ascii")
     except UnicodeDecodeError as e:
         raise Malformed("receipt key id is not ASCII") from e
-    key = directory.key(kid, algorithm=ED25519, at_ms=now_ms)
+    if stored_at_ms is None:
+        key = directory.key(kid, algorithm=ED25519, at_ms=now_ms)
+    else:
+        key = directory.lookup(kid, algorithm=ED25519, received_at_ms=stored_at_ms)
+        directory.check_validity(key, stored_at_ms)
     if key.office_id != receiver:
         raise BadSignature(f"receipt signed by {key.office_id}, not by the recipient {receiver}")
     try:

@@ -83,9 +83,13 @@ def read_root_set(signed: bytes) -> TrustRoots:
 def verify_root_set(signed: bytes, current: TrustRoots) -> TrustRoots:
     """The new roots, if ``signed`` may replace ``current`` (see the module's rules).
 
-    Returns ``current`` itself when ``signed`` holds exactly the roots in force (no change)."""
+    Returns ``current`` itself when ``signed`` holds exactly the roots in force, whatever
+    its signatures: it changes nothing (installing a rotation again is how a crash between
+    its two file writes is completed)."""
     outer = _parse(signed)
     new = _inner(outer)
+    if new.version == current.version and _same(new, current):
+        return current  # installed already (its retired signers are not known any more)
     known = {r.key_id: r for r in (*current.roots, *new.roots)}
     signers: set[str] = set()
     for sig in outer.signatures:
@@ -99,8 +103,6 @@ def verify_root_set(signed: bytes, current: TrustRoots) -> TrustRoots:
         except (nacl.exceptions.BadSignatureError, ValueError) as e:
             raise RootsError(f"root set signature by {sig.key_id} does not verify") from e
         signers.add(sig.key_id)
-    if new.version == current.version and _same(new, current):
-        return current
     missing_current = [f"{r.country} {r.key_id}" for r in current.roots
                        if r.key_id not in signers]
     if missing_current:
