@@ -125,9 +125,13 @@ class Gateway:
             "directory_sha256": hashlib.sha256(self.directory.signed_bytes).hexdigest(),
             "keys": sorted(k.key_id for k in self.keyring.keys)}])
         ssl_client: ssl.SSLContext | bool = True
-        if self.config.tls_ca:
-            ssl_client = ssl.create_default_context(cafile=str(self.config.path(
-                self.config.tls_ca)))
+        cfg = self.config
+        if cfg.tls_ca or cfg.tls_client_cert:
+            ssl_client = ssl.create_default_context(
+                cafile=str(cfg.path(cfg.tls_ca)) if cfg.tls_ca else None)
+            if cfg.tls_client_cert:  # mutual TLS: present our client certificate
+                ssl_client.load_cert_chain(cfg.path(cfg.tls_client_cert),
+                                           cfg.path(cfg.tls_client_key))
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_client,
                                                                          limit_per_host=4))
         for office in self.directory.offices.values():
