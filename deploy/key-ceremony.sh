@@ -13,7 +13,8 @@
 #               installed together on both gateways; the retired root key is kept aside;
 #   revoke      revoke OFFICE's keys that the last office-key step replaced (as if they
 #               had been compromised): a directory with the revocation, both roots sign it,
-#               installed on both gateways;
+#               installed on OFFICE's gateway, which offers it to the other (the step
+#               waits up to 40 s and says when the other holds it), then on the other's;
 #   all         the three in that order.
 #
 # CEREMONY_DIR holds what the two sides bring to the ceremony (in reality on two offline
@@ -110,15 +111,32 @@ step_roots() {
   cp "$DIR/roots-v$version.json" "$DIR/roots.json"
 }
 
+serial_held() {  # HOME: the directory serial its running gateway holds ("" if not running)
+  "$BLO" health --home "$1" --user "$ADMIN_USER" 2>/dev/null \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["directory_serial"])' 2>/dev/null || true
+}
+
 step_revoke() {
   say "revocation of $OFFICE's replaced keys"
-  local file args=()
+  local file next held start args=()
   [ -s "$DIR/replaced-keys.txt" ] || { echo "no replaced keys: run the office-key step first" >&2; exit 2; }
   while read -r kid; do args+=(--revoke "$kid=compromised"); done < "$DIR/replaced-keys.txt"
   file=$(build_next "${args[@]}")
+  next=$(($(serial_of) + 1))
   sign_both "$file"
   "$BLO" directory show "$file" --roots "$DIR/roots.json"
-  install_both "$file"
+  # On the office's gateway first: it offers the directory to its peer at once, and the
+  # peer takes it within one ping interval (30 s). Then on the peer's (a no-op if it has it).
+  "$BLO" directory install "$file" --home "$HOME_A" --user "$ADMIN_USER"
+  start=$(date +%s)
+  for _ in $(seq 80); do
+    held=$(serial_held "$HOME_B")
+    [ "$held" = "$next" ] && break
+    sleep 0.5
+  done
+  echo "other gateway: holds serial ${held:-?} $(( $(date +%s) - start )) s after the install"
+  "$BLO" directory install "$file" --home "$HOME_B" --user "$ADMIN_USER"
+  cp "$file" "$DIR/directory.bin"
 }
 
 case "$STEP" in

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Pair, admin_headers, error_code, ping_as
+from harness import BACKENDS, Pair, admin_headers, error_code, ping_as, run_cli
 
 from gateway.cli.provision import office_json, provision
 from gateway.protocol import envelope
@@ -151,9 +151,11 @@ async def _script(step: str, folder: Path, pair: Pair) -> str:
         "bash", str(SCRIPT), step, str(folder), LAOCAI, str(pair.homes[LAOCAI]),
         str(pair.homes[HEKOU]), env=env, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
+    t0 = time.monotonic()
     out, err = await asyncio.wait_for(proc.communicate(), 180)
     text = out.decode() + err.decode()
     assert proc.returncode == 0, text
+    print(f"key-ceremony.sh {step}: {time.monotonic() - t0:.1f} s")  # shown with -s
     return text
 
 
@@ -273,7 +275,10 @@ async def test_key_ceremony_script_on_two_running_gateways(pair, session, tmp_pa
 
     # 3. Revocation of Lào Cai's replaced keys, as if compromised.
     async with traffic.during():
-        await _script("revoke", folder, pair)
+        out = await _script("revoke", folder, pair)
+    # Installed on Lào Cai, Hekou took it from its peer within one refresh (the script's
+    # own install on Hekou then changed nothing).
+    assert "other gateway: holds serial 4" in out and "already installed" in out
     await traffic.one()
     await traffic.all_delivered_and_open()
     assert {old_sign, old_x} <= set(hk.directory.revoked)
@@ -293,3 +298,51 @@ async def test_key_ceremony_script_on_two_running_gateways(pair, session, tmp_pa
     assert lc.keyring.signing_key(_now()).key_id == new_sign
     await traffic.one()
     await traffic.all_delivered_and_open()
+
+
+async def test_root_rotation_installed_offline_and_completed_after_a_crash(pair, session,
+                                                                          tmp_path, capfd):
+    vn, cn = pair.net.root_signers
+    vn2 = RootSigner.generate("VN")
+    unsigned = build_root_set(next_roots(pair.net.roots, [vn2.root_key()]))
+    root_set = tmp_path / "roots-v2.bin"
+    root_set.write_bytes(sign_root_set(sign_root_set(sign_root_set(unsigned, vn), cn), vn2))
+    half = tmp_path / "roots-v2-half.bin"
+    half.write_bytes(sign_root_set(sign_root_set(unsigned, vn), vn2))
+    directory = tmp_path / "directory-2.bin"
+    directory.write_bytes(_directory_signed_by(pair.net.directory(), pair.net.keyrings, 2,
+                                               vn2, cn))
+    lc_home, hk_home = (str(pair.homes[o]) for o in (LAOCAI, HEKOU))
+    admin_headers(pair.homes[LAOCAI])
+
+    # Hekou (stopped): signed by one root in force only, refused, nothing written.
+    before = (pair.homes[HEKOU] / "roots.json").read_bytes()
+    r = await asyncio.to_thread(run_cli, capfd, "directory", "install", str(directory),
+                                "--root-set", str(half), "--home", hk_home)
+    assert r.returncode == 2 and r.stderr.startswith("error BAD_ROOTS"), r.stderr
+    assert (pair.homes[HEKOU] / "roots.json").read_bytes() == before
+    r = await asyncio.to_thread(run_cli, capfd, "directory", "install", str(directory),
+                                "--root-set", str(root_set), "--home", hk_home)
+    assert r.returncode == 0 and "trust roots version 2" in r.stdout, r.stderr
+
+    # Lào Cai crashed between the two writes: the new roots, the old directory. It does not
+    # start; installing the same pair again completes the rotation.
+    (pair.homes[LAOCAI] / "roots.json").write_text(
+        verify_root_set(root_set.read_bytes(), pair.net.roots).to_json(), encoding="utf-8")
+    with pytest.raises(Exception, match="not a trust root"):
+        await pair.start(LAOCAI)
+    r = await asyncio.to_thread(run_cli, capfd, "directory", "install", str(directory),
+                                "--root-set", str(root_set), "--home", lc_home)
+    assert r.returncode == 0, r.stderr
+    lc, hk = await pair.start(LAOCAI), await pair.start(HEKOU)
+    assert lc.roots.version == hk.roots.version == 2
+    assert lc.directory.serial == hk.directory.serial == 2
+    lco, hko = pair.officer(session, LAOCAI), pair.officer(session, HEKOU)
+    payload = case_payloads()[1].payload.to_dict()
+    a, b = await lco.send([HEKOU], payload), await hko.send([LAOCAI], payload)
+    await lco.wait_delivered(a)
+    await hko.wait_delivered(b)
+    # The same pair once more, on a running gateway: nothing changes.
+    r = await asyncio.to_thread(run_cli, capfd, "directory", "install", str(directory),
+                                "--root-set", str(root_set), "--home", lc_home)
+    assert r.returncode == 0 and "already installed" in r.stdout, r.stdout + r.stderr
