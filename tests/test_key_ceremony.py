@@ -248,6 +248,11 @@ async def test_key_ceremony_script_on_two_running_gateways(pair, session, tmp_pa
         assert gw.roots.version == 2 and gw.directory.serial == 3
         on_disk = TrustRoots.load(pair.homes[office] / "roots.json")
         assert on_disk == gw.roots and vn_old.key_id not in {r.key_id for r in on_disk.roots}
+    # Whichever side took the new directory first, the other's fetch of it before its own
+    # roots were installed raised no alert.
+    for gw in (lc, hk):
+        alerts = (await gw.health())["audit"]["alerts"]
+        assert not [a for a in alerts if a["origin"] == "trust-directory"], alerts
     # A directory signed by the retired VN root (with the CN root) is refused.
     keyrings = dict(pair.net.keyrings)
     keyrings[LAOCAI] = Keyring.load(pair.homes[LAOCAI] / "private" / "keyring.json")
@@ -279,6 +284,7 @@ async def test_key_ceremony_script_on_two_running_gateways(pair, session, tmp_pa
     # Installed on Lào Cai, Hekou took it from its peer within one refresh (the script's
     # own install on Hekou then changed nothing).
     assert "other gateway: holds serial 4" in out and "already installed" in out
+    print(next(line for line in out.splitlines() if line.startswith("other gateway")))
     await traffic.one()
     await traffic.all_delivered_and_open()
     assert {old_sign, old_x} <= set(hk.directory.revoked)
