@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Pair, admin_headers, error_code, ping_as, run_cli
+from harness import BACKENDS, Pair, admin_headers, error_code, ping_as, run_cli, wait_for
 
 from gateway.cli.provision import office_json, provision
 from gateway.protocol import envelope
@@ -352,3 +352,42 @@ async def test_root_rotation_installed_offline_and_completed_after_a_crash(pair,
     r = await asyncio.to_thread(run_cli, capfd, "directory", "install", str(directory),
                                 "--root-set", str(root_set), "--home", lc_home)
     assert r.returncode == 0 and "already installed" in r.stdout, r.stdout + r.stderr
+
+
+async def test_root_rotation_installed_on_one_side_reaches_the_other(pair, session):
+    """Installed into running Lào Cai only: Hekou is offered the new directory, cannot verify
+    it with its roots, fetches Lào Cai's root set, checks it against its own roots in force
+    and installs both, within one refresh and without an alert."""
+    vn, cn = pair.net.root_signers
+    vn2 = RootSigner.generate("VN")
+    root_set = build_root_set(next_roots(pair.net.roots, [vn2.root_key()]))
+    for s in (vn, cn, vn2):
+        root_set = sign_root_set(root_set, s)
+    directory = _directory_signed_by(pair.net.directory(), pair.net.keyrings, 2, vn2, cn)
+    h = admin_headers(pair.homes[LAOCAI])
+    lc, hk = await pair.start(LAOCAI), await pair.start(HEKOU)
+    body = {"root_set": base64.b64encode(root_set).decode(),
+            "directory": base64.b64encode(directory).decode()}
+    t0 = time.monotonic()
+    async with session.put(pair.api(LAOCAI) + "/api/v1/roots", json=body, headers=h) as r:
+        data = await r.json()
+        assert r.status == 200 and data["installed"] and data["roots_version"] == 2, data
+
+    async def hekou_rotated() -> bool:
+        return hk.roots.version == 2 and hk.directory.serial == 2
+    await wait_for(hekou_rotated, timeout=40, what="Hekou to take the root rotation")
+    print(f"root rotation reached the peer in {time.monotonic() - t0:.1f} s")  # -s shows it
+    assert lc.roots == hk.roots
+    assert (pair.homes[HEKOU] / "root-set.bin").read_bytes() == root_set
+    assert TrustRoots.load(pair.homes[HEKOU] / "roots.json").version == 2
+    alerts = (await hk.health())["audit"]["alerts"]
+    assert not [a for a in alerts if a["origin"] == "trust-directory"], alerts
+    lco, hko = pair.officer(session, LAOCAI), pair.officer(session, HEKOU)
+    payload = case_payloads()[1].payload.to_dict()
+    a, b = await lco.send([HEKOU], payload), await hko.send([LAOCAI], payload)
+    await lco.wait_delivered(a)
+    await hko.wait_delivered(b)
+    # Both restart from their files (the new roots, the root set, serial 2).
+    await pair.stop(HEKOU)
+    hk = await pair.start(HEKOU)
+    assert hk.roots.version == 2 and hk.trust.root_set == root_set

@@ -72,8 +72,9 @@ def cmd_keys_root_create(a: argparse.Namespace) -> int:
     existing = (TrustRoots.load(roots_path, require_both=False).roots
                 if roots_path.exists() else ())
     if any(r.country == a.country for r in existing):
-        raise ConfigError(f"{roots_path} already holds a {a.country} root; "
-                          "replacing a root is a key ceremony, not a command")
+        raise ConfigError(f"{roots_path} already holds a {a.country} root; to replace it, "
+                          "write the new root to a file of its own (--roots new-root.json) "
+                          "and rotate: blo-gateway roots build (deploy/README.md)")
     roots = TrustRoots((*existing, signer.root_key(a.name_vi, a.name_zh)))
     roots_path.write_text(roots.to_json(), encoding="utf-8")
     print(f"root key {signer.key_id} ({a.country}): private {a.private} (mode 600); "

@@ -115,6 +115,7 @@ class RecordsHost(Node, Protocol):
 class DirectoryOffers(Protocol):
     """What the peer API asks of the directory keeper."""
 
+    root_set: bytes | None
     def middleware(self) -> Middleware: ...
     def offered(self, peer: str, serial: int) -> None: ...
 

@@ -24,7 +24,12 @@ Invariants:
   directory against the new roots, then ``roots.json`` is replaced (an audit leaf
   ``roots.accepted``) and the directory installed as above. A crash between the two file
   writes leaves the new roots with the old directory; installing the same pair again
-  completes it (the root set then changes nothing).
+  completes it (the root set then changes nothing). The root set is kept verbatim in
+  ``root-set.bin`` in the home and served to peers (``GET /peer/v1/roots``): a gateway
+  offered a directory signed by roots it does not know fetches the peer's root set,
+  checks it against its own roots in force (the peer is not trusted for it: the set needs
+  the signatures of every current and every new root) and installs both, so a root
+  rotation, like a directory, reaches the other side within one ping interval.
 * Peers offer each other their serial: a ping carries the sender's serial in its signed
   query (``?directory_serial=N``) and the answer carries the receiver's. A gateway that
   sees a higher serial fetches ``GET /peer/v1/directory`` from that peer, verifies and
@@ -65,12 +70,14 @@ from gateway.protocol.peerauth import sign_request
 from gateway.protocol.rootset import verify_root_set
 from gateway.store import Store, make_engine, prepare_schema
 
-__all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
-           "load_keyring", "write_atomically"]
+__all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "ROOTS_PATH", "DirectoryKeeper",
+           "install_offline", "load_keyring", "write_atomically"]
 
 log = get_logger("trust")
 ALERT_ORIGIN = "trust-directory"
 DIRECTORY_PATH = "/peer/v1/directory"
+ROOTS_PATH = "/peer/v1/roots"
+ROOT_SET_FILE = "root-set.bin"  # in the home: the root set of the roots in force, verbatim
 DAY_MS = 86_400_000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -157,7 +164,8 @@ def install_offline(cfg: Config, signed: bytes, *, now_ms: int,
         outcome, top = store.directory_compare(d.serial, sha)
         if outcome in ("rollback", "fork"):
             raise _refusal(store, d, outcome, top, now_ms, "install")
-        if roots is not current:
+        if roots is not current and root_set is not None:
+            write_atomically(cfg.home / ROOT_SET_FILE, root_set)
             write_atomically(cfg.path(cfg.roots), roots.to_json().encode())
             store.audit([_roots_event(roots, now_ms, "install")])
         # The file first: a crash before the store records it leaves a newer file, which
@@ -184,6 +192,8 @@ class DirectoryKeeper:
         self.lock = asyncio.Lock()
         self._fetch: asyncio.Task[None] | None = None
         self._tried: dict[tuple[str, int], float] = {}
+        #: the root set that put the roots in force in place (None: never rotated)
+        self.root_set: bytes | None = None
 
     # ------------------------------------------------------------------ checks
 
@@ -230,6 +240,9 @@ class DirectoryKeeper:
         to start on a rollback or a fork (recorded as an alert)."""
         gw = self.gw
         d, now = gw.directory, gw.clock.now_ms()
+        with contextlib.suppress(FileNotFoundError):
+            self.root_set = await asyncio.to_thread(
+                (gw.config.home / ROOT_SET_FILE).read_bytes)
         sha = hashlib.sha256(d.signed_bytes).digest()
         outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
                                            d.signed_bytes, now_ms=now, source="start")
@@ -258,9 +271,12 @@ class DirectoryKeeper:
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
             ring = await asyncio.to_thread(load_keyring, gw.config)
             _check_lists_us(d, gw.office_id, ring)
-            if roots is not gw.roots:
+            if roots is not gw.roots and root_set is not None:
+                await asyncio.to_thread(write_atomically, gw.config.home / ROOT_SET_FILE,
+                                        root_set)
                 await asyncio.to_thread(write_atomically, gw.config.path(gw.config.roots),
                                         roots.to_json().encode())
+                self.root_set = root_set
                 await gw.store.call(gw.store.sync.audit, [_roots_event(roots, now, source)])
                 gw.roots = roots
                 log.info("roots_installed", version=roots.version, source=source)
@@ -315,25 +331,36 @@ class DirectoryKeeper:
         self._tried[(peer, serial)] = now
         self._fetch = self.gw.spawn(self._fetch_from(peer, serial), name="directory-fetch")
 
+    async def _get(self, peer: str, path: str) -> bytes:
+        """A signed GET of ``path`` from ``peer``'s peer API; the body (at most 1 MiB)."""
+        gw = self.gw
+        headers = sign_request(gw.keyring, method="GET", path_qs=path, destination=peer,
+                               body=b"", now_ms=gw.clock.now_ms())
+        async with gw.http.get(gw.deliveries[peer].url + path, headers=headers,
+                               timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
+            if resp.status != 200:
+                raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
+        return body
+
     async def _fetch_from(self, peer: str, serial: int) -> None:
         gw = self.gw
-        d = gw.deliveries[peer]
-        headers = sign_request(gw.keyring, method="GET", path_qs=DIRECTORY_PATH,
-                               destination=peer, body=b"", now_ms=gw.clock.now_ms())
         try:
-            async with gw.http.get(d.url + DIRECTORY_PATH, headers=headers,
-                                   timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
-                if resp.status != 200:
-                    raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
-            await self.install(body, source=f"peer:{peer}")
+            body = await self._get(peer, DIRECTORY_PATH)
+            try:
+                await self.install(body, source=f"peer:{peer}")
+            except UnknownRoot:
+                # Signed by roots we do not hold: the peer's side of a root rotation was
+                # installed first. Its root set is checked against our roots in force.
+                root_set = await self._get(peer, ROOTS_PATH)
+                await self.install(body, source=f"peer:{peer}", root_set=root_set)
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             log.warning("directory_fetch_failed", peer=peer, serial=serial,
                         error=type(e).__name__)
         except GatewayError as e:
             log.warning("directory_fetch_failed", peer=peer, serial=serial, code=e.code)
-            # Signed by roots we do not know yet: the peer's side of a root rotation was
-            # installed first; ours follows with the same root set (not an alert).
+            # Signed by roots we do not know yet and the peer has no root set for them (it
+            # may be installing one): tried again later, not an alert.
             if isinstance(e, DirectoryError) and not isinstance(e, _Refused | UnknownRoot):
                 await gw.store.call(gw.store.sync.alert, ALERT_ORIGIN, "directory_refused",
                                     f"peer:{peer} offered serial {serial}: {e.message}",
