@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -174,7 +175,7 @@ class Traffic:
         return a, b
 
     @contextlib.asynccontextmanager
-    async def during(self):  # type: ignore[no-untyped-def]
+    async def during(self) -> AsyncIterator[None]:
         async def loop() -> None:
             while True:
                 await self.one()
