@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gateway.cli.provision import Network, provision
 from gateway.node.config import Config, load_config
 from gateway.node.gateway import Gateway
 from gateway.node.home import add_user, init_home
+from gateway.protocol.identity import Keyring
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
 PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
@@ -56,6 +58,15 @@ class Pair:
 
     def config(self, office: str) -> Config:
         return load_config(self.homes[office])
+
+    def configure(self, office: str, **settings: Any) -> None:
+        """Change settings in ``office``'s gateway.toml (before it starts)."""
+        import dataclasses
+
+        from gateway.node.config import render_config
+
+        cfg = dataclasses.replace(self.config(office), **settings)
+        (self.homes[office] / "gateway.toml").write_text(render_config(cfg), encoding="utf-8")
 
     async def start(self, office: str, **kw: Any) -> Gateway:
         gw = Gateway(self.config(office), **kw)
@@ -117,6 +128,41 @@ class Officer:
         data = await self.call("GET", "/api/v1/inbox?limit=1000", expect=200)
         return list(data["messages"])
 
+    async def wait_delivered(self, mid: str, timeout: float = 30.0) -> None:
+        """Until every recipient of ``mid`` holds it (a verified receipt), or fail."""
+        async def done() -> bool:
+            return all(d["state"] == "delivered" for d in (await self.status(mid))["deliveries"])
+        await wait_for(done, timeout, what=f"delivery of {mid}")
+
+
+def admin_headers(home: Path) -> dict[str, str]:
+    """An ``admin`` user of the gateway in ``home`` (made now), as request headers."""
+    token = add_user(home, "admin", "admin").read_text().strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def ping_as(session: aiohttp.ClientSession, keyring: Keyring, to: str, peer_url: str,
+                  now_ms: int | None = None) -> tuple[int, Any]:
+    """A signed ping from ``keyring``'s office to ``to`` (status, JSON answer)."""
+    from gateway.protocol.peerauth import sign_request
+
+    path = "/peer/v1/ping"
+    h = sign_request(keyring, method="GET", path_qs=path, destination=to, body=b"",
+                     now_ms=now_ms or int(time.time() * 1000))
+    async with session.get(peer_url + path, headers=h) as r:
+        return r.status, await r.json()
+
+
+def run_cli(capfd: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``blo-gateway ARGS`` in this process, output captured (call it on a thread while
+    in-process gateways serve: ``asyncio.to_thread(run_cli, capfd, ...)``)."""
+    from gateway.cli import main
+
+    capfd.readouterr()
+    code = main(list(args))
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out, err)
+
 
 def error_code(fn: Any) -> str:
     """The stable code of the GatewayError ``fn()`` raises, or "OK"."""
@@ -155,3 +201,73 @@ def load_script(path: Path, name: str) -> Any:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+class ThrowawayCA:
+    """A certificate authority for one test, made with `cryptography`: ``ca.pem`` in
+    ``folder``, and certificates it issues for 127.0.0.1 / localhost (server or client)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.name = name
+        self.cert = self._build(name, self.key.public_key(), ca=True)
+        self.cert_file = self._write("ca.pem", self.cert)
+
+    def _build(self, name: str, public_key: Any, *, ca: bool = False, server: bool = False,
+               client: bool = False) -> Any:
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+        now = datetime.datetime.now(datetime.UTC)
+        b = (x509.CertificateBuilder()
+             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.name)]))
+             .public_key(public_key).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(minutes=5))
+             .not_valid_after(now + datetime.timedelta(days=1))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if ca:
+            b = b.add_extension(x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True,
+                content_commitment=False, key_encipherment=False, data_encipherment=False,
+                key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+        if server:
+            b = b.add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                critical=False)
+        usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
+            [ExtendedKeyUsageOID.CLIENT_AUTH] if client else [])
+        if usages:
+            b = b.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        return b.sign(self.key, hashes.SHA256())
+
+    def _write(self, name: str, cert: Any) -> Path:
+        from cryptography.hazmat.primitives import serialization
+
+        path = self.folder / name
+        path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def issue(self, name: str, *, server: bool = False, client: bool = False
+              ) -> tuple[Path, Path]:
+        """A certificate and its private key (PEM files; the key 0600)."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = self._build(name, key.public_key(), server=server, client=client)
+        cert_file = self._write(f"{name}.pem", cert)
+        key_file = self.folder / f"{name}.key"
+        key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        key_file.chmod(0o600)
+        return cert_file, key_file

@@ -10,19 +10,16 @@ import time
 from pathlib import Path
 
 import aiohttp
+import harness
 import pytest
-from harness import BACKENDS, Pair, wait_for
+from harness import BACKENDS, Pair, admin_headers, run_cli, wait_for
 
-from gateway.cli import main
 from gateway.node.clock import FakeClock
-from gateway.node.home import add_user
 from gateway.protocol.errors import DirectoryError
 from gateway.protocol.identity import build_directory, sign_directory
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 DAY = 24 * 3600 * 1000
-PING = "/peer/v1/ping"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -58,15 +55,11 @@ def signed_directory(pair: Pair, serial: int, *, revoke: tuple[str, ...] = (),
 
 
 def admin(pair: Pair, office: str) -> dict[str, str]:
-    token = add_user(pair.homes[office], "admin", "admin").read_text().strip()
-    return {"Authorization": f"Bearer {token}"}
+    return admin_headers(pair.homes[office])
 
 
 async def ping_as(session, pair: Pair, origin: str, to: str, now_ms: int | None = None):
-    h = sign_request(pair.net.keyrings[origin], method="GET", path_qs=PING, destination=to,
-                     body=b"", now_ms=now_ms or _now())
-    async with session.get(pair.peer(to) + PING, headers=h) as r:
-        return r.status, await r.json()
+    return await harness.ping_as(session, pair.net.keyrings[origin], to, pair.peer(to), now_ms)
 
 
 async def health(session, pair: Pair, office: str) -> dict:
@@ -149,10 +142,7 @@ async def test_directory_install_command_stopped_and_running(pair, session, tmp_
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         """``blo-gateway ARGS`` (in this process, on a thread: the gateways keep serving)."""
-        capfd.readouterr()
-        code = main(list(args))
-        out, err = capfd.readouterr()
-        return subprocess.CompletedProcess(list(args), code, out, err)
+        return run_cli(capfd, *args)
 
     await pair.start(HEKOU)
     files = {}

@@ -10,7 +10,7 @@ import time
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Officer, Pair, wait_for
+from harness import BACKENDS, Officer, Pair, ThrowawayCA, wait_for
 
 from gateway.node.delivery import frame_batch
 from gateway.protocol import envelope
@@ -380,54 +380,15 @@ def test_payload_fixture_is_sane():
     assert Payload(pb.Acknowledgement()).message_type.slug == "acknowledgement"
 
 
-def _self_signed(tmp_path):
-    """A certificate for 127.0.0.1, made with `cryptography`, and its key (PEM files)."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hekou-gateway.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    key_file.chmod(0o600)
-    return cert_file, key_file
-
-
 async def test_peer_api_over_tls(tmp_path, session):
     """Hekou serves its peer API over TLS; Lào Cai verifies it against a pinned CA file."""
-    cert, key = _self_signed(tmp_path)
+    ca = ThrowawayCA(tmp_path / "ca", "test CA")
+    cert, key = ca.issue("hekou-gateway.test", server=True)
     pair = Pair(tmp_path / "gw", "sqlite")
     try:
-        import tomllib
-
-        from gateway.node.config import render_config
-
-        for office, extra in ((HEKOU, {"tls_cert": str(cert), "tls_key": str(key)}),
-                              (LAOCAI, {"tls_ca": str(cert), "peer_urls": {
-                                  HEKOU: f"https://127.0.0.1:{pair.ports[HEKOU][0]}"}})):
-            cfg_file = pair.homes[office] / "gateway.toml"
-            data = tomllib.loads(cfg_file.read_text())
-            from gateway.node.config import Config
-
-            cfg_file.write_text(render_config(Config(home=pair.homes[office], **{**data,
-                                                                                 **extra})))
+        pair.configure(HEKOU, tls_cert=str(cert), tls_key=str(key))
+        pair.configure(LAOCAI, tls_ca=str(ca.cert_file),
+                       peer_urls={HEKOU: f"https://127.0.0.1:{pair.ports[HEKOU][0]}"})
         await pair.start(HEKOU)
         await pair.start(LAOCAI)
         o = officer(pair, session, LAOCAI)

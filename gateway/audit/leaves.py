@@ -37,6 +37,7 @@ EVENT_TYPES = {
     "checkpoint.cosigned": "audit.checkpoint_cosigned",
     "witness.alert": "audit.witness_alert",
     "directory.accepted": "audit.directory_accepted",
+    "roots.accepted": "audit.roots_accepted",
     "workflow.transition": "audit.workflow_transition",
     "message.shredded": "audit.message_shredded",
     "user.added": "audit.user_added",

@@ -185,6 +185,16 @@ class OfficerClient:
             "POST", "/api/v1/courier/import", bundle, "application/octet-stream"))
         return result
 
+    def install_roots(self, root_set: bytes, signed: bytes) -> dict[str, Any]:
+        """Install a root rotation and the first directory its new roots signed (admin)."""
+        import base64
+
+        body = json.dumps({"root_set": base64.b64encode(root_set).decode("ascii"),
+                           "directory": base64.b64encode(signed).decode("ascii")}).encode()
+        result: dict[str, Any] = json.loads(self._request("PUT", "/api/v1/roots", body,
+                                                          "application/json"))
+        return result
+
     def health(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/health")
         return result

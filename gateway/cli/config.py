@@ -29,13 +29,13 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 
 def cmd_config_check(a: argparse.Namespace) -> int:
-    from gateway.node.config import config_problems, load_config
+    from gateway.node.config import FILE_SETTINGS, config_problems, load_config
 
     home = Path(a.home)
     problems = config_problems(home)
     if not problems:
         cfg = load_config(home)
-        for key in ("keyring", "directory", "roots", "tls_cert", "tls_key", "tls_ca"):
+        for key in FILE_SETTINGS:
             value = getattr(cfg, key)
             if value and not cfg.path(value).is_file():
                 problems.append(f"{home / 'gateway.toml'}: {key} = {value!r}: "

@@ -53,14 +53,14 @@ def _permissions(cfg: Config) -> Finding:
 
 
 def _configuration(home: Path) -> tuple[Finding, Config | None]:
-    from gateway.node.config import config_problems, load_config
+    from gateway.node.config import FILE_SETTINGS, config_problems, load_config
 
     problems = config_problems(home)
     if problems:
         return ("configuration", False, "; ".join(problems)
                 + " (fix gateway.toml; see blo-gateway config check)"), None
     cfg = load_config(home)
-    for key in ("keyring", "directory", "roots", "tls_cert", "tls_key", "tls_ca"):
+    for key in FILE_SETTINGS:
         value = getattr(cfg, key)
         if value and not cfg.path(value).is_file():
             problems.append(f"{key} = {value!r}: no such file {cfg.path(value)}")

@@ -72,8 +72,9 @@ def cmd_keys_root_create(a: argparse.Namespace) -> int:
     existing = (TrustRoots.load(roots_path, require_both=False).roots
                 if roots_path.exists() else ())
     if any(r.country == a.country for r in existing):
-        raise ConfigError(f"{roots_path} already holds a {a.country} root; "
-                          "replacing a root is a key ceremony, not a command")
+        raise ConfigError(f"{roots_path} already holds a {a.country} root; to replace it, "
+                          "write the new root to a file of its own (--roots new-root.json) "
+                          "and rotate: blo-gateway roots build (deploy/README.md)")
     roots = TrustRoots((*existing, signer.root_key(a.name_vi, a.name_zh)))
     roots_path.write_text(roots.to_json(), encoding="utf-8")
     print(f"root key {signer.key_id} ({a.country}): private {a.private} (mode 600); "
@@ -159,6 +160,7 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
     home = Path(a.home)
     cfg = load_config(home)
     data = Path(a.file).read_bytes()
+    root_set = Path(a.root_set).read_bytes() if a.root_set else None
     host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "") else cfg.api_host  # noqa: S104
     try:  # is the gateway running? (its officer API accepts connections)
         socket.create_connection((host, cfg.api_port), timeout=2).close()
@@ -166,7 +168,11 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
     except OSError:
         running = False
     if running:
-        res = OfficerClient.for_home(home, a.user).install_directory(data)
+        client = OfficerClient.for_home(home, a.user)
+        res = (client.install_directory(data) if root_set is None
+               else client.install_roots(root_set, data))
+        if root_set is not None:
+            print(f"trust roots version {res['roots_version']} in force")
         if not res["installed"]:
             print(f"directory serial {res['serial']} is already installed; nothing changed")
             return 0
@@ -176,7 +182,10 @@ def cmd_directory_install(a: argparse.Namespace) -> int:
         return 0
     from gateway.node.trust import install_offline
 
-    d, previous = install_offline(cfg, data, now_ms=_now_ms())
+    d, previous = install_offline(cfg, data, now_ms=_now_ms(), root_set=root_set)
+    if root_set is not None:
+        roots = TrustRoots.load(cfg.path(cfg.roots))
+        print(f"trust roots version {roots.version} in force in {home}")
     print(f"directory serial {d.serial} installed in {home} (held before: {previous or '-'}); "
           "the gateway is not running: it takes effect when it starts")
     return 0

@@ -48,6 +48,7 @@ from gateway.cli.messages import (
     cmd_template,
 )
 from gateway.cli.migrate import cmd_migrate
+from gateway.cli.roots import cmd_roots_build, cmd_roots_sign, cmd_roots_verify
 from gateway.cli.serve import cmd_demo, cmd_health, cmd_serve
 from gateway.cli.users import (
     cmd_tokens_revoke,
@@ -149,8 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "once; its peers fetch it within one ping interval (30 s). Otherwise the "
                     "file and the store are updated for the next start. A directory older than "
                     "the newest one accepted (rollback) or another one with the same serial "
-                    "(fork) is refused with BAD_DIRECTORY and recorded as an alert.")
+                    "(fork) is refused with BAD_DIRECTORY and recorded as an alert. With "
+                    "--root-set, a root rotation (blo-gateway roots build) is installed first: "
+                    "it must be signed by both roots in force and every new root (BAD_ROOTS "
+                    "otherwise), and the directory must be signed by the new roots.")
     di.add_argument("file", help="the signed directory (directory.bin format)")
+    di.add_argument("--root-set", metavar="FILE",
+                    help="a signed root set (roots build/sign) whose new roots signed FILE")
     di.add_argument("--home", required=True, help="the gateway's home folder")
     di.add_argument("--user", default="admin",
                     help="admin user whose token file is used (private/tokens/USER.token)")
@@ -163,6 +169,29 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "show":
             sp.add_argument("--json", action="store_true")
         sp.set_defaults(func=fn)
+
+    rt = sub.add_parser("roots", help="rotate the trust roots (a root set signed by the "
+                                      "roots in force and the new ones)")
+    rts = rt.add_subparsers(dest="roots_cmd", required=True)
+    rb = rts.add_parser("build", help="an unsigned root set: the roots in force with a "
+                                     "country's root replaced, next version")
+    rb.add_argument("--roots", required=True, help="the trust roots in force (roots.json)")
+    rb.add_argument("--new", action="append", required=True, metavar="ROOTS_FILE",
+                    help="a new root's public file (keys root-create --roots FILE; repeat "
+                         "for both countries)")
+    rb.add_argument("--out", required=True)
+    rb.set_defaults(func=cmd_roots_build)
+    rsg = rts.add_parser("sign", help="add a root key's signature (current or new root)")
+    rsg.add_argument("file")
+    rsg.add_argument("--root-key", required=True)
+    rsg.add_argument("--out", help="default: sign in place")
+    rsg.set_defaults(func=cmd_roots_sign)
+    rv = rts.add_parser("verify", help="check a root set against the roots in force "
+                                      "(BAD_ROOTS if it may not replace them)")
+    rv.add_argument("file")
+    rv.add_argument("--roots", required=True, help="the trust roots in force (roots.json)")
+    rv.add_argument("--out", help="write the new trust roots (roots.json format) here")
+    rv.set_defaults(func=cmd_roots_verify)
 
     it = sub.add_parser("init", help="create a gateway home folder for one office")
     it.add_argument("--home", required=True)

@@ -16,6 +16,7 @@ is ``gateway.audit.verify``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
@@ -28,7 +29,8 @@ from gateway.audit.merkle import CompactRange, leaf_hash
 from gateway.audit.notes import log_origin, make_checkpoint
 from gateway.audit.verify import FORMAT
 from gateway.node.config import load_config
-from gateway.protocol.identity import Keyring
+from gateway.protocol.errors import DirectoryError
+from gateway.protocol.identity import Directory, Keyring, TrustRoots
 from gateway.store import Store, make_engine
 
 __all__ = ["FORMAT", "export_bundle"]
@@ -48,6 +50,12 @@ def export_bundle(home: Path, out: Path) -> dict[str, Any]:
     size, root = edge.size, edge.root()
     now = int(time.time() * 1000)
     keyring = Keyring.load(cfg.path(cfg.keyring))
+    # Signed with a key the bundle's directory lists (not one `keys rotate` added that no
+    # directory lists yet); with an expired directory, the newest key, as before.
+    with contextlib.suppress(DirectoryError):
+        keyring = keyring.usable_in(Directory.verify(
+            cfg.path(cfg.directory).read_bytes(), TrustRoots.load(cfg.path(cfg.roots)),
+            now_ms=now))
     checkpoints = [*data["checkpoints"], make_checkpoint(keyring, size, root, now)]
     manifest = {"format": FORMAT, "office": cfg.office_id, "origin": log_origin(cfg.office_id),
                 "size": size, "exported_at_ms": now}

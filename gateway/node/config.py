@@ -28,7 +28,8 @@ from typing import Annotated, Any, get_args, get_origin, get_type_hints
 from gateway.protocol.errors import ConfigError
 from gateway.protocol.localtime import check_zone_name
 
-__all__ = ["Check", "Config", "Range", "config_problems", "load_config", "render_config"]
+__all__ = ["FILE_SETTINGS", "Check", "Config", "Range", "config_problems", "load_config",
+           "render_config"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,11 @@ class Config:
     tls_key: str = ""
     #: CA bundle to verify peers' TLS certificates; empty: the system store.
     tls_ca: str = ""
+    #: Mutual TLS towards peers: the client certificate and key (PEM) this gateway presents
+    #: when it connects to a peer (or the peer's reverse proxy, deploy/nginx/) that asks for
+    #: one. Empty: no client certificate.
+    tls_client_cert: str = ""
+    tls_client_key: str = ""
     #: Override peer endpoints from the directory: {"cn.yunnan.hekou.blo": "https://..."}.
     peer_urls: dict[str, Annotated[str, _URL]] = field(default_factory=dict)
     #: Answer deadlines in hours by "<type>.<priority>", overriding the defaults of
@@ -199,6 +205,11 @@ class Config:
         return f"sqlite:///{self.home / 'gateway.db'}"
 
 
+#: settings that name a file (relative to the home): ``config check`` and ``doctor`` check
+#: that each one given exists
+FILE_SETTINGS = ("keyring", "directory", "roots", "tls_cert", "tls_key", "tls_ca",
+                 "tls_client_cert", "tls_client_key")
+
 #: settings that only make sense together: (keys, test on the merged values, what is allowed)
 _RELATIONS: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], bool], str], ...] = (
     (("retry_base_ms", "retry_cap_ms"), lambda v: v["retry_base_ms"] <= v["retry_cap_ms"],
@@ -211,6 +222,9 @@ _RELATIONS: tuple[tuple[tuple[str, ...], Callable[[dict[str, Any]], bool], str],
      "max_envelope_bytes must not exceed max_request_bytes"),
     (("tls_cert", "tls_key"), lambda v: bool(v["tls_cert"]) == bool(v["tls_key"]),
      "tls_cert and tls_key are given together or not at all"),
+    (("tls_client_cert", "tls_client_key"),
+     lambda v: bool(v["tls_client_cert"]) == bool(v["tls_client_key"]),
+     "tls_client_cert and tls_client_key are given together or not at all"),
 )
 
 

@@ -38,11 +38,11 @@ from gateway.node.metrics import GatewayMetrics, Scrape
 from gateway.node.officer_api import build_officer_app
 from gateway.node.peer_api import LIMITS_KEY, build_peer_app
 from gateway.node.records import sign_own_record
-from gateway.node.trust import DirectoryKeeper
+from gateway.node.trust import DirectoryKeeper, load_keyring
 from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol import envelope
 from gateway.protocol.errors import ConfigError, GatewayError, Malformed, NotFound
-from gateway.protocol.identity import Directory, Keyring, TrustRoots
+from gateway.protocol.identity import Directory, TrustRoots
 from gateway.protocol.localtime import office_zone
 from gateway.protocol.messages import MessageType, Payload
 from gateway.protocol.peerauth import sign_request
@@ -88,19 +88,18 @@ class Gateway:
 
     def load_identity(self) -> None:
         cfg = self.config
-        self.keyring = Keyring.load(cfg.path(cfg.keyring))
-        if self.keyring.office_id != self.office_id:
-            raise ConfigError(f"keyring is for {self.keyring.office_id}, config says "
-                              f"{self.office_id}")
+        ring = load_keyring(cfg)
         self.roots = TrustRoots.load(cfg.path(cfg.roots))
         self.directory = Directory.verify(cfg.path(cfg.directory).read_bytes(), self.roots,
                                           now_ms=self.clock.now_ms())
         me = self.directory.office(self.office_id)
         #: the office's time zone: periods, deadlines and times shown (stored times are UTC)
         self.zone = office_zone(me, cfg.time_zone)
-        listed = {k.key_id for k in me.keys}
-        if not {k.key_id for k in self.keyring.keys} & listed:
-            raise ConfigError("none of our keys is in the trust directory")
+        listed = {k.key_id for k in me.keys} - set(self.directory.revoked)
+        if not {k.key_id for k in ring.keys} & listed:
+            raise ConfigError("none of our keys is in the trust directory unrevoked")
+        #: signs only with keys the directory lists unrevoked; opens with every key
+        self.keyring = ring.usable_in(self.directory)
 
     async def start(self) -> None:
         secure_home(self.config)  # private umask; refuses a home others can read
@@ -127,9 +126,13 @@ class Gateway:
             "directory_sha256": hashlib.sha256(self.directory.signed_bytes).hexdigest(),
             "keys": sorted(k.key_id for k in self.keyring.keys)}])
         ssl_client: ssl.SSLContext | bool = True
-        if self.config.tls_ca:
-            ssl_client = ssl.create_default_context(cafile=str(self.config.path(
-                self.config.tls_ca)))
+        cfg = self.config
+        if cfg.tls_ca or cfg.tls_client_cert:
+            ssl_client = ssl.create_default_context(
+                cafile=str(cfg.path(cfg.tls_ca)) if cfg.tls_ca else None)
+            if cfg.tls_client_cert:  # mutual TLS: present our client certificate
+                ssl_client.load_cert_chain(cfg.path(cfg.tls_client_cert),
+                                           cfg.path(cfg.tls_client_key))
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ssl_client,
                                                                          limit_per_host=4))
         for office in self.directory.offices.values():

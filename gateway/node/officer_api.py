@@ -26,6 +26,9 @@ cannot open a message; ``admin`` may do both. Routes:
   bundle for that peer (``application/octet-stream``; its summary as JSON in the
   ``BLO-Courier`` header); ``POST /api/v1/courier/import`` (admin) — body: a bundle; answers
   what it did (``gateway.node.courier``).
+* ``PUT /api/v1/roots`` (admin) — ``{"root_set": base64, "directory": base64}``: a root
+  rotation (``gateway.protocol.rootset``) and the first directory its new roots signed,
+  installed together.
 * ``/app/…`` — the web app (``gateway.node.web``): its own sessions, CSRF tokens and pages; no
   bearer token there.
 * ``GET /metrics`` (auditor or admin) — Prometheus text format; every metric is defined
@@ -84,7 +87,7 @@ from gateway.protocol.messages import MessageType, Payload
 from gateway.protocol.receipt import verify_receipt
 from gateway.protocol.release import check_forward, released_copy
 from gateway.protocol.stats import compute_stats, period_of, stats_csv
-from gateway.protocol.strict import ascii_decimal, ascii_uint, load_json_object
+from gateway.protocol.strict import ascii_decimal, ascii_uint, b64, load_json_object
 from gateway.protocol.workflow import WAITING
 from gateway.store import IdempotentAnswer
 from gateway.views import payload_json
@@ -263,7 +266,8 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             if d["receipt"] is not None:
                 rec = verify_receipt(d["receipt"], gw.directory, receiver=d["peer"],
                                      message_id=mid, envelope_sha256=env["sha256"],
-                                     now_ms=gw.clock.now_ms())
+                                     now_ms=gw.clock.now_ms(),
+                                     stored_at_ms=d["delivered_at_ms"])
                 item["receipt"] = {"received_at_ms": rec.received_at_ms,
                                    "signed_by": rec.signer_key_id, "verified": True,
                                    "raw": base64.b64encode(rec.raw).decode("ascii")}
@@ -453,6 +457,20 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             chunks.append(chunk)
         return web.json_response(await courier.import_bundle(gw, b"".join(chunks)))
 
+    async def install_roots(request: web.Request) -> web.Response:
+        """Admin only: a root rotation with the first directory its new roots signed."""
+        user = need(request)
+        _query(request)
+        body = await _json_object(request, "root_set", "directory")
+        if not all(isinstance(body.get(k), str) for k in ("root_set", "directory")):
+            raise Malformed('"root_set" and "directory" are both required, in base64')
+        d, previous, changed = await gw.trust.install(
+            b64(body["directory"], "directory"), source=f"officer:{user}",
+            root_set=b64(body["root_set"], "root_set"))
+        return web.json_response({"serial": d.serial, "previous_serial": previous,
+                                  "installed": changed, "roots_version": gw.roots.version,
+                                  "revoked_keys": sorted(d.revoked)})
+
     async def health(request: web.Request) -> web.Response:
         _query(request)
         full = await gw.health()
@@ -485,6 +503,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     app.router.add_put("/api/v1/directory", install_directory)
     app.router.add_post("/api/v1/courier/export", courier_export)
     app.router.add_post("/api/v1/courier/import", courier_import)
+    app.router.add_put("/api/v1/roots", install_roots)
     app.router.add_get("/health", health)
     app.add_subapp(WEB_PREFIX, build_web_app(gw))
     app.router.add_get("/metrics", metrics)

@@ -11,6 +11,8 @@ Routes (all authenticated per ``gateway.protocol.peerauth``):
   serials: ``{"office", "time_ms", "directory_serial"}``; a higher serial either way makes
   the other side fetch the directory (``gateway.node.trust``).
 * ``GET /peer/v1/directory`` — the co-signed trust directory we hold, verbatim.
+* ``GET /peer/v1/roots`` — the root set (``SignedTrustRoots``) that put our trust roots in
+  place, verbatim; 404 if they were never rotated (docs/wire-format.md §3.3).
 
 While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRED``.
 
@@ -41,7 +43,7 @@ from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, add
 from gateway.node.http import error_middleware
 from gateway.node.ports import PeerApiHost
 from gateway.node.reception import receive_envelopes
-from gateway.node.trust import DIRECTORY_PATH
+from gateway.node.trust import DIRECTORY_PATH, ROOTS_PATH
 from gateway.node.witness import add_checkpoint
 from gateway.protocol import envelope, strict
 from gateway.protocol.errors import (
@@ -209,6 +211,13 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
                             content_type="application/octet-stream",
                             headers={"BLO-Directory-Serial": str(gw.directory.serial)})
 
+    async def roots(request: web.Request) -> web.Response:
+        """The root set of the roots we hold (peers check it against their own roots)."""
+        await authenticate(request)
+        if gw.trust.root_set is None:
+            raise NotFound("the trust roots here were never rotated")
+        return web.Response(body=gw.trust.root_set, content_type="application/octet-stream")
+
     async def witness(request: web.Request) -> web.Response:
         auth, body = await authenticate(request)
         ans = await add_checkpoint(gw, auth.origin, body)
@@ -254,4 +263,5 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
     app.router.add_put("/peer/v1/envelopes/{sender}/{message_id}", put_one)
     app.router.add_get("/peer/v1/ping", ping)
     app.router.add_get(DIRECTORY_PATH, directory)
+    app.router.add_get(ROOTS_PATH, roots)
     return app

@@ -93,9 +93,8 @@ class TrustHost(Node, Protocol):
     """``trust.DirectoryKeeper``: the only piece that replaces the directory."""
 
     directory: Directory  # settable: a live install swaps it
-
-    @property
-    def roots(self) -> TrustRoots: ...
+    keyring: Keyring  # settable: re-read at install (keys rotate), signing keys per directory
+    roots: TrustRoots  # settable: a root rotation replaces it
     @property
     def http(self) -> aiohttp.ClientSession: ...
     @property
@@ -119,6 +118,7 @@ class RecordsHost(Node, Protocol):
 class DirectoryOffers(Protocol):
     """What the peer API asks of the directory keeper."""
 
+    root_set: bytes | None
     def middleware(self) -> Middleware: ...
     def offered(self, peer: str, serial: int) -> None: ...
 
@@ -132,7 +132,8 @@ class CurrentDirectory(Protocol):
 class DirectoryInstaller(CurrentDirectory, Protocol):
     """What the officer API asks of the directory keeper."""
 
-    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]: ...
+    async def install(self, signed: bytes, *, source: str, root_set: bytes | None = None
+                      ) -> tuple[Directory, int, bool]: ...
 
 
 class ReceptionHost(Node, Protocol):

@@ -14,6 +14,22 @@ Invariants:
 * Expiry is checked on every use, not only at start: with an expired directory the
   gateway refuses peer requests and sealing (``DIRECTORY_EXPIRED``, 503); ``/health``
   warns ``directory_warn_days`` before.
+* The office keyring is read again from its file at every install, so that keys added by
+  ``keys rotate`` (which rewrites the file while the gateway runs) can open what is sealed
+  to them; the gateway signs only with keys the directory it holds lists unrevoked
+  (``Keyring.usable_in``), so a rotation takes effect when the directory listing the new
+  keys is installed, and a revoked key of ours stops being used at once.
+* A **root rotation** (``gateway.protocol.rootset``) is installed together with the first
+  directory its new roots signed: the root set is checked against the roots in force, the
+  directory against the new roots, then ``roots.json`` is replaced (an audit leaf
+  ``roots.accepted``) and the directory installed as above. A crash between the two file
+  writes leaves the new roots with the old directory; installing the same pair again
+  completes it (the root set then changes nothing). The root set is kept verbatim in
+  ``root-set.bin`` in the home and served to peers (``GET /peer/v1/roots``): a gateway
+  offered a directory signed by roots it does not know fetches the peer's root set,
+  checks it against its own roots in force (the peer is not trusted for it: the set needs
+  the signatures of every current and every new root) and installs both, so a root
+  rotation, like a directory, reaches the other side within one ping interval.
 * Peers offer each other their serial: a ping carries the sender's serial in its signed
   query (``?directory_serial=N``) and the answer carries the receiver's. A gateway that
   sees a higher serial fetches ``GET /peer/v1/directory`` from that peer, verifies and
@@ -40,18 +56,28 @@ from aiohttp.typedefs import Middleware
 from gateway.node.config import Config
 from gateway.node.logs import get_logger
 from gateway.node.ports import TrustHost
-from gateway.protocol.errors import DirectoryError, DirectoryExpired, GatewayError, PeerUnavailable
+from gateway.protocol.errors import (
+    ConfigError,
+    DirectoryError,
+    DirectoryExpired,
+    GatewayError,
+    PeerUnavailable,
+    UnknownRoot,
+)
 from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
 from gateway.protocol.localtime import iso_time
 from gateway.protocol.peerauth import sign_request
+from gateway.protocol.rootset import verify_root_set
 from gateway.store import Store, make_engine, prepare_schema
 
-__all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "DirectoryKeeper", "install_offline",
-           "write_atomically"]
+__all__ = ["ALERT_ORIGIN", "DIRECTORY_PATH", "ROOTS_PATH", "DirectoryKeeper",
+           "install_offline", "load_keyring", "write_atomically"]
 
 log = get_logger("trust")
 ALERT_ORIGIN = "trust-directory"
 DIRECTORY_PATH = "/peer/v1/directory"
+ROOTS_PATH = "/peer/v1/roots"
+ROOT_SET_FILE = "root-set.bin"  # in the home: the root set of the roots in force, verbatim
 DAY_MS = 86_400_000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -70,6 +96,24 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def load_keyring(cfg: Config) -> Keyring:
+    """The office keyring from its file (``keys rotate`` may have added keys since start)."""
+    ring = Keyring.load(cfg.path(cfg.keyring))
+    if ring.office_id != cfg.office_id:
+        raise ConfigError(f"keyring is for {ring.office_id}, config says {cfg.office_id}")
+    return ring
+
+
+def _roots_event(roots: TrustRoots, now_ms: int, source: str) -> dict[str, Any]:
+    """The audit leaf of a root rotation (``serial`` is the root set's version)."""
+    kind, _, who = source.partition(":")
+    event: dict[str, Any] = {"t": now_ms, "type": "roots.accepted", "serial": roots.version,
+                             "keys": sorted(r.key_id for r in roots.roots), "kind": kind}
+    if who:
+        event["peer" if kind == "peer" else "user"] = who
+    return event
 
 
 def _check_lists_us(d: Directory, office_id: str, keyring: Keyring) -> None:
@@ -100,13 +144,16 @@ def _refusal(store: Store, d: Directory, outcome: str, top: int, now_ms: int,
     return _Refused(msg)
 
 
-def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directory, int]:
-    """Install a directory into a gateway home whose gateway is not running.
+def install_offline(cfg: Config, signed: bytes, *, now_ms: int,
+                    root_set: bytes | None = None) -> tuple[Directory, int]:
+    """Install a directory (with ``root_set``: after a root rotation) into a gateway home
+    whose gateway is not running.
 
     Returns the directory and the serial held before. The same checks as a running
     gateway: roots, validity, lists our keys, no rollback or fork against the store."""
-    roots = TrustRoots.load(cfg.path(cfg.roots))
-    keyring = Keyring.load(cfg.path(cfg.keyring))
+    current = TrustRoots.load(cfg.path(cfg.roots))
+    roots = current if root_set is None else verify_root_set(root_set, current)
+    keyring = load_keyring(cfg)
     d = Directory.verify(signed, roots, now_ms=now_ms)
     _check_lists_us(d, cfg.office_id, keyring)
     engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
@@ -117,6 +164,10 @@ def install_offline(cfg: Config, signed: bytes, *, now_ms: int) -> tuple[Directo
         outcome, top = store.directory_compare(d.serial, sha)
         if outcome in ("rollback", "fork"):
             raise _refusal(store, d, outcome, top, now_ms, "install")
+        if roots is not current and root_set is not None:
+            write_atomically(cfg.home / ROOT_SET_FILE, root_set)
+            write_atomically(cfg.path(cfg.roots), roots.to_json().encode())
+            store.audit([_roots_event(roots, now_ms, "install")])
         # The file first: a crash before the store records it leaves a newer file, which
         # the next start accepts; the other order would leave an "older" file behind.
         write_atomically(cfg.path(cfg.directory), signed)
@@ -141,6 +192,8 @@ class DirectoryKeeper:
         self.lock = asyncio.Lock()
         self._fetch: asyncio.Task[None] | None = None
         self._tried: dict[tuple[str, int], float] = {}
+        #: the root set that put the roots in force in place (None: never rotated)
+        self.root_set: bytes | None = None
 
     # ------------------------------------------------------------------ checks
 
@@ -187,6 +240,9 @@ class DirectoryKeeper:
         to start on a rollback or a fork (recorded as an alert)."""
         gw = self.gw
         d, now = gw.directory, gw.clock.now_ms()
+        with contextlib.suppress(FileNotFoundError):
+            self.root_set = await asyncio.to_thread(
+                (gw.config.home / ROOT_SET_FILE).read_bytes)
         sha = hashlib.sha256(d.signed_bytes).digest()
         outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
                                            d.signed_bytes, now_ms=now, source="start")
@@ -194,8 +250,10 @@ class DirectoryKeeper:
             err = await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, "start")
             raise DirectoryError(f"{gw.config.path(gw.config.directory)}: {err.message}")
 
-    async def install(self, signed: bytes, *, source: str) -> tuple[Directory, int, bool]:
-        """Verify and install a directory into the running gateway.
+    async def install(self, signed: bytes, *, source: str,
+                      root_set: bytes | None = None) -> tuple[Directory, int, bool]:
+        """Verify and install a directory into the running gateway; with ``root_set``, the
+        root rotation whose new roots signed it, first.
 
         Returns (the directory now held, the serial held before, whether it changed).
         The same directory again changes nothing."""
@@ -203,29 +261,41 @@ class DirectoryKeeper:
         async with self.lock:
             now = gw.clock.now_ms()
             before = gw.directory
-            d = Directory.verify(signed, gw.roots, now_ms=now)
+            roots = gw.roots if root_set is None else verify_root_set(root_set, gw.roots)
+            d = Directory.verify(signed, roots, now_ms=now)
             sha = hashlib.sha256(signed).digest()
             outcome, top = await gw.store.call(gw.store.sync.directory_compare, d.serial, sha)
-            if outcome == "same" and d.serial == before.serial:
+            if outcome == "same" and d.serial == before.serial and roots is gw.roots:
                 return before, before.serial, False
             if outcome in ("rollback", "fork"):
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
-            _check_lists_us(d, gw.office_id, gw.keyring)
+            ring = await asyncio.to_thread(load_keyring, gw.config)
+            _check_lists_us(d, gw.office_id, ring)
+            if roots is not gw.roots and root_set is not None:
+                await asyncio.to_thread(write_atomically, gw.config.home / ROOT_SET_FILE,
+                                        root_set)
+                await asyncio.to_thread(write_atomically, gw.config.path(gw.config.roots),
+                                        roots.to_json().encode())
+                self.root_set = root_set
+                await gw.store.call(gw.store.sync.audit, [_roots_event(roots, now, source)])
+                gw.roots = roots
+                log.info("roots_installed", version=roots.version, source=source)
             await asyncio.to_thread(write_atomically, gw.config.path(gw.config.directory),
                                     signed)
             outcome, top = await gw.store.call(gw.store.sync.directory_record, d.serial, sha,
                                                signed, now_ms=now, source=source)
             if outcome in ("rollback", "fork"):
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
-            self._swap(d)
+            self._swap(d, ring)
         log.info("directory_installed", serial=d.serial, previous=before.serial, source=source,
                  revoked=len(d.revoked))
         gw.spawn(self.offer_to_peers(), name="directory-offer")
         return d, before.serial, True
 
-    def _swap(self, d: Directory) -> None:
+    def _swap(self, d: Directory, ring: Keyring) -> None:
         gw = self.gw
         gw.directory = d
+        gw.keyring = ring.usable_in(d)
         for office in d.offices.values():  # offices new in this directory get a worker
             url = gw.config.peer_urls.get(office.office_id) or office.endpoint
             if office.office_id != gw.office_id and url and office.office_id not in gw.deliveries:
@@ -261,24 +331,37 @@ class DirectoryKeeper:
         self._tried[(peer, serial)] = now
         self._fetch = self.gw.spawn(self._fetch_from(peer, serial), name="directory-fetch")
 
+    async def _get(self, peer: str, path: str) -> bytes:
+        """A signed GET of ``path`` from ``peer``'s peer API; the body (at most 1 MiB)."""
+        gw = self.gw
+        headers = sign_request(gw.keyring, method="GET", path_qs=path, destination=peer,
+                               body=b"", now_ms=gw.clock.now_ms())
+        async with gw.http.get(gw.deliveries[peer].url + path, headers=headers,
+                               timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
+            if resp.status != 200:
+                raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
+        return body
+
     async def _fetch_from(self, peer: str, serial: int) -> None:
         gw = self.gw
-        d = gw.deliveries[peer]
-        headers = sign_request(gw.keyring, method="GET", path_qs=DIRECTORY_PATH,
-                               destination=peer, body=b"", now_ms=gw.clock.now_ms())
         try:
-            async with gw.http.get(d.url + DIRECTORY_PATH, headers=headers,
-                                   timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
-                if resp.status != 200:
-                    raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
-            await self.install(body, source=f"peer:{peer}")
+            body = await self._get(peer, DIRECTORY_PATH)
+            try:
+                await self.install(body, source=f"peer:{peer}")
+            except UnknownRoot:
+                # Signed by roots we do not hold: the peer's side of a root rotation was
+                # installed first. Its root set is checked against our roots in force.
+                root_set = await self._get(peer, ROOTS_PATH)
+                await self.install(body, source=f"peer:{peer}", root_set=root_set)
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             log.warning("directory_fetch_failed", peer=peer, serial=serial,
                         error=type(e).__name__)
         except GatewayError as e:
             log.warning("directory_fetch_failed", peer=peer, serial=serial, code=e.code)
-            if isinstance(e, DirectoryError) and not isinstance(e, _Refused):
+            # Signed by roots we do not know yet and the peer has no root set for them (it
+            # may be installing one): tried again later, not an alert.
+            if isinstance(e, DirectoryError) and not isinstance(e, _Refused | UnknownRoot):
                 await gw.store.call(gw.store.sync.alert, ALERT_ORIGIN, "directory_refused",
                                     f"peer:{peer} offered serial {serial}: {e.message}",
                                     gw.clock.now_ms())

@@ -60,6 +60,7 @@ __all__ = [
     "RateLimited",
     "RemoteError",
     "Replay",
+    "RootsError",
     "SchemaMismatch",
     "SecondFactorMissing",
     "SessionExpired",
@@ -70,6 +71,7 @@ __all__ = [
     "StorageFull",
     "Unauthorized",
     "UnknownKey",
+    "UnknownRoot",
     "UnsupportedVersion",
     "WrongDestination",
     "status_for",
@@ -153,6 +155,19 @@ class DirectoryError(GatewayError):
     """The trust directory is missing signatures, expired, older than the one we hold, ..."""
 
     code = "BAD_DIRECTORY"
+    http_status = 400
+
+
+class UnknownRoot(DirectoryError):
+    """A directory signed by a key that is not one of the pinned roots (still
+    ``BAD_DIRECTORY``; told apart so that a root rotation in progress raises no alert)."""
+
+
+class RootsError(DirectoryError):
+    """A root set (a root rotation, docs/wire-format.md §3.4) that may not replace the pinned
+    roots: not signed by every current and every new root, an older version, a bad set."""
+
+    code = "BAD_ROOTS"
     http_status = 400
 
 

@@ -49,6 +49,7 @@ from gateway.protocol.errors import (
     KeyRevoked,
     Malformed,
     UnknownKey,
+    UnknownRoot,
 )
 from gateway.protocol.localtime import check_zone_name
 from gateway.schemas.blo.v1 import common_pb2, directory_pb2
@@ -173,6 +174,9 @@ class Keyring:
 
     office_id: str
     keys: tuple[PrivateKey, ...]
+    #: the key ids this office may sign with (those the directory it holds lists unrevoked;
+    #: ``usable_in``); None: any of its keys. Decryption always uses every key.
+    signable: frozenset[str] | None = None
 
     @classmethod
     def generate(cls, office_id: str, *, now_ms: int, valid_ms: int,
@@ -196,16 +200,28 @@ class Keyring:
         return Keyring(self.office_id, kept + fresh)
 
     def signing_key(self, at_ms: int) -> PrivateKey:
-        """The newest Ed25519 key valid at ``at_ms``."""
+        """The newest Ed25519 key valid at ``at_ms`` (among ``signable`` ones, if set)."""
         return self._newest(ED25519, at_ms)
+
+    def usable_in(self, directory: Directory) -> Keyring:
+        """This keyring signing only with keys that ``directory`` lists for this office and
+        does not revoke: a key rotated into the keyring before the new directory is
+        installed is not used to sign, and a revoked one no longer is (wire-format §3)."""
+        listed = {k.key_id for k in directory.offices[self.office_id].keys
+                  if k.key_id not in directory.revoked} if self.office_id in directory.offices \
+            else set()
+        return Keyring(self.office_id, self.keys, frozenset(listed))
 
     def encryption_key(self, key_id: str) -> PrivateKey | None:
         return next((k for k in self.keys if k.algorithm == X25519 and k.key_id == key_id), None)
 
     def _newest(self, algorithm: str, at_ms: int) -> PrivateKey:
-        valid = [k for k in self.keys if k.algorithm == algorithm and k.valid_at(at_ms)]
+        valid = [k for k in self.keys if k.algorithm == algorithm and k.valid_at(at_ms)
+                 and (self.signable is None or k.key_id in self.signable)]
         if not valid:
-            raise KeyExpired(f"{self.office_id} has no {algorithm} key valid now")
+            raise KeyExpired(f"{self.office_id} has no {algorithm} key valid now"
+                             + ("" if self.signable is None else
+                                " that the trust directory lists unrevoked"))
         return max(valid, key=newest_first)
 
     def public_office(self, *, country: str, name_vi: str, name_zh: str, role: str,
@@ -309,12 +325,20 @@ class TrustRoots:
     """The pinned root public keys: the trust anchors of every gateway."""
 
     roots: tuple[directory_pb2.RootKey, ...]
+    #: increases by one with every root rotation (gateway.protocol.rootset); files made
+    #: before rotations existed hold no version, which means 1
+    version: int = 1
 
     def by_id(self, key_id: str) -> directory_pb2.RootKey | None:
         return next((r for r in self.roots if r.key_id == key_id), None)
 
+    def to_pb(self) -> directory_pb2.TrustRoots:
+        """The protobuf message (version 1 is written as absent, as before rotations)."""
+        return directory_pb2.TrustRoots(roots=list(self.roots),
+                                        version=self.version if self.version > 1 else 0)
+
     def to_json(self) -> str:
-        msg = directory_pb2.TrustRoots(roots=list(self.roots))
+        msg = self.to_pb()
         return json_format.MessageToJson(msg, preserving_proto_field_name=True,
                                          ensure_ascii=False, indent=2) + "\n"
 
@@ -331,7 +355,7 @@ class TrustRoots:
                 raise ConfigError(f"root {r.key_id}: key id does not match the key")
         if require_both and not {r.country for r in msg.roots} >= REQUIRED_COUNTRIES:
             raise ConfigError("trust roots need a VN and a CN root key")
-        return cls(tuple(msg.roots))
+        return cls(tuple(msg.roots), msg.version or 1)
 
     @classmethod
     def load(cls, path: Path, *, require_both: bool = True) -> TrustRoots:
@@ -398,7 +422,7 @@ class Directory:
         for sig in outer.signatures:
             root = roots.by_id(sig.key_id)
             if root is None:
-                raise DirectoryError(
+                raise UnknownRoot(
                     f"directory signed by {sig.key_id}, which is not a trust root")
             try:
                 nacl.signing.VerifyKey(root.public_key).verify(

@@ -58,9 +58,14 @@ def make_receipt(keyring: Keyring, *, message_id: bytes, sender: str, envelope_s
     return framed + key.signer.sign(RECEIPT_DOMAIN + framed).signature
 
 
-def read_receipt(data: bytes, directory: Directory, *, receiver: str, now_ms: int) -> Receipt:
+def read_receipt(data: bytes, directory: Directory, *, receiver: str, now_ms: int,
+                 stored_at_ms: int | None = None) -> Receipt:
     """Check a receipt's framing, signer (a key of ``receiver``) and signature, then parse it;
-    which envelope it is for is the caller's to compare (``verify_receipt`` does)."""
+    which envelope it is for is the caller's to compare (``verify_receipt`` does).
+
+    ``stored_at_ms``: the receipt is one we stored then (by our clock); it is checked as of
+    that moment, like a stored envelope (docs/wire-format.md §3.1): a key rotated out or
+    revoked since does not make it fail."""
     if len(data) > MAX_RECEIPT_BYTES:
         raise PayloadTooLarge("receipt too large")
     if len(data) < _PREFIX.size:
@@ -81,7 +86,11 @@ def read_receipt(data: bytes, directory: Directory, *, receiver: str, now_ms: in
         kid = data[_PREFIX.size:pos].decode("ascii")
     except UnicodeDecodeError as e:
         raise Malformed("receipt key id is not ASCII") from e
-    key = directory.key(kid, algorithm=ED25519, at_ms=now_ms)
+    if stored_at_ms is None:
+        key = directory.key(kid, algorithm=ED25519, at_ms=now_ms)
+    else:
+        key = directory.lookup(kid, algorithm=ED25519, received_at_ms=stored_at_ms)
+        directory.check_validity(key, stored_at_ms)
     if key.office_id != receiver:
         raise BadSignature(f"receipt signed by {key.office_id}, not by the recipient {receiver}")
     try:
@@ -100,9 +109,12 @@ def read_receipt(data: bytes, directory: Directory, *, receiver: str, now_ms: in
 
 
 def verify_receipt(data: bytes, directory: Directory, *, receiver: str, message_id: bytes,
-                   envelope_sha256: bytes, now_ms: int) -> Receipt:
-    """Check a receipt for one envelope we sent; raises on any mismatch."""
-    rec = read_receipt(data, directory, receiver=receiver, now_ms=now_ms)
+                   envelope_sha256: bytes, now_ms: int,
+                   stored_at_ms: int | None = None) -> Receipt:
+    """Check a receipt for one envelope we sent; raises on any mismatch (``stored_at_ms``: as
+    in ``read_receipt``)."""
+    rec = read_receipt(data, directory, receiver=receiver, now_ms=now_ms,
+                       stored_at_ms=stored_at_ms)
     if rec.message_id != message_id or rec.envelope_sha256 != envelope_sha256:
         raise BadSignature("receipt is for another message, envelope or office")
     return rec

@@ -118,7 +118,17 @@ class RootKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., country: _Optional[str] = ..., public_key: _Optional[bytes] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ...) -> None: ...
 
 class TrustRoots(_message.Message):
-    __slots__ = ("roots",)
+    __slots__ = ("roots", "version")
     ROOTS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     roots: _containers.RepeatedCompositeFieldContainer[RootKey]
-    def __init__(self, roots: _Optional[_Iterable[_Union[RootKey, _Mapping]]] = ...) -> None: ...
+    version: int
+    def __init__(self, roots: _Optional[_Iterable[_Union[RootKey, _Mapping]]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class SignedTrustRoots(_message.Message):
+    __slots__ = ("trust_roots", "signatures")
+    TRUST_ROOTS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    trust_roots: bytes
+    signatures: _containers.RepeatedCompositeFieldContainer[DirectorySignature]
+    def __init__(self, trust_roots: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[DirectorySignature, _Mapping]]] = ...) -> None: ...
