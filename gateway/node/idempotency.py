@@ -25,7 +25,7 @@ import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -87,9 +87,20 @@ class KeyedRequests:
         key = parse_key(request.headers.get(HEADER))
         if key is None:
             return web.json_response(answer(await create(None)), status=status)
+        parts = (request.method.encode(), request.path_qs.encode(), await request.read())
+        body, status, replayed = await self.answer(user, key, parts, create, answer, status)
+        return web.json_response({**body, "replayed": replayed}, status=status,
+                                 headers={REPLAYED_HEADER: "true" if replayed else "false"})
+
+    async def answer(self, user: str, key: str, parts: Sequence[bytes], create: Create,
+                     answer: Callable[[bytes], dict[str, Any]], status: int
+                     ) -> tuple[dict[str, Any], int, bool]:
+        """The answer to a request under ``key`` (already parsed), given as ``parts`` (for
+        HTTP: method, path and body; a web form: its fields): (body, status, replayed).
+        The officer API's header and the web app's per-form keys both come here."""
         key_sha256 = hashlib.sha256(key.encode("ascii")).digest()
         mac = hmac.new(key.encode("ascii"), digestmod=hashlib.sha256)
-        for part in (request.method.encode(), request.path_qs.encode(), await request.read()):
+        for part in parts:
             mac.update(len(part).to_bytes(8, "big") + part)
         request_hmac = mac.digest()
         tag = key_sha256[:4].hex()
@@ -103,13 +114,11 @@ class KeyedRequests:
                         "method, path or body); use a new key for a new request")
                 log.info("request_replayed", key=tag, user_id=user,
                          message_id=found.message_id.hex())
-                return web.json_response({**json.loads(found.answer), "replayed": True},
-                                         status=found.status, headers={REPLAYED_HEADER: "true"})
+                return json.loads(found.answer), found.status, True
 
             def stored(mid: bytes) -> IdempotentAnswer:
                 body = json.dumps(answer(mid), separators=(",", ":")).encode("utf-8")
                 return IdempotentAnswer(user, key_sha256, request_hmac, mid, status, body)
 
             mid = await create(stored)
-        return web.json_response({**answer(mid), "replayed": False}, status=status,
-                                 headers={REPLAYED_HEADER: "false"})
+        return answer(mid), status, False
