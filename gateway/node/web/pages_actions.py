@@ -201,7 +201,14 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                               to=to)
         raise web.HTTPSeeOther(f"{PREFIX}messages/{mid_hex}?done=forwarded")
 
+    async def back(request: web.Request) -> web.StreamResponse:
+        """An action's address opened with GET (the language switched on its answer page):
+        the message page."""
+        mid_hex, _ = _mid(request)
+        raise web.HTTPSeeOther(f"{PREFIX}messages/{mid_hex}")
+
     app.router.add_get("/messages/{id}", message)
+    app.router.add_get("/messages/{id}/{action:acknowledge|reject|forward}", back)
     app.router.add_post("/messages/{id}/acknowledge", acknowledge)
     app.router.add_post("/messages/{id}/reject", reject)
     app.router.add_post("/messages/{id}/forward", forward)

@@ -92,8 +92,18 @@ async def steps(cx: WebContext, request: web.Request, item: dict[str, Any] | Non
         "can_record": sends and state in ("agreed", "scheduled") and record is None,
         "can_countersign": sends and record is not None and record["direction"] == "in"
         and gw.office_id not in sigs,
-        "done": request.query.get("done", "") if request.query.get("done") in DONE else "",
+        "done": _done(request.query.get("done", ""), state,
+                      record is not None and record["direction"] == "out",
+                      gw.office_id in sigs),
     }
+
+
+def _done(done: str, state: str, ours: bool, signed: bool) -> str:
+    """The step just done (``?done=``), while it is still the latest one (not after a reload
+    once the case moved on)."""
+    latest = {"agreed": state == "agreed", "recorded": state == "executed" and ours,
+              "countersigned": state == "executed" and not ours and signed}
+    return done if latest.get(done) else ""
 
 
 def add_routes(app: web.Application, cx: WebContext) -> None:
@@ -219,6 +229,12 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                             headers={"Content-Disposition":
                                      f'attachment; filename="handover_{root[:8]}.pdf"'})
 
+    async def back(request: web.Request) -> web.StreamResponse:
+        """A step's address opened with GET (the language switched on its answer page):
+        the case page."""
+        raise web.HTTPSeeOther(f"{PREFIX}cases/{_root(request)}")
+
+    app.router.add_get("/cases/{id}/{step:agree|countersign}", back)
     app.router.add_post("/cases/{id}/agree", agree)
     app.router.add_get("/cases/{id}/record", record_form)
     app.router.add_post("/cases/{id}/record", record_post)
