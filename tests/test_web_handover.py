@@ -1,6 +1,6 @@
 """The handover of the scenario over real HTTP against two real gateways, as a browser sends
 it: the Lào Cai Border Guard plans it with the generated compose form, Hekou's Border Guard
-agrees, Lào Cai records it with the record form pre-filled from the agreed plan, Hekou
+counter-proposes 14:00 Beijing time, Lào Cai agrees and records it with the record form pre-filled from the agreed plan, Hekou
 countersigns (the officer API's code path, one signature however often the form is posted),
 and both case pages show every step; the PDF carries both signatures, verified."""
 
@@ -70,15 +70,30 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
             await _state(hk, root, "proposed")
             st, html, _ = await bg_lc.get(f"/app/cases/{root}")
             assert 'id="agree-form"' not in html and 'id="record-link"' not in html
-            # agree: Hekou answers its own plan back, step agreement (twice posted: once sent)
+            # counter-proposal: Hekou's Border Guard, the plan's form pre-filled, 14:00 Beijing
             st, html, _ = await bg_hk.get(f"/app/cases/{root}")
             assert st == 200 and "遣返移交步骤" in html and 'id="agree-form"' in html
+            assert 'id="counter-link"' in html
+            st, html, _ = await bg_hk.get(f"/app/cases/{root}/counter")
+            assert st == 200 and 'action="/app/cases/' + root + '/counter"' in html
+            counter = {k: [v] for k, v in _inputs(html).items()}
+            assert counter["border_gate.vi"] == ["Cửa khẩu quốc tế Lào Cai – Hà Khẩu"]
+            counter.update({"proposed_time.local": ["2026-03-08T14:00"],
+                            "proposed_time.zone": ["Asia/Shanghai"], "persons._n": ["1"],
+                            "persons.0.person.name.full_name": ["Giàng Thị Mai"]})
+            st, _, h = await bg_hk.post(f"/app/cases/{root}/counter", [
+                ("idem", _form(html, "counter-form")["idem"]), *_posted(counter)])
+            assert st == 303 and h["Location"] == f"/app/cases/{root}?done=counter_proposed"
+            await _state(lc, root, "counter_proposed")
+            # agree: Lào Cai agrees to the counter-proposal (twice posted: once sent)
+            st, html, _ = await bg_lc.get(f"/app/cases/{root}")
+            assert 'Đã đề xuất thời gian khác' in html and 'id="agree-form"' in html
             form = _form(html, "agree-form")
             for _ in range(2):
-                st, _, h = await bg_hk.post(f"/app/cases/{root}/agree",
-                                            {"idem": form["idem"], "remarks": "同意。"})
+                st, _, h = await bg_lc.post(f"/app/cases/{root}/agree",
+                                            {"idem": form["idem"], "remarks": "Đồng ý."})
                 assert st == 303 and h["Location"] == f"/app/cases/{root}?done=agreed"
-            await _state(lc, root, "agreed")
+            await _state(hk, root, "agreed")
             # record: the form pre-filled from the agreed plan
             st, html, _ = await bg_lc.get(f"/app/cases/{root}")
             assert 'id="record-link"' in html
@@ -86,8 +101,10 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
             assert st == 200 and 'action="/app/cases/' in html
             shown = _inputs(html)
             assert shown["border_gate.vi"] == "Cửa khẩu quốc tế Lào Cai – Hà Khẩu"
+            assert 'value="2026-03-08T14:00"' in html  # the time of the counter-proposal
+            assert '<option value="Asia/Shanghai" selected>' in html
             assert shown["persons.0.person.name.full_name"] == "Giàng Thị Mai"
-            assert shown["notice_ref"] != root  # the agreement's id, from Hekou
+            assert shown["notice_ref"] != root  # the counter-proposal's id, from Hekou
             # adding an item keeps what was typed; a bad date is shown beside its field
             values = forms.values_of(_scenario("HandoverRecord"), "Asia/Ho_Chi_Minh")
             values["context.in_reply_to"] = [root]
@@ -147,10 +164,12 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
         finally:
             await bg_lc.close()
             await bg_hk.close()
-        # one agreement, one record, one countersignature however often posted
+        # one counter-proposal and one countersignature from Hekou; from Lào Cai one plan,
+        # one agreement, one record and its signature, however often posted
         hk_created = [x for x in await _leaves(hk) if x["type"] == "message.created"]
         assert len(hk_created) == 2
         lc_leaves = await _leaves(lc)
+        assert len([x for x in lc_leaves if x["type"] == "message.created"]) == 4
         assert [x for x in lc_leaves if x["type"] == "message.opened"
                 and x["message_id"] == rid]
     finally:

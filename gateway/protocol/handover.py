@@ -1,5 +1,6 @@
 """The handover record signed by both sides: two Ed25519 signatures over one byte string; and
-the steps before it, as payloads made from the plan (``agreement_to``, ``record_from``).
+the steps before it, as payloads made from the plan (``agreement_to``, ``counter_proposal_to``,
+``record_from``).
 
 The byte string is the exact decrypted ``Payload`` of the HandoverRecord message. Each
 office signs ``RECORD_DOMAIN ‖ those bytes`` and sends its signature to the other in an
@@ -20,8 +21,8 @@ from gateway.protocol.errors import BadSignature, Malformed
 from gateway.protocol.identity import ED25519, Directory, Keyring, fingerprint
 from gateway.protocol.messages import MessageType, Payload, PbMessage, pb
 
-__all__ = ["RECORD_DOMAIN", "RecordSignature", "agreement_to", "record_from", "sign_record",
-           "verify_record_signature"]
+__all__ = ["RECORD_DOMAIN", "RecordSignature", "agreement_to", "counter_proposal_to",
+           "record_from", "sign_record", "verify_record_signature"]
 
 RECORD_DOMAIN = b"blo-gateway/handover-record/v1\x00"
 
@@ -55,7 +56,7 @@ def verify_record_signature(directory: Directory, office_id: str, key_id: str,
     return RecordSignature(office_id, key_id, fingerprint(key.public_key), True)
 
 
-_STEP_AGREEMENT = 3
+_STEP_COUNTER, _STEP_AGREEMENT = 2, 3
 _SHARED = ("border_gate", "handover_point", "handing_over_unit", "receiving_unit", "officers")
 
 
@@ -64,11 +65,22 @@ def agreement_to(notice: Payload, root_id: str, *, reply_to: str,
     """The agreement to a proposal or counter-proposal (``notice``) of the handover whose
     plan is ``root_id``: the same plan, step ``agreement``, replying to the plan
     (``gateway.protocol.workflow``: proposed | counter_proposed → agreed)."""
+    return _answer(notice, root_id, _STEP_AGREEMENT, reply_to, remarks)
+
+
+def counter_proposal_to(notice: Payload, root_id: str, *, reply_to: str) -> Payload:
+    """A counter-proposal to ``notice`` to be edited (another time, place, ...): the same
+    plan, step ``counter_proposal``, replying to the plan (→ counter_proposed)."""
+    return _answer(notice, root_id, _STEP_COUNTER, reply_to, None)
+
+
+def _answer(notice: Payload, root_id: str, step: int, reply_to: str,
+            remarks: PbMessage | None) -> Payload:
     if notice.message_type != MessageType.REPATRIATION_NOTICE:
-        raise Malformed("only a repatriation notice can be agreed to")
+        raise Malformed("only a repatriation notice can be answered with a plan")
     body = pb.RepatriationNotice()
     body.CopyFrom(notice.body)
-    body.step = _STEP_AGREEMENT
+    body.step = step
     body.context.in_reply_to = root_id
     body.context.reply_to = reply_to
     body.context.ClearField("deadline")

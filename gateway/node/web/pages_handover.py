@@ -4,7 +4,9 @@ counter_proposed → agreed → executed).
 
 * **Plan** — a repatriation notice composed with the generated form (``/app/compose``).
 * **Agree** — the receiving side's answer: the plan it received, step ``agreement``, sent
-  back (``protocol.handover.agreement_to``).
+  back (``protocol.handover.agreement_to``); or a **counter-proposal**: the plan's form
+  pre-filled, to be changed (another time or place), step ``counter_proposal``
+  (``protocol.handover.counter_proposal_to``), which the other side agrees to in turn.
 * **Record** — the handover record form, generated like every form and pre-filled from the
   plan as agreed (``protocol.handover.record_from``); sending it signs it too
   (``Gateway.submit``).
@@ -33,7 +35,7 @@ from gateway.node.web.context import HEX_ID, PREFIX, SESSION, WebContext, t
 # the compose form's own handling of posted values and of added/removed items, reused
 from gateway.node.web.pages_compose import _edit_items, _values
 from gateway.protocol.errors import Conflict, Forbidden, NotFound
-from gateway.protocol.handover import agreement_to, record_from
+from gateway.protocol.handover import agreement_to, counter_proposal_to, record_from
 from gateway.protocol.messages import MessageType, Payload, pb
 from gateway.store import IdempotentAnswer
 from gateway.views import forms
@@ -41,10 +43,16 @@ from gateway.views.render import label_of
 
 __all__ = ["DONE", "add_routes", "steps"]
 
-DONE = ("agreed", "recorded", "countersigned")
+DONE = ("agreed", "counter_proposed", "recorded", "countersigned")
 _OPEN = frozenset({"proposed", "counter_proposed", "postponed"})
 _AGREED = frozenset({"agreed", "scheduled", "executed", "closed"})
 _NOTICE, _RECORD = int(MessageType.REPATRIATION_NOTICE), int(MessageType.HANDOVER_RECORD)
+_COUNTER_STEP = 2
+#: the steps made with a generated form: the body, and the states in which they can be made
+_FORMS: dict[str, tuple[Any, frozenset[str]]] = {
+    "record": (pb.HandoverRecord, frozenset({"agreed", "scheduled"})),
+    "counter": (pb.RepatriationNotice, _OPEN),
+}
 
 
 def _root(request: web.Request) -> str:
@@ -89,6 +97,8 @@ async def steps(cx: WebContext, request: web.Request, item: dict[str, Any] | Non
         "parties": parties, "complete": complete,
         "can_agree": sends and state in _OPEN and last_notice is not None
         and last_notice["direction"] == "in",
+        "can_counter": sends and state in _OPEN and last_notice is not None
+        and last_notice["direction"] == "in",
         "can_record": sends and state in ("agreed", "scheduled") and record is None,
         "can_countersign": sends and record is not None and record["direction"] == "in"
         and gw.office_id not in sigs,
@@ -101,7 +111,8 @@ async def steps(cx: WebContext, request: web.Request, item: dict[str, Any] | Non
 def _done(done: str, state: str, ours: bool, signed: bool) -> str:
     """The step just done (``?done=``), while it is still the latest one (not after a reload
     once the case moved on)."""
-    latest = {"agreed": state == "agreed", "recorded": state == "executed" and ours,
+    latest = {"agreed": state == "agreed", "counter_proposed": state == "counter_proposed",
+              "recorded": state == "executed" and ours,
               "countersigned": state == "executed" and not ours and signed}
     return done if latest.get(done) else ""
 
@@ -159,23 +170,32 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
         await run_keyed(request, create)
         raise web.HTTPSeeOther(f"{PREFIX}cases/{root}?done=agreed")
 
-    def record_page(request: web.Request, root: str, item: dict[str, Any],
-                    values: dict[str, list[str]], errors: dict[str, str], problem: str = "",
-                    status: int = 200) -> web.Response:
-        desc = _desc(pb.HandoverRecord)
+    def form_page(request: web.Request, step: str, root: str, item: dict[str, Any],
+                  values: dict[str, list[str]], errors: dict[str, str], problem: str = "",
+                  status: int = 200) -> web.Response:
+        desc = _desc(_FORMS[step][0])
         nodes = forms.build(desc, values, errors, request[SESSION].lang, gw.zone.key)
-        return cx.page(request, "handover_record.html", status=status, root=root,
+        return cx.page(request, "handover_form.html", status=status, step=step, root=root,
                        nodes=nodes, title=label_of(desc), problem=problem,
                        case_reference=item["case_reference"], to=_other(item, gw.office_id))
 
-    async def record_form(request: web.Request) -> web.Response:
-        root, item, events = await handover_case(request, "record")
+    async def form_get(request: web.Request) -> web.Response:
+        """The record form, or the counter-proposal form, pre-filled from the plan."""
+        step = request.match_info["step"]
+        root, item, events = await handover_case(request, step)
+        if item["state"] not in _FORMS[step][1]:
+            raise Conflict(f"a handover that is {item['state']} has no {step} step now")
         notice_id, plan = await plan_received(request, events)
-        values = forms.values_of(record_from(plan, notice_id, root).body, gw.zone.key)
-        return record_page(request, root, item, values, {})
+        if step == "record":
+            payload = record_from(plan, notice_id, root)
+        else:
+            payload = counter_proposal_to(plan, root, reply_to=gw.office_id)
+        return form_page(request, step, root, item, forms.values_of(payload.body, gw.zone.key),
+                         {})
 
-    async def record_post(request: web.Request) -> web.StreamResponse:
-        root, item, _ = await handover_case(request, "record")
+    async def form_post(request: web.Request) -> web.StreamResponse:
+        step = request.match_info["step"]
+        root, item, _ = await handover_case(request, step)
         form = await request.post()
         values = _values(form)
         for k in ("csrf", keyed.FIELD):
@@ -183,14 +203,16 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
         add, remove = values.pop("_add", []), values.pop("_remove", [])
         if add or remove:
             _edit_items(values, (add or remove)[0], add=bool(add))
-            return record_page(request, root, item, values, {})
+            return form_page(request, step, root, item, values, {})
         lang = request[SESSION].lang
-        body = pb.HandoverRecord()
+        body = _FORMS[step][0]()
         errors = forms.parse(body, values, lang)
         if errors:
-            return record_page(request, root, item, values, errors,
-                               t(lang)("web.fix_fields"), status=400)
-        body.context.in_reply_to = root  # the record answers the plan, whatever was typed
+            return form_page(request, step, root, item, values, errors,
+                             t(lang)("web.fix_fields"), status=400)
+        body.context.in_reply_to = root  # it answers the plan, whatever was typed
+        if step == "counter":
+            body.step = _COUNTER_STEP
         other = _other(item, gw.office_id)
 
         async def create(idem: Callable[[bytes], IdempotentAnswer] | None) -> bytes:
@@ -198,7 +220,8 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                                    idempotency=idem)
 
         await run_keyed(request, create)
-        raise web.HTTPSeeOther(f"{PREFIX}cases/{root}?done=recorded")
+        done = "recorded" if step == "record" else "counter_proposed"
+        raise web.HTTPSeeOther(f"{PREFIX}cases/{root}?done={done}")
 
     async def countersign(request: web.Request) -> web.StreamResponse:
         root, _, events = await handover_case(request, "countersign")
@@ -236,8 +259,8 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
 
     app.router.add_get("/cases/{id}/{step:agree|countersign}", back)
     app.router.add_post("/cases/{id}/agree", agree)
-    app.router.add_get("/cases/{id}/record", record_form)
-    app.router.add_post("/cases/{id}/record", record_post)
+    app.router.add_get("/cases/{id}/{step:record|counter}", form_get)
+    app.router.add_post("/cases/{id}/{step:record|counter}", form_post)
     app.router.add_post("/cases/{id}/countersign", countersign)
     app.router.add_get("/cases/{id}/record.pdf", record_pdf)
 
