@@ -131,6 +131,10 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await hkp.click("#case-link")
             clicks += 2
             assert "遣返移交步骤" in await hkp.inner_text("#handover")
+            await _shot(hkp, shots, "zh-case-handover-to-agree")
+            await hkp.goto(f"{hk_base}/app/cases/{root}/counter")  # shown, not sent
+            await _shot(hkp, shots, "zh-handover-counter-form")
+            await hkp.go_back()
             await hkp.fill("#agree-remarks", "同意于北京时间14:00交接。")
             await hkp.click("#agree")
             clicks += 1
