@@ -71,8 +71,16 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
                         if "Content Security Policy" in m.text else None)
                 return page
 
+            shooting = [0.0]  # seconds spent on screenshots (not the user's time)
+
+            async def shot(page: Page, name: str) -> None:
+                t = time.monotonic()
+                await _shot(page, shots, name)
+                shooting[0] += time.monotonic() - t
+
             async def both(page: Page, name: str, lang: str) -> None:
                 """Shoot the page in ``lang``, switch language, shoot, switch back."""
+                t = time.monotonic()
                 other = "zh" if lang == "vi" else "vi"
                 await _shot(page, shots, f"{lang}-{name}")
                 await page.click("#switch-lang")
@@ -80,12 +88,17 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
                 await _shot(page, shots, f"{other}-{name}")
                 await page.click("#switch-lang")
                 await page.wait_for_load_state()
+                shooting[0] += time.monotonic() - t
+
+            waited = [0.0]  # seconds spent waiting for the other gateway (delivery)
 
             async def state(gw: Gateway, root: str, want: str) -> None:
                 async def reached() -> bool:
                     got = await gw.store.call(gw.store.sync.case_state, root)
                     return bool(got == ("handover", want))
+                t = time.monotonic()
                 await wait_for(reached, what=f"handover {want}")
+                waited[0] += time.monotonic() - t
 
             lcp = await new_page(browser)
             hkp = await new_page(browser)
@@ -113,7 +126,7 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await lcp.fill("#f-persons-0-person-name-full_name", "Giàng Thị Mai")
             await lcp.fill("#f-persons-0-person-name-hanzi", "王氏梅")
             clicks += 3  # recipient, step, add person
-            await _shot(lcp, shots, "vi-compose-repatriation")
+            await shot(lcp, "vi-compose-repatriation")
             await lcp.click("#send")
             clicks += 1
             await lcp.wait_for_url(f"{lc_base}/app/sent?ok=1")
@@ -127,14 +140,16 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await state(hk, root, "proposed")
             await hkp.goto(hk_base + "/app/inbox")
             await hkp.click("table.list a >> text=遣返通知")
-            await _shot(hkp, shots, "zh-message-repatriation")
+            await shot(hkp, "zh-message-repatriation")
             await hkp.click("#case-link")
             clicks += 2
             assert "遣返移交步骤" in await hkp.inner_text("#handover")
-            await _shot(hkp, shots, "zh-case-handover-to-agree")
-            await hkp.goto(f"{hk_base}/app/cases/{root}/counter")  # shown, not sent
+            await shot(hkp, "zh-case-handover-to-agree")
+            t1 = time.monotonic()  # the counter-proposal form, shown (not sent): not timed
+            await hkp.goto(f"{hk_base}/app/cases/{root}/counter")
             await _shot(hkp, shots, "zh-handover-counter-form")
             await hkp.go_back()
+            shooting[0] += time.monotonic() - t1
             await hkp.fill("#agree-remarks", "同意于北京时间14:00交接。")
             await hkp.click("#agree")
             clicks += 1
@@ -164,7 +179,7 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             # --- countersign: Hekou, in Chinese -----------------------------------------
             await state(hk, root, "executed")
             await hkp.reload()
-            await _shot(hkp, shots, "zh-case-handover-to-countersign")
+            await shot(hkp, "zh-case-handover-to-countersign")
             await hkp.click("#countersign")
             clicks += 1
             await hkp.wait_for_selector("#done")
@@ -174,14 +189,18 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             async def signed() -> bool:
                 await lcp.reload()
                 return (await lcp.inner_text("#signatures")).count("Đã kiểm tra chữ ký") == 2
+            t1 = time.monotonic()
             await wait_for(signed, what="Hekou's signature in Lào Cai")
+            waited[0] += time.monotonic() - t1
             async with lcp.expect_download() as dl:
                 await lcp.click("#record-pdf")
                 clicks += 1
             pdf = Path(await (await dl.value).path())
             handover_s = time.monotonic() - t0
-            print(f"\nhandover in the browser: {handover_s:.1f} s (plan to PDF, both sides, "
-                  f"including waits for delivery), {clicks} clicks")
+            user_s = handover_s - shooting[0]
+            print(f"\nhandover in the browser: {user_s:.1f} s (plan to PDF, both sides, "
+                  f"without {shooting[0]:.1f} s of screenshots), of which {waited[0]:.1f} s "
+                  f"waiting for delivery; {clicks} clicks")
             await both(lcp, "case-handover-complete", "vi")
             if shutil.which("pdftotext"):
                 text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"],
