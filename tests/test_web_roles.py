@@ -264,3 +264,39 @@ async def test_acknowledge_reject_with_reason_and_forward_within_the_handling_co
         assert len(sent) == 3  # acknowledgement, rejection, forward: once each
     finally:
         await pair.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_border_guard_alerts_count_and_link_only_its_types(
+        backend: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from webtools import EventStream
+
+    pair = Pair(tmp_path, backend)
+    try:
+        await pair.start(LAOCAI)
+        await pair.start(HEKOU)
+        bg = await _signed_in(pair, HEKOU, "bg.hekou", "border_guard")
+        try:
+            r = await bg.s.get(bg.base + "/app/alerts")
+            stream = EventStream(r)
+            assert await stream.next() == ("unread", {"unread": 0, "urgent_unread": 0})
+            urgent_plan = _plan()
+            urgent_plan["body"]["context"]["priority"] = "PRIORITY_URGENT"
+            async with aiohttp.ClientSession() as http:
+                lc = pair.officer(http, LAOCAI)
+                await lc.send([HEKOU], _notice("BG-ALERT-1"))
+                urgent_notice = _notice("BG-ALERT-2")
+                urgent_notice["body"]["context"]["priority"] = "PRIORITY_URGENT"
+                await lc.send([HEKOU], urgent_notice)
+                mid = await lc.send([HEKOU], urgent_plan)
+            # the two case notices are not the Border Guard's: the first event is the plan's
+            name, data = await asyncio.wait_for(stream.next(), 20)
+            assert name == "urgent" and data["href"] == f"/app/messages/{mid}"
+            assert data["unread"] == 1 and data["urgent_unread"] == 1
+            r.close()
+        finally:
+            await bg.close()
+    finally:
+        await pair.close()
