@@ -202,9 +202,14 @@ async def test_acknowledge_reject_with_reason_and_forward_within_the_handling_co
             st, html, _ = await officer.get(f"/app/messages/{a}?done=acknowledged")
             assert 'id="done"' in html and "Đã xác nhận nhận" in html  # the item's state
             # the same key with other fields: refused
-            st, _, _ = await officer.post(f"/app/messages/{a}/acknowledge",
-                                          {"idem": form["idem"], "remarks": "khác"})
-            assert st == 422
+            st, html, _ = await officer.post(f"/app/messages/{a}/acknowledge",
+                                             {"idem": form["idem"], "remarks": "khác"})
+            assert st == 422 and "Biểu mẫu này đã được gửi với nội dung khác" in html
+            # a second acknowledgement (a new form): the notice is acknowledged already
+            st, html, _ = await officer.post(f"/app/messages/{a}/acknowledge",
+                                             {"idem": "second-form-key"})
+            assert st == 409 and "INVALID_TRANSITION" in html
+            assert "Không thực hiện được ở bước hiện tại" in html
             # no key: refused, nothing sent
             assert (await officer.post(f"/app/messages/{a}/acknowledge", {}))[0] == 400
             # reject: the written reason is required, the error beside the field

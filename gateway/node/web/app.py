@@ -86,6 +86,10 @@ def build_web_app(gw: WebAppHost) -> web.Application:
             lang = lang_of(request)
             text = {"CSRF_REJECTED": "web.csrf_rejected", "FORBIDDEN": "web.forbidden",
                     "NOT_FOUND": "web.not_found", "SESSION_EXPIRED": "web.session_expired",
+                    "INVALID_TRANSITION": "web.invalid_transition",
+                    "CONFLICT": "web.invalid_transition",
+                    "IDEMPOTENCY_KEY_REUSED": "web.form_reused",
+                    "BAD_IDEMPOTENCY_KEY": "web.form_reused",
                     }.get(e.code)
             resp = page(request, "error.html", status=e.http_status, code=e.code,
                         message=t(lang)(text) if text else e.message)
