@@ -151,6 +151,25 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
                 assert "Biên bản bàn giao nạn nhân" in text and "受害人交接记录" in text
                 assert text.count("Đã kiểm tra chữ ký") == 2 and text.count("签名已验证") == 2
                 assert "Giàng Thị Mai" in text
+            # render times of the complete case page (decrypts the record and its two
+            # signatures, verifies both) and of the PDF, median of 10 and of 3 (printed)
+            import statistics
+            import time
+
+            def took(n: int) -> list[float]:
+                return [0.0] * n
+            page_s, pdf_s = took(10), took(3)
+            for i in range(10):
+                t = time.perf_counter()
+                assert (await bg_lc.get(f"/app/cases/{root}"))[0] == 200
+                page_s[i] = time.perf_counter() - t
+            for i in range(3):
+                t = time.perf_counter()
+                async with bg_lc.s.get(bg_lc.base + f"/app/cases/{root}/record.pdf") as r:
+                    await r.read()
+                pdf_s[i] = time.perf_counter() - t
+            print(f"\ncase page with a signed record: {1000 * statistics.median(page_s):.0f} ms, "
+                  f"record PDF: {1000 * statistics.median(pdf_s):.0f} ms (medians)")
             # the supervisor sees the steps; an officer of another case too; an auditor no
             aud = await _signed_in(pair, LAOCAI, "auditor", "auditor", exists=True)
             try:

@@ -351,7 +351,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         lang = _lang(_query(request, "lang"))
         view = await records.open_record(gw, mid, request[USER])
         if request.path.endswith("/pdf"):
-            pdf = records.record_pdf(gw, view)
+            pdf = await asyncio.to_thread(records.record_pdf, gw, view)  # seconds: a thread
             return web.Response(body=pdf, content_type="application/pdf")
         return web.json_response({
             "message_id": view["message_id"], "parties": view["parties"],

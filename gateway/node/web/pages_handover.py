@@ -22,6 +22,7 @@ send handover messages (``roles.may_send``; else 403, logged).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -248,7 +249,9 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
         if record is None:
             raise NotFound("this case has no handover record yet")
         view = await records.open_record(gw, record["message_id"], sess.user)
-        return web.Response(body=records.record_pdf(gw, view), content_type="application/pdf",
+        # a few seconds of font subsetting: on a thread, so the gateway keeps answering
+        pdf = await asyncio.to_thread(records.record_pdf, gw, view)
+        return web.Response(body=pdf, content_type="application/pdf",
                             headers={"Content-Disposition":
                                      f'attachment; filename="handover_{root[:8]}.pdf"'})
 
