@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gateway.node.roles import ROLES as USER_ROLES
 from gateway.protocol.errors import GatewayError, RemoteError
 from gateway.protocol.identity import ROLES
 from gateway.protocol.messages import MessageType
@@ -216,7 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--home", required=True)
     ua.add_argument("--name", required=True,
                     help="1-64 of a-z 0-9 . - _ (the rule of the audit log), e.g. mai.officer")
-    ua.add_argument("--role", default="officer", choices=("officer", "auditor", "admin"))
+    ua.add_argument("--role", default="officer", choices=USER_ROLES,
+                    help="officer (default), border_guard (repatriation notices and handover "
+                         "records only), supervisor (reads everything, every case, statistics; "
+                         "sends nothing), auditor (metadata and the audit log), admin")
     ua.set_defaults(func=cmd_users_add)
     ul = us.add_parser("list", help="users, roles and whether each is active (no tokens)")
     ul.add_argument("--home", required=True)

@@ -64,7 +64,7 @@ def init_home(home: Path, *, keyring: Keyring, directory: bytes, roots: TrustRoo
 
 def add_user(home: Path, name: str, role: str) -> Path:
     """Create an officer API user; the token goes to private/tokens/<name>.token (0600)."""
-    from gateway.node.officer_api import ROLES  # imported here: the users commands stay quick
+    from gateway.node.roles import ROLES  # imported here: the users commands stay quick
 
     if role not in ROLES:
         raise ConfigError(f"role must be one of {', '.join(ROLES)}")

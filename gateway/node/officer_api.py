@@ -4,8 +4,10 @@
 together, so that what a user may send is visible in one place; the web app's pages live in
 their own package.)
 
-Roles: ``officer`` sends and reads; ``auditor`` sees metadata and states but
-cannot open a message; ``admin`` may do both. Routes:
+Roles (``gateway.node.roles``): ``officer`` sends and reads; ``border_guard`` sends and opens
+repatriation notices and handover records only, and reads and countersigns records;
+``supervisor`` reads (metadata, received messages, records, statistics) and sends nothing;
+``auditor`` sees metadata and states but cannot open a message; ``admin`` may do all. Routes:
 
 * ``POST /api/v1/messages`` ``{"to": [office...], "payload": {"type", "body"}}`` →
   201 ``{"message_id", "state": "queued", ...}`` only after the sealed envelope and
@@ -69,9 +71,9 @@ from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.metrics import CONTENT_TYPE
 from gateway.node.ports import OfficerHost
+from gateway.node.roles import ROLES, may_send
 from gateway.node.web import PREFIX as WEB_PREFIX
 from gateway.node.web import build_web_app
-from gateway.protocol import envelope
 from gateway.protocol.courier import MAX_BUNDLE_BYTES
 from gateway.protocol.errors import (
     Forbidden,
@@ -83,20 +85,17 @@ from gateway.protocol.errors import (
     WrongDestination,
 )
 from gateway.protocol.localtime import party_zones
-from gateway.protocol.messages import MessageType, Payload
+from gateway.protocol.messages import MessageType
 from gateway.protocol.receipt import verify_receipt
-from gateway.protocol.release import check_forward, released_copy
 from gateway.protocol.stats import compute_stats, period_of, stats_csv
 from gateway.protocol.strict import ascii_decimal, ascii_uint, b64, load_json_object
 from gateway.protocol.workflow import WAITING
-from gateway.store import IdempotentAnswer
 from gateway.views import payload_json
 from gateway.views.render import LANGS, render, render_header
 
 __all__ = ["ROLES", "build_officer_app"]
 
 log = get_logger("officer_api")
-ROLES = ("officer", "auditor", "admin")
 USER: web.RequestKey[str] = web.RequestKey("user", str)
 ROLE: web.RequestKey[str] = web.RequestKey("role", str)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -238,18 +237,20 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         return request[USER]
 
     async def submit(request: web.Request) -> web.Response:
-        user = need(request, "officer")
+        user = need(request, "officer", "border_guard")
         lang = _lang(_query(request, "lang"))  # the language of a payload error
         data = await _json_object(request, "to", "payload")
         to = _offices(data.get("to"))
         payload = payload_json.parse(data.get("payload"), lang)
+        if request[ROLE] != "admin" and not may_send(request[ROLE], payload.message_type):
+            raise Forbidden(f"role {request[ROLE]} does not send a {payload.message_type.slug}")
         return await keyed.run(
             request, user, lambda idem: gw.submit(payload, to, user=user, idempotency=idem),
             lambda mid: {"message_id": mid.hex(), "state": "queued", "to": to,
                          "type": payload.message_type.slug}, 201)
 
     async def status(request: web.Request) -> web.Response:
-        need(request, "officer", "auditor")
+        need(request, "officer", "supervisor", "auditor")
         _query(request)
         mid = _hex_id(request.match_info["id"])
         st = await gw.store.call(gw.store.sync.message_status, mid, gw.office_id)
@@ -278,7 +279,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             "envelope_sha256": env["sha256"].hex(), "deliveries": deliveries})
 
     async def outgoing(request: web.Request) -> web.Response:
-        need(request, "officer", "auditor")
+        need(request, "officer", "supervisor", "auditor")
         rows = await gw.store.call(gw.store.sync.list_outgoing,
                                    _limit(_query(request, "limit")), gw.office_id)
         return web.json_response({"messages": [
@@ -287,7 +288,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
              "case_reference": r["case_reference"], "states": r["states"]} for r in rows]})
 
     async def inbox_list(request: web.Request) -> web.Response:
-        need(request, "officer", "auditor")
+        need(request, "officer", "supervisor", "auditor")
         rows = await gw.store.call(gw.store.sync.list_inbox, _limit(_query(request, "limit")))
         return web.json_response({"messages": [
             {"message_id": r["message_id"].hex(), "from": r["sender"],
@@ -298,10 +299,11 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
              "opened_by": r["opened_by"]} for r in rows], "time_zone": gw.zone.key})
 
     async def inbox_open(request: web.Request) -> web.Response:
-        user = need(request, "officer")
+        user = need(request, "officer", "border_guard", "supervisor")
         mid = _hex_id(request.match_info["id"])
         lang = _lang(_query(request, "lang"))
-        env, payload = await records.open_received(gw, mid, user)
+        env, payload = await records.open_received(
+            gw, mid, user, role="" if request[ROLE] == "admin" else request[ROLE])
         log.info("message_opened", message_id=mid.hex(), user_id=user)
         names = {o.office_id: (o.name_vi, o.name_zh) for o in gw.directory.offices.values()}
         zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
@@ -313,7 +315,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
     async def cases(request: web.Request) -> web.Response:
         """Case items with their state, deadline and whether they are overdue or due soon.
         ``?overdue=1`` keeps the overdue ones; ``?due_hours=N`` those due within N hours."""
-        need(request, "officer", "auditor")
+        need(request, "officer", "supervisor", "auditor")
         q = _query(request, "limit", "overdue", "due_hours")
         only_overdue = q.get("overdue", "0")
         if only_overdue not in ("0", "1"):
@@ -341,7 +343,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         return web.json_response({"now_ms": now, "cases": out, "time_zone": gw.zone.key})
 
     async def figures_for(request: web.Request, q: dict[str, str]) -> dict[str, Any]:
-        need(request, "officer", "auditor")
+        need(request, "officer", "supervisor", "auditor")
         p = period_of(q, gw.zone)  # in this office's time zone
         items = await gw.store.call(gw.store.sync.cases_between, p.start_ms, p.end_ms)
         return compute_stats(items, office=gw.office_id, start_ms=p.start_ms, end_ms=p.end_ms,
@@ -358,16 +360,12 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
 
     async def record(request: web.Request) -> web.StreamResponse:
         """A handover record with both sides' signatures (``/pdf`` for the printable form)."""
-        need(request, "officer")
+        need(request, "officer", "border_guard", "supervisor")
         mid = _hex_id(request.match_info["id"])
         lang = _lang(_query(request, "lang"))
-        view = await records.record_view(gw, mid)
-        user = request[USER]
-        await gw.store.call(gw.store.sync.audit, [{
-            "t": gw.clock.now_ms(), "type": "message.opened", "user": user,
-            "message_id": mid.hex(), "peer": view["header"].sender}])
+        view = await records.open_record(gw, mid, request[USER])
         if request.path.endswith("/pdf"):
-            pdf = records.record_pdf(gw, view)
+            pdf = await asyncio.to_thread(records.record_pdf, gw, view)  # seconds: a thread
             return web.Response(body=pdf, content_type="application/pdf")
         return web.json_response({
             "message_id": view["message_id"], "parties": view["parties"],
@@ -378,7 +376,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
             "text": render(view["payload"], lang)})
 
     async def countersign(request: web.Request) -> web.Response:
-        user = need(request, "officer")
+        user = need(request, "officer", "border_guard")
         mid = _hex_id(request.match_info["id"])
         _query(request)
         await _json_object(request)
@@ -397,23 +395,9 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
         mid = _hex_id(request.match_info["id"])
         _query(request)
         to = _offices((await _json_object(request, "to")).get("to"))
-
-        async def create(idem: Callable[[bytes], IdempotentAnswer] | None) -> bytes:
-            rows = await gw.store.call(gw.store.sync.inbox_envelope, mid)
-            if len(rows) != 1:
-                raise NotFound("no such message in the inbox")
-            env = envelope.verify_stored(rows[0]["raw"], gw.directory,
-                                         received_at_ms=rows[0]["stored_at_ms"],
-                                         max_size=gw.config.max_envelope_bytes)
-            payload = envelope.open_envelope(env, gw.keyring)
-            check_forward(payload, originator=env.header.sender, to=to)
-            copy = released_copy(payload)
-            body = type(copy.body)()
-            body.CopyFrom(copy.body)
-            body.context.in_reply_to = ""  # type: ignore[attr-defined]
-            return await gw.submit(Payload(body), to, user=user, idempotency=idem)
-
-        return await keyed.run(request, user, create,
+        return await keyed.run(request, user,
+                               lambda idem: records.forward(gw, mid, to, user=user,
+                                                            idempotency=idem),
                                lambda new: {"forwarded": mid.hex(), "message_id": new.hex(),
                                             "to": to}, 201)
 

@@ -10,36 +10,62 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.node import roles
 from gateway.node.ports import RecordsHost
 from gateway.protocol import envelope
-from gateway.protocol.errors import Conflict, Malformed, NotFound
+from gateway.protocol.errors import Conflict, Forbidden, Malformed, NotFound
 from gateway.protocol.glossary import term
 from gateway.protocol.handover import RecordSignature, sign_record, verify_record_signature
 from gateway.protocol.identity import fingerprint
 from gateway.protocol.localtime import local_time, party_zones, utc_offset_minutes
 from gateway.protocol.messages import MessageType, Payload, pb
+from gateway.protocol.release import check_forward, released_copy
 from gateway.store import IdempotentAnswer
 from gateway.views.pdf import bilingual_pdf
 from gateway.views.render import Row, header_rows, label_of, rows_for
 
-__all__ = ["countersign", "open_received", "record_pdf", "record_view", "stats_pdf"]
+__all__ = ["countersign", "forward", "open_received", "open_record", "record_pdf", "record_view",
+           "stats_pdf"]
 
 
-async def open_received(gw: RecordsHost, message_id: bytes, user: str
+async def open_received(gw: RecordsHost, message_id: bytes, user: str, *, role: str = ""
                         ) -> tuple[envelope.VerifiedEnvelope, Payload]:
     """Open a received message for ``user`` (the officer API and the web app both do this):
     the stored bytes verified again as of their reception, decrypted, and the read recorded
-    (an audit leaf) before anything is shown."""
+    (an audit leaf) before anything is shown. With ``role``: ``Forbidden`` before anything
+    is decrypted unless the role may read the message's type (``roles.may_read``)."""
     rows = await gw.store.call(gw.store.sync.inbox_envelope, message_id)
     if len(rows) != 1:
         raise NotFound("no such message in the inbox")
     row = rows[0]
+    if role and not roles.may_read(role, row["message_type"]):
+        raise Forbidden(f"role {role} does not open a {MessageType(row['message_type']).slug}")
     env = envelope.verify_stored(row["raw"], gw.directory, received_at_ms=row["stored_at_ms"],
                                  max_size=gw.config.max_envelope_bytes)
     payload = envelope.open_envelope(env, gw.keyring)
     await gw.store.call(gw.store.sync.mark_opened, row["iid"], user, gw.clock.now_ms(),
                         message_id=message_id, sender=env.header.sender)
     return env, payload
+
+
+async def forward(gw: RecordsHost, message_id: bytes, to: list[str], *, user: str,
+                  idempotency: Callable[[bytes], IdempotentAnswer] | None = None) -> bytes:
+    """Forward a received message to other offices, within its handling code and the
+    person's consent (``HandlingRestricted`` otherwise, before anything is sent): the copy
+    is a new message from this office (the officer API and the web app both do this)."""
+    rows = await gw.store.call(gw.store.sync.inbox_envelope, message_id)
+    if len(rows) != 1:
+        raise NotFound("no such message in the inbox")
+    env = envelope.verify_stored(rows[0]["raw"], gw.directory,
+                                 received_at_ms=rows[0]["stored_at_ms"],
+                                 max_size=gw.config.max_envelope_bytes)
+    payload = envelope.open_envelope(env, gw.keyring)
+    check_forward(payload, originator=env.header.sender, to=to)
+    copy = released_copy(payload)
+    body = type(copy.body)()
+    body.CopyFrom(copy.body)
+    body.context.in_reply_to = ""  # type: ignore[attr-defined]
+    return await gw.submit(Payload(body), to, user=user, idempotency=idempotency)
 
 
 async def _open(gw: RecordsHost, message_id: bytes) -> tuple[envelope.VerifiedEnvelope, Payload,
@@ -117,6 +143,16 @@ async def record_view(gw: RecordsHost, record_id: bytes) -> dict[str, Any]:
     return {"message_id": record_id.hex(), "header": env.header, "payload": payload,
             "parties": parties, "signatures": sigs,
             "complete": all(p in sigs and sigs[p].verified for p in parties)}
+
+
+async def open_record(gw: RecordsHost, record_id: bytes, user: str) -> dict[str, Any]:
+    """``record_view`` for ``user``, the read recorded (an audit leaf ``message.opened``, as
+    for any message opened): the officer API and the web app both do this."""
+    view = await record_view(gw, record_id)
+    await gw.store.call(gw.store.sync.audit, [{
+        "t": gw.clock.now_ms(), "type": "message.opened", "user": user,
+        "message_id": record_id.hex(), "peer": view["header"].sender}])
+    return view
 
 
 def record_pdf(gw: RecordsHost, view: dict[str, Any]) -> bytes:

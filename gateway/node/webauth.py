@@ -7,8 +7,9 @@
   ChaCha20-Poly1305 under the home's web key ``private/web.key`` (0600, 32 random bytes,
   created on first use), bound to the user name; a database dump alone does not give the
   second factor. A code is accepted once: the store keeps the last step used.
-* A second factor is required for roles that read message content (``officer``); for
-  the others it is checked when enrolled.
+* A second factor is required for roles that read message content (``CONTENT_ROLES`` of
+  ``gateway.node.roles``: officer, border guard, supervisor); for the others it is checked
+  when enrolled.
 * After ``FREE_FAILURES`` failed sign-ins of one user, each further failure blocks the
   next attempt for twice as long as the one before (1 s, 2 s, 4 s … ``MAX_BLOCK_S``).
 * A session id is 32 random bytes (the cookie); the store holds only its SHA-256. The
@@ -35,6 +36,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from gateway.audit.leaves import USER_NAME
+from gateway.node.roles import CONTENT_ROLES
 from gateway.protocol.errors import ConfigError, Malformed
 from gateway.protocol.identity import write_private
 
@@ -61,7 +63,6 @@ __all__ = [
     "web_key",
 ]
 
-CONTENT_ROLES = frozenset({"officer"})
 FREE_FAILURES = 3
 MAX_BLOCK_S = 900
 MIN_PASSWORD = 12

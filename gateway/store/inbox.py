@@ -134,7 +134,7 @@ class InboxMixin(StorageKeysMixin, CourierMixin):
     def inbox_envelope(self, message_id: bytes) -> list[dict[str, Any]]:
         q = (sa.select(envelopes.c.id, envelopes.c.raw, envelopes.c.sender,
                        envelopes.c.stored_at_ms, envelopes.c.shredded_at_ms, content_keys.c.key,
-                       inbox.c.id.label("iid"))
+                       envelopes.c.message_type, inbox.c.id.label("iid"))
              .join(inbox, inbox.c.envelope_id == envelopes.c.id)
              .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
              .where(envelopes.c.message_id == message_id))

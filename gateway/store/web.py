@@ -62,6 +62,7 @@ class ListFilter:
     since_ms: int = 0
     until_ms: int = 0
     unopened: bool = False
+    types: tuple[int, ...] = ()  # non-empty: only these message types (a role's limit)
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,8 @@ class WebStore:
             when = envelopes.c.created_at_ms
         if f.message_type:
             conds.append(envelopes.c.message_type == f.message_type)
+        if f.types:
+            conds.append(envelopes.c.message_type.in_(f.types))
         if f.case_reference:
             conds.append(envelopes.c.case_reference == f.case_reference)
         if f.priority:
@@ -305,13 +308,15 @@ class WebStore:
                     and now_ms - row.created_ms <= lifetime_ms
                     and now_ms - row.last_seen_ms <= idle_ms)
 
-    def unread_counts(self) -> tuple[int, int]:
-        """Received messages not yet opened: all of them, and the urgent ones."""
+    def unread_counts(self, types: tuple[int, ...] = ()) -> tuple[int, int]:
+        """Received messages not yet opened: all of them, and the urgent ones (``types``:
+        only of these message types)."""
         q = (sa.select(sa.func.count(),
                        sa.func.coalesce(sa.func.sum(sa.case((envelopes.c.priority == 3, 1),
                                                             else_=0)), 0))
              .select_from(inbox.join(envelopes, inbox.c.envelope_id == envelopes.c.id))
-             .where(inbox.c.opened_at_ms.is_(None)))
+             .where(inbox.c.opened_at_ms.is_(None),
+                    *([envelopes.c.message_type.in_(types)] if types else [])))
         with self.engine.connect() as c:
             n, urgent = c.execute(q).one()
         return int(n), int(urgent)

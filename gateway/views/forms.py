@@ -26,7 +26,8 @@ from gateway.protocol.glossary import term
 from gateway.protocol.messages import PbMessage
 from gateway.views.render import label_of
 
-__all__ = ["MAX_ITEMS", "REQUIRED", "ZONES", "FormValues", "Node", "build", "parse"]
+__all__ = ["MAX_ITEMS", "REQUIRED", "ZONES", "FormValues", "Node", "build", "parse",
+           "values_of"]
 
 MAX_ITEMS = 20
 MAX_TEXT = 4000
@@ -146,6 +147,54 @@ def _leaf_or_group(msg: Descriptor, path: str, values: FormValues, errors: Mappi
                    lang: str, zone: str, required: frozenset[str]) -> list[Node]:
     prefix = path if path.endswith(".") else path + "."
     return _build(msg, prefix, values, errors, lang, zone, required)
+
+
+# ---------------------------------------------------------------------- pre-filling
+
+_OFFSET_ZONE = {420: "Asia/Ho_Chi_Minh", 480: "Asia/Shanghai", 0: "UTC"}
+
+
+def values_of(message: PbMessage, zone: str) -> dict[str, list[str]]:
+    """The form values that show ``message`` (what ``parse`` reads back into it): to pre-fill
+    a form from a message, e.g. a handover record from the agreed plan. A time is shown in
+    the zone of its own offset where that is one of ``ZONES``, else in ``zone``."""
+    out: dict[str, list[str]] = {}
+    _values_of(message, "", out, zone)
+    return out
+
+
+def _values_of(msg: Any, prefix: str, out: dict[str, list[str]], zone: str) -> None:
+    for f, value in msg.ListFields():
+        if f.type == FieldDescriptor.TYPE_BYTES:
+            continue
+        path = prefix + f.name
+        if f.is_repeated and (f.message_type is not None
+                              or f.type == FieldDescriptor.TYPE_STRING):
+            items = list(value)[:MAX_ITEMS]
+            out[path + "._n"] = [str(len(items))]
+            for i, item in enumerate(items):
+                if f.message_type is not None:
+                    _message_values(item, f"{path}.{i}", out, zone)
+                else:
+                    out[f"{path}.{i}"] = [item]
+        elif f.type == FieldDescriptor.TYPE_ENUM:
+            out[path] = [str(v) for v in value] if f.is_repeated else [str(value)]
+        elif f.message_type is not None:
+            _message_values(value, path, out, zone)
+        elif f.type == FieldDescriptor.TYPE_BOOL:
+            out[path] = ["1"] if value else []
+        else:
+            out[path] = [str(value)]
+
+
+def _message_values(msg: Any, path: str, out: dict[str, list[str]], zone: str) -> None:
+    if msg.DESCRIPTOR.full_name == "blo.v1.ZonedTime":
+        name = _OFFSET_ZONE.get(msg.utc_offset_minutes, zone if zone in ZONES else "UTC")
+        t = datetime.fromtimestamp(msg.unix_millis / 1000, tz=ZoneInfo(name))
+        out[path + ".local"] = [f"{t:%Y-%m-%dT%H:%M}"]
+        out[path + ".zone"] = [name]
+        return
+    _values_of(msg, path + ".", out, zone)
 
 
 # ---------------------------------------------------------------------- parsing

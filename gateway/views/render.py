@@ -234,7 +234,9 @@ def header_rows(header: Any, office_names: dict[str, tuple[str, str]] | None = N
             rows.append(Row(0, *lab(t), value, value))
     if header.deadline_ms:
         rows.append(Row(0, *lab("deadline"), *_zoned(header.deadline_ms, parties, zones)))
-    rows.append(Row(0, *lab("priority"), *lab(f"priority.{header.priority.name.lower()}")))
+    if int(header.priority):  # an unspecified priority (0) is not shown
+        rows.append(Row(0, *lab("priority"),
+                        *lab(f"priority.{header.priority.name.lower()}")))
     hc = {1: "h0", 2: "h1", 3: "h2", 4: "h3"}.get(int(header.handling_code))
     if hc:
         rows.append(Row(0, *lab("handling_code"), *lab(f"handling.{hc}")))

@@ -2,7 +2,8 @@
 
 * ``app`` — the Application: middleware (headers, sessions, CSRF), sign-in, language,
   static files; ``context`` — what the page modules share (rendering, refusals, labels);
-* ``pages_messages`` (dashboard, lists, message), ``pages_cases``, ``pages_compose``,
+* ``pages_messages`` (dashboard, lists), ``pages_actions`` (the message page and its
+  actions), ``pages_cases``, ``pages_handover`` (the steps of a handover), ``pages_compose``,
   ``pages_alerts`` (the live alert stream), ``pages_stats``, ``pages_audit``,
   ``pages_admin``.
 
@@ -21,9 +22,14 @@ enhances what already works without it. Every page:
   glossary, schema labels from the descriptors) and shows times in the office's zone,
   the zone named.
 
-Roles: an ``officer`` composes, sends and opens messages; ``auditor`` and ``admin`` see
-lists, cases and the dashboard (metadata) and get 403 — logged — on content. Statistics:
-officer and auditor; the auditor pages: auditor; the admin pages: admin.
+Roles (``gateway.node.roles``): an ``officer`` composes, sends, opens and acts on messages;
+a ``border_guard`` the same for repatriation notices and handover records only (lists, cases
+and compose show nothing else; ``web.policy`` guards the compose form); a ``supervisor``
+reads everything and every case of the office (``/app/cases``), and sends nothing;
+``auditor`` and ``admin`` see lists, cases and the dashboard (metadata) and get 403 — logged —
+on content. Statistics: officer, supervisor and auditor; the auditor pages: auditor; the
+admin pages: admin. Every form that sends a message carries an idempotency key
+(``web.keyed``).
 URLs carry ids and codes only, never personal data (a filter by case reference is a
 query parameter of a GET; case references are codes, not names).
 """

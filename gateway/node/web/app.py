@@ -17,11 +17,13 @@ from aiohttp import web
 from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
 from gateway.node.web import (
+    pages_actions,
     pages_admin,
     pages_alerts,
     pages_audit,
     pages_cases,
     pages_compose,
+    pages_handover,
     pages_messages,
     pages_stats,
 )
@@ -41,6 +43,7 @@ from gateway.node.web.context import (
     set_cookie,
     t,
 )
+from gateway.node.web.policy import role_middleware
 from gateway.protocol.errors import (
     CsrfRejected,
     GatewayError,
@@ -54,7 +57,7 @@ from gateway.protocol.errors import (
 __all__ = ["build_web_app"]
 
 _NEXT = re.compile(r"/app/[a-z0-9/_-]{0,80}")
-_STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
+_STATIC = {"app.css": "text/css", "app.js": "text/javascript", "print.css": "text/css"}
 
 
 def build_web_app(gw: WebAppHost) -> web.Application:
@@ -81,6 +84,10 @@ def build_web_app(gw: WebAppHost) -> web.Application:
             lang = lang_of(request)
             text = {"CSRF_REJECTED": "web.csrf_rejected", "FORBIDDEN": "web.forbidden",
                     "NOT_FOUND": "web.not_found", "SESSION_EXPIRED": "web.session_expired",
+                    "INVALID_TRANSITION": "web.invalid_transition",
+                    "CONFLICT": "web.invalid_transition",
+                    "IDEMPOTENCY_KEY_REUSED": "web.form_reused",
+                    "BAD_IDEMPOTENCY_KEY": "web.form_reused",
                     }.get(e.code)
             resp = page(request, "error.html", status=e.http_status, code=e.code,
                         message=t(lang)(text) if text else e.message)
@@ -226,14 +233,15 @@ def build_web_app(gw: WebAppHost) -> web.Application:
         return web.Response(body=static[name], content_type=_STATIC[name],
                             headers={"Cache-Control": "no-store"})
 
-    app = web.Application(middlewares=[headers_middleware, session_middleware])
+    app = web.Application(middlewares=[headers_middleware, session_middleware,
+                                       role_middleware(cx)])
     app.router.add_get("/signin", signin_form)
     app.router.add_post("/signin", signin)
     app.router.add_post("/signout", signout)
     app.router.add_post("/lang", set_lang)
     app.router.add_get("/static/{name}", static_file)
-    for module in (pages_messages, pages_cases, pages_compose, pages_alerts, pages_stats,
-                   pages_audit, pages_admin):
+    for module in (pages_messages, pages_actions, pages_cases, pages_handover, pages_compose,
+                   pages_alerts, pages_stats, pages_audit, pages_admin):
         module.add_routes(app, cx)
     return app
 

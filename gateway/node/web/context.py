@@ -16,10 +16,12 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
+from gateway.node import roles
 from gateway.node import webauth as auth
 from gateway.node.idempotency import KeyedRequests
 from gateway.node.logs import get_logger
 from gateway.node.ports import WebAppHost
+from gateway.node.web.keyed import new_key
 from gateway.protocol.errors import CsrfRejected, Forbidden
 from gateway.protocol.glossary import term
 from gateway.protocol.localtime import local_time
@@ -65,7 +67,7 @@ class WebContext:
         self.env = _env()
         self.ws = WebStore(gw.store.sync)
         self.key = auth.web_key(gw.config.home)
-        self.keyed = KeyedRequests(gw.store)  # the compose form's keys: the API's store
+        self.keyed = KeyedRequests(gw.store)  # the forms' idempotency keys: the API's store
         self.idle_ms = int(gw.config.web_session_idle_minutes * 60_000)
         self.lifetime_ms = int(gw.config.web_session_lifetime_hours * 3_600_000)
 
@@ -93,12 +95,17 @@ class WebContext:
         sess = request.get(SESSION)
         lang = sess.lang if sess else pre_lang(request)
         sid = request.get(SESSION_ID)
+        role = sess.role if sess else ""
         html = self.env.get_template(name).render(
             t=t(lang), lang=lang, other="zh" if lang == "vi" else "vi", session=sess,
             csrf=auth.csrf_token(sid) if sid else "", zone=self.gw.zone.key, when=self.when,
             office=self.gw.office_id, office_name=lambda o: self.office_name(o, lang),
             type_label=lambda mt: self.type_label(mt, lang), path=request.path,
-            role_label=(t(lang)(f"web.role.{sess.role}") if sess else ""), **ctx)
+            role_label=(t(lang)(f"web.role.{sess.role}") if sess else ""),
+            can=lambda area: roles.may(role, area),
+            can_read=lambda mt: roles.may_read(role, mt),
+            can_send=lambda mt: roles.may_send(role, mt),
+            new_key=new_key, **ctx)
         return web.Response(text=html, status=status, content_type="text/html",
                             charset="utf-8")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.node import roles
 from gateway.node import webauth as auth
 from gateway.node.alerts import Arrival
 from gateway.node.web.context import (
@@ -48,6 +49,7 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
     async def stream(request: web.Request) -> web.StreamResponse:
         sess = request[SESSION]
         sid_hash = auth.session_hash(request[SESSION_ID])
+        types = tuple(sorted(int(x) for x in roles.message_types(sess.role) or ()))
         queue = gw.alerts.subscribe()
         resp = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
@@ -60,7 +62,7 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                 await resp.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
 
             async def counts() -> dict[str, Any]:
-                n, urgent = await gw.store.call(cx.ws.unread_counts)
+                n, urgent = await gw.store.call(cx.ws.unread_counts, types)
                 return {"unread": n, "urgent_unread": urgent}
 
             await resp.write(b"retry: 3000\n\n")
@@ -78,11 +80,13 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                     continue
                 if a is None:
                     break
+                if types and a.message_type not in types:
+                    continue  # a role limited to some types hears only of those
                 data = await counts()
                 if a.priority == int(Priority.URGENT):
                     data["text"] = banner(a, sess.lang)
                     data["href"] = (PREFIX + "messages/" + a.message_id
-                                    if sess.role in auth.CONTENT_ROLES else "")
+                                    if roles.may_read(sess.role, a.message_type) else "")
                     await send("urgent", data)
                 else:
                     await send("unread", data)

@@ -1,34 +1,30 @@
-"""The dashboard, the inbox and sent lists (metadata only) and the message page (decrypted
-only when an officer opens it; the read is an audit leaf)."""
+"""The dashboard and the inbox and sent lists: metadata only (the message page and its actions:
+``pages_actions``). A role limited to some message types (``roles.message_types``) sees only
+those messages and the cases they open."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
-from google.protobuf.descriptor import Descriptor
 
-from gateway.node import records
-from gateway.node import webauth as auth
+from gateway.node import roles
 from gateway.node.ports import WebAppHost
 from gateway.node.web.context import (
-    HEX_ID,
     PAGE,
     SESSION,
     WebContext,
-    log,
     state_label,
     status_label,
 )
-from gateway.protocol.errors import Forbidden, Malformed, NotFound
-from gateway.protocol.localtime import party_zones
+from gateway.protocol.errors import Malformed
 from gateway.protocol.messages import MessageType
 from gateway.protocol.workflow import WAITING
 from gateway.store.web import ListFilter
-from gateway.views.render import header_rows, label_of, rows_for
 
 __all__ = ["add_routes"]
 
@@ -40,9 +36,12 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
 
     async def dashboard(request: web.Request) -> web.Response:
         now = gw.clock.now_ms()
+        types = _types(request)
         cases = await gw.store.call(gw.store.sync.cases, limit=500)
         urgent, due = [], []
         for c in cases:
+            if types and c["message_type"] not in types:
+                continue
             waiting = c["state"] in WAITING[c["kind"]]
             if not waiting:
                 continue
@@ -53,7 +52,8 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
                 due.append(c)
         urgent.sort(key=lambda c: (not c["overdue"], c["deadline_ms"]))
         due.sort(key=lambda c: c["deadline_ms"])
-        new, n_new = await gw.store.call(ws.message_page, "in", ListFilter(unopened=True), 0, 10)
+        new, n_new = await gw.store.call(ws.message_page, "in",
+                                          ListFilter(unopened=True, types=types), 0, 10)
         health = await gw.health()
         return page(request, "dashboard.html", urgent=urgent, due=due, new=new, n_new=n_new,
                     peers=health["peers"], alerts=health["audit"].get("alerts", []),
@@ -63,40 +63,24 @@ def add_routes(app: web.Application, cx: WebContext) -> None:
         direction = "in" if request.path.endswith("inbox") else "out"
         q = request.query
         f, page_no, problems = _filters(q, gw)
+        f = replace(f, types=_types(request))
         rows, total = await gw.store.call(ws.message_page, direction, f, page_no * PAGE, PAGE)
         keep = {k: v for k, v in q.items() if k != "page" and v}
         base = request.path + "?" + urlencode(keep) + ("&" if keep else "")
         return page(request, "list.html", direction=direction, rows=rows, total=total,
                     page_no=page_no, pages=max(1, -(-total // PAGE)), base=base,
-                    q=dict(q), problems=problems, types=list(MessageType),
+                    q=dict(q), problems=problems,
+                    types=[m for m in MessageType if not f.types or m in f.types],
                     sent_ok=q.get("ok") == "1", status_label=status_label)
-
-    async def message(request: web.Request) -> web.Response:
-        mid_hex = request.match_info["id"]
-        if not HEX_ID.fullmatch(mid_hex):
-            raise NotFound("a message id is 32 lower-case hex digits")
-        mid = bytes.fromhex(mid_hex)
-        sess = request[SESSION]
-        if sess.role not in auth.CONTENT_ROLES:
-            await cx.refuse(request, Forbidden.code, message_id=mid_hex)
-            raise Forbidden(f"role {sess.role} never sees message content")
-        env, payload = await records.open_received(gw, mid, sess.user)
-        log.info("message_opened", message_id=mid_hex, user_id=sess.user)
-        zones = party_zones(gw.directory.offices, gw.office_id, gw.zone)
-        both = request.query.get("view") == "both"
-        return page(request, "message.html", mid=mid_hex, both=both,
-                    header=header_rows(env.header, cx.names(), zones),
-                    body=list(rows_for(payload.body)), title=label_of(_desc(payload.body)),
-                    sender=env.header.sender, case_root=payload.context.in_reply_to or mid_hex)
 
     app.router.add_get("/", dashboard)
     app.router.add_get("/inbox", message_list)
     app.router.add_get("/sent", message_list)
-    app.router.add_get("/messages/{id}", message)
 
 
-def _desc(msg: Any) -> Descriptor:
-    return msg.DESCRIPTOR  # type: ignore[no-any-return]
+def _types(request: web.Request) -> tuple[int, ...]:
+    """The message types the session's role is limited to (empty: every type)."""
+    return tuple(sorted(int(m) for m in roles.message_types(request[SESSION].role) or ()))
 
 
 def _filters(q: Any, gw: WebAppHost) -> tuple[ListFilter, int, list[str]]:

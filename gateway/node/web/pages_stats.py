@@ -1,6 +1,7 @@
 """The statistics page: a reporting period picked (quarter, half-year, year, counted in the
 office's zone), the figures against the plans' targets as a table and an SVG bar chart
-rendered here, and the same figures as CSV and PDF. Metadata only; officer and auditor."""
+rendered here, and the same figures as CSV and PDF. Metadata only; officer, supervisor and
+auditor."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gateway.node import roles
 from gateway.node.records import stats_pdf
 from gateway.node.web.context import SESSION, WebContext, state_label
 from gateway.protocol.errors import Malformed
@@ -17,7 +19,7 @@ from gateway.views.stats_chart import TARGETS, WIDTH, count_bars, share_bars
 
 __all__ = ["KINDS", "ROLES", "add_routes"]
 
-ROLES = ("officer", "auditor")  # a supervisor role will join them
+ROLES = tuple(sorted(roles.PAGES["stats"]))
 KINDS = {"quarter": ("Q", 4), "half": ("H", 2), "year": ("", 1)}
 
 

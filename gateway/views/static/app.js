@@ -59,3 +59,11 @@ document.addEventListener("DOMContentLoaded", function () {
   });
   es.addEventListener("ended", function () { es.close(); });
 });
+
+// The print button of a message page (without this script: the browser's own print).
+document.addEventListener("DOMContentLoaded", function () {
+  var button = document.getElementById("print");
+  if (!button || !window.print) { return; }
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+});
