@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from harness import BACKENDS, PG_DSN, Pair, wait_for
-from webtools import Browser, web_user
+from webtools import Browser, form_key, web_user
 
 from gateway.node.gateway import Gateway
 from gateway.protocol.scenario import HEKOU, LAOCAI
@@ -21,12 +21,6 @@ from gateway.protocol.scenario import HEKOU, LAOCAI
 NOTICE = [("type", "case_notice"), ("to", HEKOU), ("context.case_reference", "LC-2026-0077"),
           ("context.priority", "2"), ("context.handling_code", "1"),
           ("offence.vi", "Nghi mua bán người"), ("offence.zh", "涉嫌拐卖人口")]
-
-
-def form_key(html: str) -> str:
-    m = re.search(r'name="form_key" value="([^"]+)"', html)
-    assert m, "the compose form carries no form key"
-    return m.group(1)
 
 
 async def _inbox(gw: Gateway) -> int:

@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from harness import BACKENDS, Pair, wait_for
 from test_web_roles import _form, _signed_in
+from webtools import form_key
 
 from gateway.node.gateway import Gateway
 from gateway.protocol.messages import MessageType
@@ -60,8 +61,10 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
         try:
             # plan: the repatriation notice through the generated compose form
             plan = forms.values_of(_scenario("RepatriationNotice"), "Asia/Ho_Chi_Minh")
+            html = (await bg_lc.get("/app/compose?type=repatriation_notice"))[1]
             st, _, h = await bg_lc.post("/app/compose", [
-                ("type", "repatriation_notice"), ("to", HEKOU), *_posted(plan)])
+                ("type", "repatriation_notice"), ("to", HEKOU), ("form_key", form_key(html)),
+                *_posted(plan)])
             assert st == 303, _
             async with aiohttp.ClientSession() as http:
                 sent = (await pair.officer(http, LAOCAI).call(

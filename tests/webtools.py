@@ -35,6 +35,13 @@ def code(secret: str | None, step: int = 0, now_s: float | None = None) -> str:
     return pyotp.TOTP(secret).at(int(t))
 
 
+def form_key(html: str) -> str:
+    """The key a rendered compose form carries (``webauth.form_key``)."""
+    m = re.search(r'name="form_key" value="([^"]+)"', html)
+    assert m, "the compose form carries no form key"
+    return m.group(1)
+
+
 class Browser:
     """An HTTP client that keeps cookies like a browser and reads the CSRF token of a page."""
 
