@@ -172,7 +172,7 @@ def _db_excluded(cfg: Any) -> set[Path]:
     if db is None:
         return set()
     return {db.resolve(), *(db.with_name(db.name + s).resolve() for s in ("-wal", "-shm",
-                                                                            "-journal"))}
+                                                                            "-journal", ".lock"))}
 
 
 def _snapshot_db(cfg: Any, work: Path) -> tuple[str, str]:
