@@ -38,6 +38,8 @@ from gateway.node.metrics import GatewayMetrics, Scrape
 from gateway.node.officer_api import build_officer_app
 from gateway.node.peer_api import LIMITS_KEY, build_peer_app
 from gateway.node.records import sign_own_record
+from gateway.node.redelivery import MARKER as REDELIVER_MARKER
+from gateway.node.redelivery import ask_peers
 from gateway.node.roles import RoleFactory, Roles
 from gateway.node.trust import DirectoryKeeper
 from gateway.node.witness import checkpoint_and_witness
@@ -162,6 +164,8 @@ class Gateway:
         self.api_port = await self._serve(officer_app, self.config.api_host,
                                           self.config.api_port, None, self.api_guard)
         await self.roles.step()  # what no other process holds is ours at once
+        if (self.config.home / REDELIVER_MARKER).exists():  # restored from a backup
+            self._tasks.append(asyncio.create_task(ask_peers(self), name="redeliver"))
         self._tasks.append(asyncio.create_task(self.roles.run(), name="roles"))
         self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
         log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,

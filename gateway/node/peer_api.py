@@ -11,6 +11,9 @@ Routes (all authenticated per ``gateway.protocol.peerauth``):
   serials: ``{"office", "time_ms", "directory_serial"}``; a higher serial either way makes
   the other side fetch the directory (``gateway.node.trust``).
 * ``GET /peer/v1/directory`` — the co-signed trust directory we hold, verbatim.
+* ``POST /peer/v1/redeliver`` — ``{"since_ms": N}`` from a peer restored from a backup: we
+  queue again what we delivered to it since then (``gateway.node.redelivery``); answers
+  ``{"requeued": n}``.
 
 While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRED``.
 
@@ -42,6 +45,8 @@ from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, add
 from gateway.node.http import error_middleware
 from gateway.node.logs import get_logger
 from gateway.node.ports import PeerApiHost
+from gateway.node.redelivery import PATH as REDELIVER_PATH
+from gateway.node.redelivery import parse_request
 from gateway.node.trust import DIRECTORY_PATH
 from gateway.node.witness import add_checkpoint
 from gateway.protocol import envelope, strict
@@ -304,6 +309,19 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
         return web.json_response({"index": index, "size": size, "leaf": leaf.decode("ascii"),
                                   "proof": [base64.b64encode(p).decode() for p in proof]})
 
+    async def redeliver(request: web.Request) -> web.Response:
+        """A restored peer lost what we delivered since ``since_ms``: queue it again."""
+        auth, body = await authenticate(request)
+        now = gw.clock.now_ms()
+        since = parse_request(body, now)
+        n = await gw.store.call(gw.store.sync.requeue_delivered, auth.origin, since, now)
+        link = gw.deliveries.get(auth.origin)
+        if link is not None:
+            link.wake.set()
+        log.warning("redelivery_requested", origin=auth.origin, since_ms=since, requeued=n)
+        return web.json_response({"requeued": n})
+
+    app.router.add_post(REDELIVER_PATH, redeliver)
     app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
     app.router.add_get("/peer/v1/audit/checkpoint", audit_checkpoint)
     app.router.add_get("/peer/v1/audit/consistency", audit_consistency)
