@@ -5,9 +5,11 @@ that group or others can read (``gateway.node.home.secure_home``), loads the key
 trust roots and the co-signed directory (refusing to start if our office or our keys are
 not in it), checks the store's schema (an empty database is created; an older one is
 refused unless ``auto_migrate``, a newer one always: ``blo-gateway migrate``), binds the
-two HTTP apps on their own ports, and starts one delivery worker per peer office plus a
+two HTTP apps on their own ports, and starts, through ``node.roles``, one delivery worker
+per peer office and the checkpointer (on PostgreSQL only in the one process of this gateway
+that holds each role's lease; a SQLite home serves one process, ``home.lock_home``), plus a
 pinger that measures each peer's reachability and clock skew (and resets delivery backoff
-when a peer comes back).
+when a peer comes back). After a restore it asks the peers to re-send (``node.redelivery``).
 
 (Just over 400 lines: the composition root builds every piece and owns the start/stop order
 and the background loops; each piece's logic lives in its own module behind a port.)
