@@ -129,8 +129,13 @@ class AuditLogMixin(StoreBase):
                 sa.select(audit_alerts).order_by(audit_alerts.c.id.desc()).limit(limit))]
 
     def export_audit(self) -> dict[str, Any]:
-        """Everything an offline auditor needs from this store (no payloads, no keys)."""
+        """Everything an offline auditor needs from this store (no payloads, no keys), from
+        one snapshot: on PostgreSQL each statement of a READ COMMITTED transaction sees
+        the latest commits, so a checkpoint signed while the leaves were read (by this
+        process or another on the same schema) would name more entries than the export."""
         with self.engine.connect() as c:
+            if self.engine.dialect.name == "postgresql":
+                c.execution_options(isolation_level="REPEATABLE READ")
             leaves = [bytes(r.data) for r in c.execute(
                 sa.select(audit_leaves.c.data).order_by(audit_leaves.c.idx))]
             cps = [r.note for r in c.execute(
