@@ -1,7 +1,7 @@
 """The fault suite: real gateway processes under load while faults hit them.
 
     python tools/chaos.py --messages 2000 --kills 10 [--seconds 5] \
-        [--faults kill,stop,slow,down] [--pg postgresql://postgres@127.0.0.1:5432/test]
+        [--faults kill,stop,slow,down,twin] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 Each fault runs on fresh gateways (``blo-gateway serve`` processes, homes under a temporary
 folder) while an officer sends ``--messages`` messages through the officer API, each under
@@ -13,6 +13,11 @@ connection breaks or the gateway answers 503:
   slow   the sender reaches the receiver through a TCP proxy delaying each chunk
   down   three gateways: the Border Guard post is down while Hekou keeps receiving;
          the post comes back and catches up
+  twin   (PostgreSQL) the Lào Cai gateway as two processes on one schema behind a TCP
+         proxy (Hekou reaches either); the officer sends through both processes in turn,
+         Hekou sends to Lào Cai (both processes receive), and the process running delivery
+         to Hekou is killed with SIGKILL, restarted, then the other one: the take-over time
+         (kill to the first delivery the surviving process records) is measured each time
 
 After each fault: 0 lost and 0 duplicated (the receivers' inboxes hold each accepted
 message id exactly once, and each idempotency key gave one message id), every accepted
@@ -32,6 +37,7 @@ import contextlib
 import functools
 import random
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -40,18 +46,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gateway.audit.verify import verify_bundles
 from gateway.cli.client import OfficerClient
 from gateway.cli.demo import GatewayProcess, free_port
 from gateway.cli.provision import Network, provision
 from gateway.node.bundle import export_bundle
+from gateway.node.config import load_config
 from gateway.node.home import add_user, init_home
 from gateway.protocol.errors import GatewayError
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
-FAULTS = ("kill", "stop", "slow", "down")
+FAULTS = ("kill", "stop", "slow", "down", "twin")
+T = TypeVar("T")
+#: The second process of the Lào Cai gateway in the twin fault (same schema, own home).
+TWIN = f"{LAOCAI}#2"
 #: Retries of a keyed send: enough to outlast a restart on a loaded machine.
 SEND_ATTEMPTS = 14
 
@@ -70,12 +80,29 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> float:
         time.sleep(0.1)
 
 
+def poll(fn: Callable[[], T | None], timeout: float, what: str) -> T:
+    """``fn()`` once it is not None (errors count as None), polled like ``wait_until``."""
+    out: list[T | None] = [None]
+
+    def check() -> bool:
+        out[0] = fn()
+        return out[0] is not None
+
+    wait_until(check, timeout, what)
+    assert out[0] is not None
+    return out[0]
+
+
 class DelayProxy:
     """A TCP proxy on loopback that holds each chunk ``delay_s`` before passing it on
-    (both directions), in its own thread and event loop."""
+    (both directions), in its own thread and event loop. With several target ports it
+    spreads connections over them in turn and skips one that refuses (a load balancer in
+    front of the processes of one gateway)."""
 
-    def __init__(self, target_port: int, delay_s: float) -> None:
-        self.target_port, self.delay_s = target_port, delay_s
+    def __init__(self, target_port: int | list[int], delay_s: float = 0.0) -> None:
+        self.targets = target_port if isinstance(target_port, list) else [target_port]
+        self.delay_s = delay_s
+        self._next = 0
         self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -99,7 +126,8 @@ class DelayProxy:
     async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         try:
             while chunk := await r.read(65536):
-                await asyncio.sleep(self.delay_s)
+                if self.delay_s:
+                    await asyncio.sleep(self.delay_s)
                 w.write(chunk)
                 await w.drain()
         except (ConnectionError, OSError):
@@ -109,9 +137,15 @@ class DelayProxy:
                 w.close()
 
     async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            ur, uw = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
+        self._next += 1
+        for i in range(len(self.targets)):
+            port = self.targets[(self._next + i) % len(self.targets)]
+            try:
+                ur, uw = await asyncio.open_connection("127.0.0.1", port)
+                break
+            except OSError:
+                continue
+        else:
             w.close()
             return
         await asyncio.gather(self._pipe(r, uw), self._pipe(ur, w))
@@ -132,6 +166,8 @@ class Result:
     logs_ok: bool = False
     canary_found: list[str] = field(default_factory=list)
     recover_s: float = 0.0
+    #: twin: seconds from each kill to the first delivery the other process recorded
+    takeover_s: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -141,19 +177,43 @@ class Result:
 
 
 class Cluster:
-    """Two or three gateways as processes, homes under ``root``."""
+    """Two or three gateways as processes, homes under ``root``. With ``twin`` (PostgreSQL)
+    the Lào Cai gateway is two processes (``LAOCAI`` and ``TWIN``) on one schema, each with
+    its own home, behind a proxy that is Lào Cai's endpoint in the directory."""
 
     def __init__(self, root: Path, offices: tuple[str, ...], pg_dsn: str = "",
                  peer_urls: dict[str, dict[str, str]] | None = None,
-                 ports: dict[str, tuple[int, int]] | None = None) -> None:
+                 ports: dict[str, tuple[int, int]] | None = None, twin: bool = False) -> None:
         self.root, self.offices, self.pg_dsn = root, offices, pg_dsn
         self.ports = ports or {o: (free_port(), free_port()) for o in offices}
-        self.net: Network = provision(int(time.time() * 1000), endpoints={
-            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
+        endpoints = {o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()}
+        self.proxy: DelayProxy | None = None
+        if twin:
+            if not pg_dsn:
+                raise ValueError("two processes of one gateway need PostgreSQL (--pg)")
+            self.ports[TWIN] = (free_port(), free_port())
+            self.proxy = DelayProxy([self.ports[LAOCAI][0], self.ports[TWIN][0]]).start()
+            endpoints[LAOCAI] = f"http://127.0.0.1:{self.proxy.port}"
+        self.net: Network = provision(int(time.time() * 1000), endpoints=endpoints)
         self.schemas: list[str] = []
         self.procs: dict[str, GatewayProcess] = {}
         self.clients: dict[str, OfficerClient] = {}
-        for office in offices:
+        for office in (*offices, *((TWIN,) if twin else ())):
+            if office == TWIN:  # Lào Cai's keys and schema; its officer's token
+                lc = load_config(root / LAOCAI)
+                home = root / "laocai-2"
+                init_home(home, auto_migrate=True, keyring=self.net.keyrings[LAOCAI],
+                          directory=self.net.directory_bytes, roots=self.net.roots,
+                          peer_port=self.ports[TWIN][0], api_port=self.ports[TWIN][1],
+                          database_url=lc.database_url, database_schema=lc.database_schema,
+                          retry_base_ms=lc.retry_base_ms, retry_cap_ms=lc.retry_cap_ms,
+                          checkpoint_interval_s=lc.checkpoint_interval_s,
+                          lease_interval_s=lc.lease_interval_s)
+                token = root / LAOCAI / "private" / "tokens" / "officer.token"
+                (home / "private" / "tokens").mkdir(mode=0o700)
+                shutil.copy(token, home / "private" / "tokens" / "officer.token")
+                self._process(office, home)
+                continue
             home = root / office
             extra: dict[str, Any] = {"retry_base_ms": 100, "retry_cap_ms": 1000,
                                      "checkpoint_interval_s": 0.5}
@@ -167,10 +227,13 @@ class Cluster:
                       directory=self.net.directory_bytes, roots=self.net.roots,
                       peer_port=self.ports[office][0], api_port=self.ports[office][1], **extra)
             add_user(home, "officer", "officer")
-            self.procs[office] = GatewayProcess(home)
-            client = OfficerClient.for_home(home, "officer")
-            client.attempts = SEND_ATTEMPTS
-            self.clients[office] = client
+            self._process(office, home)
+
+    def _process(self, name: str, home: Path) -> None:
+        self.procs[name] = GatewayProcess(home)
+        client = OfficerClient.for_home(home, "officer")
+        client.attempts = SEND_ATTEMPTS
+        self.clients[name] = client
 
     def start(self, office: str) -> None:
         self.procs[office].start()
@@ -193,6 +256,8 @@ class Cluster:
                 for s in self.schemas:
                     c.execute(sa.text(f'DROP SCHEMA IF EXISTS "{s}" CASCADE'))
             engine.dispose()
+        if self.proxy is not None:
+            self.proxy.stop()
 
 
 def canary_payload(canary: str) -> dict[str, Any]:
@@ -205,29 +270,48 @@ def canary_payload(canary: str) -> dict[str, Any]:
 
 
 class Sender:
-    """Keyed sends from Lào Cai in a thread; remembers key -> message id."""
+    """Keyed sends in a thread; remembers key -> message id. With several clients (the
+    processes of one gateway) the sends go to each in turn, and a send that fails is
+    retried under the same key on the next process (the key is in the shared database)."""
 
-    def __init__(self, client: OfficerClient, to: list[str], payload: dict[str, Any],
-                 count: int) -> None:
-        self.client, self.to, self.payload, self.count = client, to, payload, count
+    def __init__(self, client: OfficerClient | list[OfficerClient], to: list[str],
+                 payload: dict[str, Any], count: int,
+                 pace: Callable[[int], bool] | None = None) -> None:
+        """``pace(n)``: the n-th send waits until it is true (spreads sends over a run)."""
+        self.clients = client if isinstance(client, list) else [client]
+        self.to, self.payload, self.count, self.pace = to, payload, count, pace
+        if len(self.clients) > 1:
+            for c in self.clients:
+                c.attempts = 2  # fail over soon rather than wait for a restart
         self.by_key: dict[str, str] = {}
         self.errors: list[str] = []
         self.thread = threading.Thread(target=self._run, daemon=True)
 
+    def _send(self, n: int, key: str) -> str:
+        for attempt in range(SEND_ATTEMPTS):
+            client = self.clients[(n + attempt) % len(self.clients)]
+            try:
+                return str(client.send(self.to, self.payload, idempotency_key=key)["message_id"])
+            except GatewayError:
+                if len(self.clients) == 1 or attempt == SEND_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.2)
+        raise AssertionError("unreachable")
+
     def _run(self) -> None:
-        for _ in range(self.count):
+        for n in range(self.count):
+            while self.pace is not None and not self.pace(n):
+                time.sleep(0.05)
             key = secrets.token_urlsafe(16)
             try:
-                self.by_key[key] = self.client.send(self.to, self.payload,
-                                                    idempotency_key=key)["message_id"]
+                self.by_key[key] = self._send(n, key)
+                # The same key once more (on the other process, if there are two): must
+                # answer the same message, never a second one.
+                if len(self.by_key) % 25 == 0 and self._send(n + 1, key) != self.by_key[key]:
+                    self.errors.append(f"key {key} gave two message ids")
             except GatewayError as e:
                 self.errors.append(f"send failed: {e}")
                 return
-            # The same key once more: must answer the same message, never a second one.
-            if len(self.by_key) % 25 == 0:
-                again = self.client.send(self.to, self.payload, idempotency_key=key)
-                if again["message_id"] != self.by_key[key]:
-                    self.errors.append(f"key {key} gave two message ids")
 
     def done(self) -> int:
         return len(self.by_key)
@@ -287,8 +371,8 @@ def check(cluster: Cluster, sender: Sender, receivers: list[str], canary: str,
     except (TimeoutError, GatewayError) as e:
         result.problems.append(str(e))
     needle = canary.encode("utf-8")
-    for office in cluster.offices:
-        for p in (cluster.root / office).rglob("*"):
+    for proc in cluster.procs.values():
+        for p in proc.home.rglob("*"):
             if p.is_file() and needle in p.read_bytes():
                 result.canary_found.append(str(p.relative_to(cluster.root)))
     return result
@@ -314,6 +398,85 @@ def inbox_ids(home: Path) -> list[str]:
         engine.dispose()
 
 
+def _first_delivery_after(home: Path, peer: str, after_ms: int) -> int | None:
+    """When the gateway in ``home`` first recorded a delivery to ``peer`` after
+    ``after_ms`` (its outbox, in its database), or None."""
+    import sqlalchemy as sa
+
+    from gateway.store import make_engine
+    from gateway.store.tables import outbox
+
+    cfg = load_config(home)
+    engine = make_engine(cfg.db_url, schema=cfg.database_schema or None)
+    try:
+        with engine.connect() as c:
+            v = c.execute(sa.select(sa.func.min(outbox.c.delivered_at_ms)).where(
+                outbox.c.peer == peer, outbox.c.delivered_at_ms > after_ms)).scalar()
+            return None if v is None else int(v)
+    finally:
+        engine.dispose()
+
+
+def _delivery_holder(cluster: Cluster) -> str | None:
+    """Which Lào Cai process runs delivery to Hekou now (its /health), or None."""
+    for name in (LAOCAI, TWIN):
+        with contextlib.suppress(GatewayError, KeyError):
+            if f"deliver:{HEKOU}" in cluster.clients[name].health()["roles"]["held"]:
+                return name
+    return None
+
+
+def run_twin(root: Path, messages: int, kills: int, pg_dsn: str, timeout: float) -> Result:
+    """The twin fault (module docstring): two Lào Cai processes on one PostgreSQL schema."""
+    canary = f"CANARY{secrets.token_hex(8).upper()}"
+    result = Result("twin")
+    cluster = Cluster(root, (LAOCAI, HEKOU), pg_dsn, twin=True)
+    try:
+        for name in (LAOCAI, HEKOU, TWIN):
+            cluster.start(name)
+        sender = Sender([cluster.clients[LAOCAI], cluster.clients[TWIN]], [HEKOU],
+                        canary_payload(canary), messages)
+        # one for every five sent the other way, over the whole run: the kills move
+        # Hekou's connections from one Lào Cai process to the other
+        back = Sender(cluster.clients[HEKOU], [LAOCAI], case_payloads()[1].payload.to_dict(),
+                      max(1, messages // 5),
+                      pace=lambda n: sender.done() >= 5 * n or not sender.thread.is_alive())
+        sender.thread.start()
+        back.thread.start()
+        for i in range(kills):
+            wait_until(functools.partial(sender.reached, (i + 1) * messages // (kills + 1)),
+                       timeout, "sends before a kill")
+            holder: str = poll(lambda: _delivery_holder(cluster), timeout,
+                               "a process running delivery")
+            cluster.procs[holder].stop(signal.SIGKILL)  # returns once it is gone
+            killed_ms = int(time.time() * 1000)
+            first: int = poll(functools.partial(_first_delivery_after,
+                                                cluster.procs[LAOCAI].home, HEKOU, killed_ms),
+                              timeout, "the other process delivering")
+            result.takeover_s.append((first - killed_ms) / 1000)
+            cluster.start(holder)
+        sender.thread.join(timeout)
+        back.thread.join(timeout)
+        check(cluster, sender, [HEKOU], canary, result, time.monotonic(), timeout)
+        # Hekou -> Lào Cai, received by both processes: each message once in the inbox.
+        result.problems.extend(back.errors)
+        mids = list(back.by_key.values())
+        pending = set(mids)
+        try:
+            wait_until(lambda: _delivered_all(cluster.clients[HEKOU], mids, pending), timeout,
+                       "every receipt from Lào Cai")
+        except TimeoutError as e:
+            result.problems.append(str(e))
+        inbox = inbox_ids(cluster.procs[LAOCAI].home)
+        result.duplicated += len(inbox) - len(set(inbox)) + len(set(inbox) - set(mids))
+        result.lost += len(set(mids) - set(inbox))
+    except (TimeoutError, GatewayError, AssertionError) as e:
+        result.problems.append(f"{type(e).__name__}: {e}")
+    finally:
+        cluster.close()
+    return result
+
+
 def _cosigned(cluster: Cluster, office: str, other: str) -> bool:
     h = cluster.clients[office].health()
     to = int(h["peers"][other]["cosigned_our_log_to"])
@@ -325,6 +488,8 @@ def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: fl
               seed: int | None = None, kill_only: str | None = None) -> Result:
     """One fault on fresh gateways under ``root``; the Result of the checks.
     ``kill_only``: the office the kill fault hits (random between the two if None)."""
+    if fault == "twin":
+        return run_twin(root, messages, kills, pg_dsn, timeout)
     rng = random.Random(seed)  # noqa: S311 - chaos, not crypto
     canary = f"CANARY{secrets.token_hex(8).upper()}"
     payload = canary_payload(canary)
@@ -393,11 +558,13 @@ def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: fl
 
 def table(results: list[Result]) -> str:
     head = ("fault", "sent", "received", "lost", "dup", "receipted", "logs", "canary",
-            "recover_s", "result")
+            "recover_s", "takeover_s", "result")
     rows = [head] + [(r.fault, str(r.sent), str(r.received), str(r.lost), str(r.duplicated),
                       str(r.receipted), "verified" if r.logs_ok else "FAILED",
                       "clean" if not r.canary_found else f"FOUND {len(r.canary_found)}",
-                      f"{r.recover_s:.1f}", "ok" if r.ok else "FAIL") for r in results]
+                      f"{r.recover_s:.1f}",
+                      ",".join(f"{t:.2f}" for t in r.takeover_s) or "-",
+                      "ok" if r.ok else "FAIL") for r in results]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     for r in results:
@@ -412,8 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kills", type=int, default=4, help="SIGKILLs in the kill fault")
     ap.add_argument("--seconds", type=float, default=5.0, help="how long SIGSTOP lasts")
     ap.add_argument("--delay", type=float, default=0.2, help="slow link: seconds per chunk")
-    ap.add_argument("--faults", default=",".join(FAULTS),
-                    help=f"comma-separated, of {', '.join(FAULTS)}")
+    ap.add_argument("--faults", default=",".join(FAULTS[:-1]),
+                    help=f"comma-separated, of {', '.join(FAULTS)} (twin needs --pg; "
+                    "default: all but twin)")
     ap.add_argument("--pg", default="", metavar="DSN",
                     help="run the gateways on PostgreSQL (a fresh schema each)")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds to wait per step")
@@ -422,6 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(faults) - set(FAULTS)
     if unknown:
         ap.error(f"unknown faults: {', '.join(sorted(unknown))}")
+    if "twin" in faults and not a.pg:
+        ap.error("the twin fault runs two processes on one PostgreSQL schema: give --pg")
     results = []
     with tempfile.TemporaryDirectory(prefix="blo-chaos-") as tmp:
         for fault in faults:

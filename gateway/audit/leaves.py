@@ -40,6 +40,9 @@ EVENT_TYPES = {
     "roots.accepted": "audit.roots_accepted",
     "workflow.transition": "audit.workflow_transition",
     "message.shredded": "audit.message_shredded",
+    # after a restore: we asked a peer to re-send / a restored peer asked us (wire §11)
+    "redelivery.asked": "audit.redelivery_asked",
+    "redelivery.requested": "audit.redelivery_requested",
     "user.added": "audit.user_added",
     "user.disabled": "audit.user_disabled",
     "user.enabled": "audit.user_enabled",
@@ -74,7 +77,7 @@ FIELDS: dict[str, re.Pattern[str] | type] = {
     "receipt_sha256": _HEX, "directory_sha256": _HEX, "root": _HEX,
     "code": _CODE, "serial": int, "size": int, "received_at": int,
     "state_from": _WORD, "state_to": _WORD, "case_id": _HEX, "keys": list, "peers": list,
-    "kind": _WORD,
+    "kind": _WORD, "since": int, "count": int,
     "session": _HEX,  # SHA-256 of a web session id: correlates sign-in, refusals, sign-out
     # courier bundles: the file's SHA-256, its sequence per (issuer, destination), counts
     "bundle_sha256": _HEX, "sequence": int, "envelopes": int, "receipts": int,

@@ -6,7 +6,9 @@ schema (refused with BAD_CONFIG when ``pg_dump`` is not installed) — plus ever
 home the gateway needs to run (``gateway.toml``, directory, roots, ``private/``: keyring,
 tokens), and encrypts it to an offline backup public key. The private backup key is made on
 and stays on the offline machine (``backup-key create``); the gateway only holds the public
-one. ``restore`` needs the private key and an empty or absent ``--home``.
+one. ``restore`` needs the private key and an empty or absent ``--home``; it leaves
+``redeliver.json`` in the home, so that the gateway asks its peers at start to re-send what
+they delivered after the backup (``gateway.node.redelivery``).
 
 File format (docs/backup.md), all integers big-endian::
 
@@ -172,7 +174,7 @@ def _db_excluded(cfg: Any) -> set[Path]:
     if db is None:
         return set()
     return {db.resolve(), *(db.with_name(db.name + s).resolve() for s in ("-wal", "-shm",
-                                                                            "-journal"))}
+                                                                            "-journal", ".lock"))}
 
 
 def _snapshot_db(cfg: Any, work: Path) -> tuple[str, str]:
@@ -303,10 +305,18 @@ def cmd_restore(a: argparse.Namespace) -> int:
                         shutil.copyfileobj(f, out)
             _restore_db(tar, manifest, home)
     shredded = _reshred(home)
+    # What the peers delivered after the backup is lost here: the gateway asks each peer
+    # to send it again at its next start (gateway.node.redelivery); the peer's clock may be
+    # ahead of ours by up to max_skew_ms.
+    from gateway.node.config import load_config
+    from gateway.node.redelivery import write_marker
+
+    write_marker(home, max(0, int(manifest["created_at_ms"]) - load_config(home).max_skew_ms))
     print(f"{home}: restored {manifest['office']} from a backup of "
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(manifest['created_at_ms'] / 1000))}"
           f" UTC in {time.monotonic() - t0:.1f} s; {shredded} message(s) past retention "
-          "shredded again. Start it: blo-gateway serve --home " + str(home))
+          "shredded again. At its start the gateway asks its peers to re-send what they "
+          "delivered since the backup. Start it: blo-gateway serve --home " + str(home))
     return 0
 
 

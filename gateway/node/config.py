@@ -171,6 +171,10 @@ class Config:
     request_timeout_s: Annotated[float, _POSITIVE] = 30.0
     #: How often the audit log is checkpointed and sent to the peers to cosign, seconds.
     checkpoint_interval_s: Annotated[float, _POSITIVE] = 10.0
+    #: PostgreSQL, several processes on one schema: how often a process renews its roles
+    #: (delivery per peer, checkpointing) and tries those another process held, seconds.
+    #: A process that dies is replaced within about this long (deploy/README.md).
+    lease_interval_s: Annotated[float, Range(0.05, 60)] = 1.0
     #: Retention: after this many days a stored message's storage key is destroyed
     #: (crypto-shredding); its metadata and audit entries stay. 0 keeps messages forever.
     retention_days: float = 1825.0

@@ -140,6 +140,9 @@ class PeerDelivery:
         self.next_attempt_ms = 0
         self.batch_size = gw.config.batch_size
         self.stopped = False
+        #: With other processes on the same database (they may queue for this peer and
+        #: cannot wake this worker), an idle worker looks for due items this often, seconds.
+        self.idle_poll_s: float | None = None
 
     async def load(self) -> None:
         st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
@@ -179,7 +182,10 @@ class PeerDelivery:
         items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size)
         if not items:
             nxt = await gw.store.call(gw.store.sync.next_due_ms, self.peer)
-            await self._sleep(None if nxt is None else max(0.05, (nxt - now) / 1000))
+            wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
+            if self.idle_poll_s is not None:
+                wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)
+            await self._sleep(wait)
             return
         await self.send(items)
 

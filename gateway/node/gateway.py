@@ -5,9 +5,11 @@ that group or others can read (``gateway.node.home.secure_home``), loads the key
 trust roots and the co-signed directory (refusing to start if our office or our keys are
 not in it), checks the store's schema (an empty database is created; an older one is
 refused unless ``auto_migrate``, a newer one always: ``blo-gateway migrate``), binds the
-two HTTP apps on their own ports, and starts one delivery worker per peer office plus a
+two HTTP apps on their own ports, and starts, through ``node.duties``, one delivery worker
+per peer office and the checkpointer (on PostgreSQL only in the one process of this gateway
+that holds each role's lease; a SQLite home serves one process, ``home.lock_home``), plus a
 pinger that measures each peer's reachability and clock skew (and resets delivery backoff
-when a peer comes back).
+when a peer comes back). After a restore it asks the peers to re-send (``node.redelivery``).
 
 (Just over 400 lines: the composition root builds every piece and owns the start/stop order
 and the background loops; each piece's logic lives in its own module behind a port.)
@@ -30,14 +32,17 @@ from gateway.node.alerts import AlertHub
 from gateway.node.clock import Clock, SystemClock
 from gateway.node.config import Config
 from gateway.node.delivery import PeerDelivery
+from gateway.node.duties import RoleFactory, Roles
 from gateway.node.guard import ConnectionGuard, count_loop_errors
-from gateway.node.home import secure_home, users_stamp
+from gateway.node.home import lock_home, secure_home, users_stamp
 from gateway.node.http import guard_middleware
 from gateway.node.logs import get_logger
 from gateway.node.metrics import GatewayMetrics, Scrape
 from gateway.node.officer_api import build_officer_app
 from gateway.node.peer_api import LIMITS_KEY, build_peer_app
 from gateway.node.records import sign_own_record
+from gateway.node.redelivery import MARKER as REDELIVER_MARKER
+from gateway.node.redelivery import ask_peers
 from gateway.node.trust import DirectoryKeeper, load_keyring
 from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol import envelope
@@ -57,6 +62,7 @@ from gateway.store import (
     make_engine,
     prepare_schema,
 )
+from gateway.store.leases import Leases
 
 __all__ = ["Gateway"]
 
@@ -83,6 +89,8 @@ class Gateway:
         self.trust = DirectoryKeeper(self)
         self.metrics = GatewayMetrics()
         self.alerts = AlertHub()
+        self._home_lock: Any = None
+        self.roles = Roles(None, config.lease_interval_s, self._roles)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,12 +112,16 @@ class Gateway:
     async def start(self) -> None:
         secure_home(self.config)  # private umask; refuses a home others can read
         self.load_identity()
+        self._home_lock = lock_home(self.config)  # SQLite: one serve per home
         engine = make_engine(self.config.db_url, schema=self.config.database_schema or None)
         try:
             await asyncio.to_thread(prepare_schema, engine, upgrade=self.config.auto_migrate)
         except GatewayError:
             engine.dispose()
+            self._unlock_home()
             raise
+        if engine.dialect.name == "postgresql":  # other processes may share the schema
+            self.roles.leases = Leases(self.config.db_url, self.config.database_schema or None)
         self.deadlines = deadline_table(self.config.deadline_hours)
         self.store = AsyncStore(Store(engine, self.office_id, self.deadlines))
         self.store.observe = self.metrics.observe_store
@@ -117,9 +129,9 @@ class Gateway:
             await self.trust.check_at_start()  # no rollback or fork of the directory
         except GatewayError:
             self.store.close()
+            self._unlock_home()
             raise
         self.users_changed = users_stamp(self.config)
-        self.store.sync.external_writes = self.users_changed
         await self.store.call(self.store.sync.audit, [{
             "t": self.clock.now_ms(), "type": "gateway.started",
             "serial": self.directory.serial,
@@ -138,7 +150,7 @@ class Gateway:
         for office in self.directory.offices.values():
             url = self.config.peer_urls.get(office.office_id) or office.endpoint
             if office.office_id != self.office_id and url:
-                self.deliveries[office.office_id] = PeerDelivery(self, office.office_id, url)
+                self.add_peer(office.office_id, url)
         server_ssl = None
         if self.config.tls_cert:
             server_ssl = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -157,12 +169,14 @@ class Gateway:
         officer_app.middlewares.insert(0, self.metrics.middleware("officer"))
         self.api_port = await self._serve(officer_app, self.config.api_host,
                                           self.config.api_port, None, self.api_guard)
-        for d in self.deliveries.values():
-            self._tasks.append(asyncio.create_task(d.run(), name=f"deliver-{d.peer}"))
+        await self.roles.step()  # what no other process holds is ours at once
+        if (self.config.home / REDELIVER_MARKER).exists():  # restored from a backup
+            self._tasks.append(asyncio.create_task(ask_peers(self), name="redeliver"))
+        self._tasks.append(asyncio.create_task(self.roles.run(), name="roles"))
         self._tasks.append(asyncio.create_task(self._pinger(), name="pinger"))
-        self._tasks.append(asyncio.create_task(self._checkpointer(), name="checkpointer"))
         log.info("gateway_started", office=self.office_id, peer_port=self.peer_port,
-                 api_port=self.api_port, peers=sorted(self.deliveries))
+                 api_port=self.api_port, peers=sorted(self.deliveries),
+                 roles=self.roles.held())
 
     def _guard(self, *, per_address: bool = True) -> ConnectionGuard:
         """Officers may all come through one reverse proxy: no per-address cap there."""
@@ -205,9 +219,23 @@ class Gateway:
         return task
 
     def add_peer(self, office: str, url: str) -> None:
-        """A delivery worker for an office that a newly installed directory adds."""
+        """A delivery worker for a peer office (at start, or added by a newly installed
+        directory); it runs while this process holds its role (``node.duties``)."""
         d = self.deliveries[office] = PeerDelivery(self, office, url)
-        self.spawn(d.run(), name=f"deliver-{office}")
+        if self.config.db_url.startswith("postgresql"):
+            d.idle_poll_s = self.config.lease_interval_s  # others may queue for it
+
+    def _roles(self) -> dict[str, RoleFactory]:
+        """The roles that run once per gateway, and what each runs (``node.duties``)."""
+        roles: dict[str, RoleFactory] = {
+            f"deliver:{p}": d.run for p, d in self.deliveries.items()}
+        roles["checkpoint"] = self._checkpointer
+        return roles
+
+    def _unlock_home(self) -> None:
+        if self._home_lock is not None:
+            self._home_lock.close()
+            self._home_lock = None
 
     async def stop(self) -> None:
         for d in self.deliveries.values():
@@ -215,6 +243,7 @@ class Gateway:
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.roles.stop()
         self.alerts.close()  # the web app's alert streams end, so the listeners can close
         for srv in self._servers:
             srv.close()
@@ -224,6 +253,7 @@ class Gateway:
             await r.cleanup()
         await self.http.close()
         self.store.close()
+        self._unlock_home()
         log.info("gateway_stopped", office=self.office_id)
 
     # ------------------------------------------------------------------ operations
@@ -328,6 +358,9 @@ class Gateway:
             with contextlib.suppress(GatewayError):
                 await self.trust.refresh()
             await asyncio.gather(*(self.ping(p) for p in list(self.deliveries)))
+            if not self.roles.holds("checkpoint"):  # housekeeping goes with that role
+                await asyncio.sleep(PING_EVERY_S)
+                continue
             with contextlib.suppress(GatewayError):
                 await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
                 await self.store.call(self.store.sync.prune_idempotency_keys, self.clock.now_ms()
@@ -402,7 +435,11 @@ class Gateway:
         directory = self.trust.health()
         status = ("ok" if store == "ok" and not audit.get("alerts")
                   and directory["state"] != "expired" else "degraded")
-        return {"office": self.office_id, "status": status, "store": store,
+        now_mono = asyncio.get_running_loop().time()
+        roles = {"shared": self.roles.shared, "held": {
+            name: round(now_mono - self.roles.since.get(name, now_mono), 1)
+            for name in self.roles.held()}}
+        return {"office": self.office_id, "status": status, "store": store, "roles": roles,
                 "directory_serial": self.directory.serial, "directory": directory,
                 "warnings": [directory["warning"]] if directory["warning"] else [],
                 "time_ms": self.clock.now_ms(), "peers": peers, "audit": audit}

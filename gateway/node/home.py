@@ -12,6 +12,7 @@ it had looked up, so a change counts from the next request on.
       directory.bin         the co-signed trust directory
       roots.json            the pinned VN and CN root keys
       gateway.db            the SQLite store (default)
+      gateway.db.lock       held by the one ``serve`` of a SQLite home (``lock_home``)
       private/keyring.json  the office's private keys (0600)
       private/tokens/*.token  officer API tokens (0600), one per user
       private/users.stamp   replaced by every users/tokens command (see below)
@@ -25,7 +26,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import nacl.utils
 import sqlalchemy as sa
@@ -37,7 +38,7 @@ from gateway.protocol.errors import ConfigError, StorageError
 from gateway.protocol.identity import Keyring, TrustRoots, write_private
 from gateway.store import Store, make_engine, prepare_schema
 
-__all__ = ["add_user", "init_home", "list_users", "remove_user", "revoke_token",
+__all__ = ["add_user", "init_home", "list_users", "lock_home", "remove_user", "revoke_token",
            "secure_home", "set_user_disabled", "sqlite_path", "token_path", "users_stamp"]
 
 T = TypeVar("T")
@@ -145,6 +146,28 @@ def sqlite_path(cfg: Config) -> Path | None:
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         return None
     return cfg.path(url.database)
+
+
+def lock_home(cfg: Config) -> IO[bytes] | None:
+    """On SQLite, hold ``<database>.lock`` exclusively for as long as the returned file is
+    open: one ``serve`` per SQLite home (two processes would each cache the audit log's
+    edge and fight for SQLite's single writer). A second one is refused with the fix.
+    None on PostgreSQL, where several processes share a schema (``store.leases``)."""
+    import fcntl
+
+    db = sqlite_path(cfg)
+    if db is None:
+        return None
+    f = open(db.with_name(db.name + ".lock"), "ab")  # noqa: SIM115 - held open on purpose
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise ConfigError(f"another blo-gateway serve is already running on {db} (it holds "
+                          f"{db.name}.lock): a SQLite home serves one process; stop the other "
+                          "one, or move the gateway to PostgreSQL to run two (deploy/README.md)"
+                          ) from None
+    return f
 
 
 def _new_token() -> str:

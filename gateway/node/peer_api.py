@@ -13,6 +13,9 @@ Routes (all authenticated per ``gateway.protocol.peerauth``):
 * ``GET /peer/v1/directory`` — the co-signed trust directory we hold, verbatim.
 * ``GET /peer/v1/roots`` — the root set (``SignedTrustRoots``) that put our trust roots in
   place, verbatim; 404 if they were never rotated (docs/wire-format.md §3.3).
+* ``POST /peer/v1/redeliver`` — ``{"since_ms": N}`` from a peer restored from a backup: we
+  queue again what we delivered to it since then (``gateway.node.redelivery``); answers
+  ``{"requeued": n}``.
 
 While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRED``.
 
@@ -41,8 +44,11 @@ from aiohttp import web
 from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
 from gateway.node.http import error_middleware
+from gateway.node.logs import get_logger
 from gateway.node.ports import PeerApiHost
 from gateway.node.reception import receive_envelopes
+from gateway.node.redelivery import PATH as REDELIVER_PATH
+from gateway.node.redelivery import parse_request
 from gateway.node.trust import DIRECTORY_PATH, ROOTS_PATH
 from gateway.node.witness import add_checkpoint
 from gateway.protocol import envelope, strict
@@ -67,6 +73,8 @@ from gateway.protocol.peerauth import (
 )
 
 __all__ = ["GATEWAY_KEY", "LIMITS_KEY", "Limits", "build_peer_app"]
+
+log = get_logger("peer_api")
 
 GATEWAY_KEY: web.AppKey[PeerApiHost] = web.AppKey("gateway")
 MAX_BATCH = 256
@@ -255,6 +263,19 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
         return web.json_response({"index": index, "size": size, "leaf": leaf.decode("ascii"),
                                   "proof": [base64.b64encode(p).decode() for p in proof]})
 
+    async def redeliver(request: web.Request) -> web.Response:
+        """A restored peer lost what we delivered since ``since_ms``: queue it again."""
+        auth, body = await authenticate(request)
+        now = gw.clock.now_ms()
+        since = parse_request(body, now)
+        n = await gw.store.call(gw.store.sync.requeue_delivered, auth.origin, since, now)
+        link = gw.deliveries.get(auth.origin)
+        if link is not None:
+            link.wake.set()
+        log.warning("redelivery_requested", origin=auth.origin, since_ms=since, requeued=n)
+        return web.json_response({"requeued": n})
+
+    app.router.add_post(REDELIVER_PATH, redeliver)
     app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
     app.router.add_get("/peer/v1/audit/checkpoint", audit_checkpoint)
     app.router.add_get("/peer/v1/audit/consistency", audit_consistency)

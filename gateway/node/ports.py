@@ -37,6 +37,7 @@ __all__ = [
     "PeerLink",
     "ReceptionHost",
     "RecordsHost",
+    "RedeliveryHost",
     "TrustHost",
     "WebAppHost",
     "WitnessHost",
@@ -63,10 +64,13 @@ class Node(Protocol):
 
 
 class PeerLink(Protocol):
-    """One peer office as the other pieces see its delivery worker: where it listens."""
+    """One peer office as the other pieces see its delivery worker: where it listens, and
+    the event that wakes it (something was queued for that peer)."""
 
     @property
     def url(self) -> str: ...
+    @property
+    def wake(self) -> asyncio.Event: ...
 
 
 class DeliveryHost(Node, Protocol):
@@ -87,6 +91,15 @@ class WitnessHost(Node, Protocol):
     def deliveries(self) -> Mapping[str, PeerLink]: ...
     @property
     def witness_lock(self) -> asyncio.Lock: ...
+
+
+class RedeliveryHost(Node, Protocol):
+    """``redelivery``: the peers to ask to re-send after a restore, and the HTTP client."""
+
+    @property
+    def http(self) -> aiohttp.ClientSession: ...
+    @property
+    def deliveries(self) -> Mapping[str, PeerLink]: ...
 
 
 class TrustHost(Node, Protocol):

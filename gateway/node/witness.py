@@ -5,7 +5,9 @@ gateway, which cosigns a checkpoint only if it extends the last one it cosigned 
 that log (a consistency proof from the old size). So each side holds the other's
 signed promise about its history: a rollback, a truncation or a split view (two
 different trees shown) is refused by the witness and raised as an alert on both
-sides, and an offline auditor holding both bundles sees it too.
+sides, and an offline auditor holding both bundles sees it too. The check and the record
+are one compare-and-set in the store, so processes of one gateway sharing a PostgreSQL
+schema may all answer witness requests (``witness_lock`` serialises them within one).
 
 Request body (``POST /peer/v1/witness/add-checkpoint``): ``old <size>\\n``, the
 consistency proof lines (base64), an empty line, the signed checkpoint. Answers: 200
@@ -111,8 +113,12 @@ async def add_checkpoint(gw: WitnessHost, origin_office: str, body: bytes) -> Wi
         elif proof:
             return WitnessAnswer(422, "proof must be empty from size 0\n")
         line = cosign(gw.keyring, body_text, now)
-        await gw.store.call(gw.store.sync.witness_record, cp.origin, origin_office, cp.size,
-                            cp.root, note + line, now)
+        if not await gw.store.call(gw.store.sync.witness_record, cp.origin, origin_office,
+                                   cp.size, cp.root, note + line, now, after=held):
+            # Another process of this gateway cosigned meanwhile (one PostgreSQL schema):
+            # the requester retries from the size we hold now.
+            latest = await gw.store.call(gw.store.sync.witness_latest, cp.origin)
+            return WitnessAnswer(409, f"{latest[0] if latest else 0}\n", "text/x.tlog.size")
     return WitnessAnswer(200, line)
 
 

@@ -12,7 +12,8 @@ One module per concept (``outbox``, ``inbox``, ``cases``, ``audit_log``, ``peers
 ``users``, ``keys``, ``directory``, ``idempotency``, ``courier``, ``drafts``), each a
 mixin over ``engine.StoreBase``, whose ``_tx`` is the one unit of work: an event and its audit leaf
 commit together. ``Store`` (in ``facade``) is all of them on one object; ``web`` holds the
-web app's credentials and sessions and its page queries, on ``Store``'s transactions.
+web app's credentials and sessions and its page queries, on ``Store``'s transactions;
+``leases`` (PostgreSQL) says which process of a gateway runs a role (advisory locks).
 Must not: serve HTTP, render, read the clock (time comes in as ``now_ms``) or import
 ``node``, ``views`` or ``cli``.
 """

@@ -95,12 +95,27 @@ class AuditLogMixin(StoreBase):
             return (int(row.size), bytes(row.root)) if row else None
 
     def witness_record(self, origin: str, peer: str, size: int, root: bytes, note: str,
-                       now_ms: int) -> None:
+                       now_ms: int, *, after: int | None = None) -> bool:
+        """Record that we cosigned ``origin``'s checkpoint. With ``after`` (the size we held
+        when we checked the consistency proof), only if that is still the latest we hold:
+        a compare-and-set, under a lock on PostgreSQL, so that two processes of this
+        gateway answering the same witness never cosign two views. False: not recorded."""
         with self._tx() as (c, ev):
+            if after is not None:
+                if self.engine.dialect.name == "postgresql":
+                    c.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended("
+                                      "'blo-gateway witness ' || current_schema() || ' ' "
+                                      "|| :origin, 0))"), {"origin": origin})
+                held = c.execute(sa.select(witness_log.c.size)
+                                 .where(witness_log.c.origin == origin)
+                                 .order_by(witness_log.c.id.desc()).limit(1)).scalar()
+                if int(held or 0) != after:
+                    return False
             c.execute(sa.insert(witness_log).values(origin=origin, size=size, root=root,
                                                     note=note, created_ms=now_ms))
             ev.append({"t": now_ms, "type": "checkpoint.cosigned", "peer": peer,
                        "origin": origin, "size": size, "root": root.hex()})
+        return True
 
     def alert(self, origin: str, kind: str, detail: str, now_ms: int) -> None:
         with self._tx() as (c, ev):
@@ -114,8 +129,13 @@ class AuditLogMixin(StoreBase):
                 sa.select(audit_alerts).order_by(audit_alerts.c.id.desc()).limit(limit))]
 
     def export_audit(self) -> dict[str, Any]:
-        """Everything an offline auditor needs from this store (no payloads, no keys)."""
+        """Everything an offline auditor needs from this store (no payloads, no keys), from
+        one snapshot: on PostgreSQL each statement of a READ COMMITTED transaction sees
+        the latest commits, so a checkpoint signed while the leaves were read (by this
+        process or another on the same schema) would name more entries than the export."""
         with self.engine.connect() as c:
+            if self.engine.dialect.name == "postgresql":
+                c.execution_options(isolation_level="REPEATABLE READ")
             leaves = [bytes(r.data) for r in c.execute(
                 sa.select(audit_leaves.c.data).order_by(audit_leaves.c.idx))]
             cps = [r.note for r in c.execute(

@@ -5,14 +5,16 @@
 and the offline commands do at start: create an empty database, and refuse one that is older
 than the code (unless told to upgrade it) or newer (always). ``StoreBase._tx`` is the one unit of
 work: the audit events a write records are appended to the audit tree in the same
-transaction, so an event and its audit leaf commit together or not at all.
+transaction, so an event and its audit leaf commit together or not at all; appends are
+serialised across processes (``_lock_audit``), so several processes on one PostgreSQL
+schema still write one linear log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +44,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
-    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one gateway's tables."""
+def make_engine(url: str, *, schema: str | None = None, poolclass: Any = None,
+                connect_args: dict[str, Any] | None = None) -> sa.Engine:
+    """An engine for ``url``; ``schema`` (PostgreSQL only) isolates one gateway's tables;
+    ``poolclass`` and ``connect_args`` (PostgreSQL only) are for the lease connection."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    args: dict[str, Any] = {}
+    args: dict[str, Any] = dict(connect_args or {})
     if schema and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
         raise ConfigError(f"database_schema {schema!r}: lower-case letters, digits, _")
     if schema:
@@ -58,7 +62,9 @@ def make_engine(url: str, *, schema: str | None = None) -> sa.Engine:
     # Named, so that an operator (and the fault tests) can tell this gateway's sessions in
     # pg_stat_activity; pre-ping below replaces a connection the server dropped.
     args["application_name"] = f"blo-gateway {schema}" if schema else "blo-gateway"
-    engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
+    engine = (sa.create_engine(url, connect_args=args, poolclass=poolclass)
+              if poolclass is not None
+              else sa.create_engine(url, connect_args=args, pool_pre_ping=True))
     if schema:
         with engine.begin() as c:
             c.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -150,20 +156,15 @@ class StoreBase:
         self.office_id = office_id
         self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
-        #: A probe that changes when another process appended to the audit log
-        #: (``gateway.node.home.users_stamp``); None: this process is the only writer.
-        self.external_writes: Callable[[], object] | None = None
-        self._external_mark: object = None
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
-        if self._edge is not None and self.external_writes is not None:
-            # Another process (``blo-gateway users`` / ``tokens``) may have appended since.
-            mark = self.external_writes()
-            if mark != self._external_mark:
-                self._edge, self._external_mark = None, mark
-        if self._edge is None:
-            size = int(c.execute(sa.select(sa.func.count()).select_from(audit_leaves))
-                       .scalar() or 0)
+        """The right edge of the tree as committed. Another process may have appended
+        since we last looked (``blo-gateway users``, or a second gateway process on the
+        same PostgreSQL schema): the size is read on every call (an index lookup) and the
+        edge reloaded from the stored subtree hashes when it differs."""
+        top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
+        size = 0 if top is None else int(top) + 1
+        if self._edge is None or self._edge.size != size:
             tree, hashes, start = _DbTree(c), [], 0
             for level in range(size.bit_length() - 1, -1, -1):
                 if size >> level & 1:
@@ -178,9 +179,23 @@ class StoreBase:
         events: list[dict[str, Any]] = []
         with self.engine.begin() as c:
             yield c, events
+            if events:
+                self._lock_audit(c)
             edge = self._append(c, events) if events else None
         if edge is not None:
             self._edge = edge
+
+    def _lock_audit(self, c: sa.Connection) -> None:
+        """Serialise audit appends across processes until this transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock named after the schema, so two
+        gateway processes on one schema append one after the other (each reads the size
+        only once it holds the lock) and the log stays one linear tree; it is released by
+        the commit or rollback. SQLite needs none: a write transaction is already
+        exclusive, and a second writer fails as busy rather than interleaving."""
+        if self.engine.dialect.name == "postgresql":
+            c.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended("
+                              "'blo-gateway audit ' || current_schema(), 0))"))
 
     def _append(self, c: sa.Connection, events: list[dict[str, Any]]) -> CompactRange:
         edge = self._load_edge(c).copy()

@@ -126,6 +126,24 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                     updated_at_ms=now_ms),
                     [{"oid": o, "code": code, "msg": m[:300]} for o, code, m in dead])
 
+    def requeue_delivered(self, peer: str, since_ms: int, now_ms: int) -> int:
+        """``peer`` was restored from a backup and lost what we delivered since ``since_ms``
+        (our clock): queue again every message delivered to it since then that is neither
+        expired nor shredded. Its store takes each message id once, so what it still holds
+        comes back as a duplicate with its stored receipt. Returns how many; audited."""
+        with self._tx() as (c, ev):
+            ids = sa.select(outbox.c.id).join(envelopes, envelopes.c.id == outbox.c.envelope_id
+                                              ).where(
+                outbox.c.peer == peer, outbox.c.state == "delivered",
+                outbox.c.delivered_at_ms >= since_ms, envelopes.c.expires_at_ms > now_ms,
+                envelopes.c.shredded_at_ms.is_(None))
+            n = c.execute(sa.update(outbox).where(outbox.c.id.in_(ids.scalar_subquery()))
+                          .values(state="queued", next_attempt_ms=0, updated_at_ms=now_ms)
+                          ).rowcount
+            ev.append({"t": now_ms, "type": "redelivery.requested", "peer": peer,
+                       "since": since_ms, "count": n})
+        return int(n)
+
     def message_status(self, message_id: bytes, sender: str) -> dict[str, Any] | None:
         with self.engine.connect() as c:
             env = c.execute(sa.select(envelopes).where(envelopes.c.sender == sender,
