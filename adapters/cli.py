@@ -97,7 +97,7 @@ def _outcome_text(o: Outcome, lang: str) -> str:
 def run(a: argparse.Namespace) -> int:
     plan = _plan(a)
     out: list[str] = []
-    report = plan.to_json(a.lang) if a.json else {}
+    report = plan.to_json(a.lang, payloads=a.dry_run) if a.json else {}
     if a.dry_run:
         if not a.json:
             out.append(say("import.dry_run", "both"))

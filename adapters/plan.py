@@ -94,12 +94,15 @@ class Plan:
         for p in sorted(self.problems, key=lambda p: (p.row, p.column)):
             yield self.problem_text(p, lang)
 
-    def to_json(self, lang: str) -> dict[str, Any]:
+    def to_json(self, lang: str, *, payloads: bool = True) -> dict[str, Any]:
+        """The plan as JSON: the items (with their payloads if ``payloads``), the problems
+        with their codes and reasons in ``lang``."""
         return {
             "file": self.table.path.name, "kind": self.kind, "rows": self.row_count,
             "ignored_columns": self.table.ignored,
             "items": [{"rows": list(i.rows), "key": i.key, "to": list(i.to),
-                       "payload": i.payload.to_dict()} for i in self.items],
+                       **({"payload": i.payload.to_dict()} if payloads else {})}
+                      for i in self.items],
             "problems": [{"row": p.row, "column": p.column, "code": p.code.upper(),
                           "ref": p.ref, "reason": self.problem_text(p, lang)}
                          for p in sorted(self.problems, key=lambda p: (p.row, p.column))],
