@@ -307,6 +307,8 @@ def canary_places(homes: list[Path], canary: str, root: Path) -> list[str]:
         for p in home.rglob("*"):
             if p.is_file() and needle in p.read_bytes():
                 found.append(str(p.relative_to(root)))
+        if not (home / "gateway.toml").exists():
+            continue  # a folder of files, not a gateway's home
         cfg = load_config(home)
         if not cfg.database_schema:
             continue
