@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -185,17 +185,21 @@ def _choices(enum: EnumDescriptor) -> dict[str, int]:
     return out
 
 
+@lru_cache(maxsize=4096)
+def _lookup(cell: str, enum: EnumDescriptor) -> int:
+    choices = _choices(enum)
+    return choices.get(plain(cell), choices.get(fold(cell), -1))
+
+
 def enum_value(cell: str, enum: EnumDescriptor) -> int:
     """The number of the enum value whose label (vi, zh, en) or term the cell names."""
-    try:
-        return _choices(enum)[plain(cell)]
-    except KeyError:
-        try:
-            return _choices(enum)[fold(cell)]
-        except KeyError:
-            raise CellError("unknown_value") from None
+    number = _lookup(cell, enum)  # a log repeats its few values: looked up once each
+    if number < 0:
+        raise CellError("unknown_value")
+    return number
 
 
+@cache
 def value_term(enum: EnumDescriptor, number: int) -> str:
     """The glossary term of an enum value (for previews)."""
     return _value_term(enum.values_by_number[number])

@@ -2,7 +2,7 @@
 
     blo-import hotline CALLS.csv|.json [--to OFFICE] [--dry-run] [--send-good-rows]
     blo-import roster ROSTER.csv|.xlsx --to OFFICE [--dry-run] [--send-good-rows]
-        [--lang vi|zh|both] [--zone Asia/Ho_Chi_Minh] [--json] [--workers 4]
+        [--lang vi|zh|both] [--zone Asia/Ho_Chi_Minh] [--json] [--workers 16]
         [--home DIR --user NAME | --api URL --token-file FILE]
 
 ``--dry-run`` reads and checks the file and prints what would be sent (bilingual) without
@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="zone of times written without one (e.g. Asia/Ho_Chi_Minh); "
                              "without it such a time is a bad row")
         sp.add_argument("--json", action="store_true", help="machine-readable output")
-        sp.add_argument("--workers", type=int, default=4,
-                        help="messages in flight at once (default 4)")
+        sp.add_argument("--workers", type=int, default=16,
+                        help="messages in flight at once (default 16: the gateway commits "
+                             "the messages that arrive together in one transaction)")
         sp.add_argument("--home", help="the gateway's home folder (API address and tokens)")
         sp.add_argument("--user", default="officer",
                         help="token file private/tokens/USER.token")

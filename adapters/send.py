@@ -45,7 +45,7 @@ class Outcome:
 
 
 def send_items(items: list[Item], make_client: Callable[[], OfficerClient],
-               workers: int = 4) -> tuple[list[Outcome], GatewayError | None]:
+               workers: int = 16) -> tuple[list[Outcome], GatewayError | None]:
     """Send every item; the outcomes in the items' order, and the fault that stopped the
     sending early, if one did."""
     outcomes = [Outcome(item) for item in items]

@@ -1,6 +1,6 @@
 """blo-import on a large call log: the dry-run's rate and the real import's through one gateway.
 
-    python bench/bench_import.py [--rows 50000] [--workers 4] [--pg DSN] [--skip-send]
+    python bench/bench_import.py [--rows 50000] [--workers 16] [--pg DSN] [--skip-send]
 
 Writes a hotline call log of ``--rows`` invented calls (CSV, Vietnamese column names, one
 call per row, each with its own call id) into a temporary folder, then runs the real
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=50_000)
-    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--pg", default="", help="PostgreSQL DSN for the gateways' stores")
     ap.add_argument("--skip-send", action="store_true", help="the dry-run only")
     a = ap.parse_args()
@@ -98,7 +99,8 @@ def main() -> None:
         path = make_hotline_csv(Path(tmp) / "calls.csv", a.rows)
         size = path.stat().st_size
         print(f"call log: {a.rows} rows, {size / 1e6:.1f} MB CSV "
-              f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+              f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         secs, r = _run(["hotline", str(path), "--to", HEKOU, "--dry-run"])
         assert r.returncode == 0, r.stderr[-2000:]
         print(f"  dry-run (check + build + bilingual preview)  {a.rows / secs:8.0f} rows/s "
