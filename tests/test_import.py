@@ -384,3 +384,22 @@ def test_a_generated_call_log_reads_every_row(capsys, tmp_path):
     code, plan, err = dry(capsys, "hotline", path)
     assert code == 0, err
     assert len(plan["items"]) == 300 and len({i["key"] for i in plan["items"]}) == 300
+
+
+def test_the_readme_documents_every_column_and_the_listed_values_are_accepted():
+    from adapters.cells import enum_value
+    from adapters.values import enum_of
+    from gateway.protocol.messages import pb
+
+    readme = (ROOT / "adapters" / "README.md").read_text(encoding="utf-8")
+    for columns in (hotline.COLUMNS, roster.COLUMNS):
+        for c in columns:
+            t = term(c.term)
+            assert f"| `{c.key}` | {t.vi} | {t.zh} | {'yes' if c.required else ''} |" in readme
+    for field, values in (((pb.Person, "ethnicity"), ["Kinh", "H'Mông", "Hà Nhì", "Han"]),
+                          ((pb.IdDocument, "type"), ["Căn cước công dân", "vn_citizen_id",
+                                                     "passport", "border pass"]),
+                          ((pb.MessageContext, "handling_code"), ["h0", "H3"]),
+                          ((pb.Relative, "relationship"), ["mother", "guardian", "Mẹ"])):
+        for v in values:
+            assert enum_value(v, enum_of(*field)) > 0, v
