@@ -99,38 +99,23 @@ def run(a: argparse.Namespace) -> int:
     plan = _plan(a)
     out: list[str] = []
     report = plan.to_json(a.lang, payloads=a.dry_run) if a.json else {}
+    left, fault = 0, None
     if a.dry_run:
         if not a.json:
             out.append(say("import.dry_run", "both"))
             out.extend(plan.preview())
-    elif plan.problems and not a.send_good_rows:
-        pass
-    else:
-        def client() -> OfficerClient:
-            return OfficerClient.connect(home=a.home, user=a.user, api=a.api,
-                                         token_file=a.token_file)
-
-        client().health()  # fails fast (error PEER_UNAVAILABLE) before any row is sent
-        outcomes, fault = send_items(plan.items, client, a.workers)
+    elif not plan.problems or a.send_good_rows:
+        outcomes, fault = _send(a, plan)
+        left = sum(not o.sent for o in outcomes)
         if a.json:
             report["sent"] = [{"rows": list(o.item.rows), "key": o.item.key,
                                "message_id": o.message_id, "replayed": o.replayed,
                                "code": o.code} for o in outcomes]
         else:
             out.extend(_outcome_text(o, a.lang) for o in outcomes)
-        new = sum(o.sent and not o.replayed for o in outcomes)
-        again = sum(o.replayed for o in outcomes)
-        left = sum(not o.sent for o in outcomes)
-        if not a.json:
-            out.append(say("import.sent", a.lang, new=new, again=again, left=left))
-        if fault is not None:
-            _print(a, out, report)
-            print(f"error {fault.code}: {fault.message}", file=sys.stderr)
-            print(say("import.stopped", a.lang), file=sys.stderr)
-            return 2
-        if left:
-            _print(a, out, report)
-            return 1
+            out.append(say("import.sent", a.lang, new=sum(o.sent and not o.replayed
+                                                          for o in outcomes),
+                           again=sum(o.replayed for o in outcomes), left=left))
     if not a.json:
         out.append(plan.summary(a.lang))
         if plan.table.ignored:
@@ -138,13 +123,25 @@ def run(a: argparse.Namespace) -> int:
                        f"{', '.join(plan.table.ignored)}")
         out.extend(plan.problem_lines(a.lang))
     _print(a, out, report)
+    if fault is not None:
+        print(f"error {fault.code}: {fault.message}", file=sys.stderr)
+        print(say("import.stopped", a.lang), file=sys.stderr)
+        return 2
     if plan.problems:
         key = ("import.bad_rows_dry" if a.dry_run else
                "import.bad_rows_sent_good" if a.send_good_rows else "import.bad_rows_held")
         e = BadImportRows(say(key, a.lang, bad=len(plan.bad_rows)))
         print(f"error {e.code}: {e.message}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if plan.problems or left else 0
+
+
+def _send(a: argparse.Namespace, plan: Plan) -> tuple[list[Outcome], GatewayError | None]:
+    def client() -> OfficerClient:
+        return OfficerClient.connect(home=a.home, user=a.user, api=a.api,
+                                     token_file=a.token_file)
+
+    client().health()  # fails fast (error PEER_UNAVAILABLE) before any row is sent
+    return send_items(plan.items, client, a.workers)
 
 
 def _print(a: argparse.Namespace, out: list[str], report: dict[str, object]) -> None:
