@@ -55,6 +55,7 @@ class _Reader:
     def __init__(self, path: Path, columns: tuple[Column, ...], lang: str) -> None:
         self.path, self.columns, self.lang = path, columns, lang
         self.index = header_index(columns)
+        self.ignored: list[str] = []
 
     def fail(self, key: str, **params: object) -> BadImportFile:
         return BadImportFile(say(key, self.lang, file=self.path.name, **params))
@@ -62,7 +63,7 @@ class _Reader:
     def header(self, names: list[str]) -> list[str]:
         """Column key per position ('' to ignore); missing required columns are an error."""
         keys, seen = [], set()
-        table_ignored = []
+        ignored = []
         for name in names:
             key = self.index.get(fold(name)) or self.index.get(plain(name)) or ""
             if key and key in seen:
@@ -70,12 +71,12 @@ class _Reader:
             if key:
                 seen.add(key)
             elif name.strip():
-                table_ignored.append(name.strip()[:64])
+                ignored.append(name.strip()[:64])
             keys.append(key)
         missing = [self.label(c.key) for c in self.columns if c.required and c.key not in seen]
         if missing:
             raise self.fail("import.file.missing_column", column=", ".join(missing))
-        self.ignored = table_ignored
+        self.ignored = ignored
         return keys
 
     def label(self, key: str) -> str:

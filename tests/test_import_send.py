@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -38,12 +39,16 @@ def cluster(request, tmp_path):
 
 
 def blo_import(cluster, *args: object) -> tuple[int, dict, str]:
-    """``python -m adapters ARGS --json`` as Lào Cai's officer; (exit status, report, all
-    it printed)."""
+    """``python -m adapters ARGS --json`` as Lào Cai's officer, with its own empty TMPDIR;
+    (exit status, report, all it printed)."""
+    tmp = cluster.root.parent / "import-tmp"
+    tmp.mkdir(exist_ok=True)
     r = subprocess.run(
         [sys.executable, "-m", "adapters", *map(str, args), "--to", HEKOU, "--json",
          "--home", str(cluster.procs[LAOCAI].home), "--user", "officer"],
-        capture_output=True, text=True, check=False, cwd=ROOT, timeout=300)
+        capture_output=True, text=True, check=False, cwd=ROOT, timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp)})
+    assert list(tmp.iterdir()) == []  # nothing of the file copied aside
     assert "Traceback" not in r.stderr, r.stderr
     return r.returncode, json.loads(r.stdout) if r.stdout.strip() else {}, r.stdout + r.stderr
 
@@ -148,6 +153,8 @@ def test_imports_send_once_hold_bad_files_and_leave_no_name_in_clear(cluster, tm
     # The canary: in the import files (the scan finds it there), nowhere in the gateways.
     for office in (LAOCAI, HEKOU):
         cluster.procs[office].stop()
+    assert sorted(p.name for p in files.iterdir()) == [
+        "bad.csv", "calls.csv", "changed.csv", "roster.csv", "roster.xlsx"]
     assert len(chaos.canary_places([files], canary, tmp_path)) >= 4  # the CSVs (XLSX: zipped)
     homes = [cluster.procs[o].home for o in (LAOCAI, HEKOU)]
     assert chaos.canary_places(homes, canary, tmp_path) == []
