@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from adapters.send import Outcome, send_items
 from adapters.table import read_table
 from adapters.text import LANGS, say
 from gateway.cli.client import OfficerClient
-from gateway.protocol.errors import BadImportRows, ConfigError, GatewayError
+from gateway.protocol.errors import BadImportRows, ConfigError, GatewayError, RemoteError
 from gateway.protocol.localtime import zone_named
 
 __all__ = ["main"]
@@ -124,7 +125,8 @@ def run(a: argparse.Namespace) -> int:
         out.extend(plan.problem_lines(a.lang))
     _print(a, out, report)
     if fault is not None:
-        print(f"error {fault.code}: {fault.message}", file=sys.stderr)
+        code = fault.remote_code if isinstance(fault, RemoteError) else fault.code
+        print(f"error {code}: {fault.message}", file=sys.stderr)
         print(say("import.stopped", a.lang), file=sys.stderr)
         return 2
     if plan.problems:
@@ -154,10 +156,20 @@ def _print(a: argparse.Namespace, out: list[str], report: dict[str, object]) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     a = _parser().parse_args(argv)
     try:
-        return run(a)
+        status = run(a)
+        sys.stdout.flush()  # inside the try: a reader gone by now is a broken pipe too
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly with SIGPIPE's status, as
+        # blo-gateway does; later writes (the flush at exit) go to /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except RemoteError as e:
+        print(f"error {e.remote_code}: {e.message}", file=sys.stderr)
+        return 2
     except GatewayError as e:
         print(f"error {e.code}: {e.message}", file=sys.stderr)
         return 2
+    return status
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ optional. A report goes to the ``routed_to`` cell's offices, else to ``--to``.
 Stable id: the call's id when the log has one, else a digest of the report built from
 the row (so spacing, case and the spelling of a label do not make a new report). Two rows
 with the same id, or the same report, are duplicates: the later one is a bad row.
-Defaults: channel "provincial police hotline", priority routine, handling code H2 (no
+A row without a case reference gets ``HL-`` and ten hex digits of its key (the same on
+every import), since every message belongs to a case. Defaults: channel "provincial
+police hotline", priority routine, handling code H2 (no
 onward transfer), classification left unspecified (the statistics count it as not yet
 classified).
 """
@@ -35,7 +37,7 @@ from adapters.cells import (
     yes_no,
     zoned_time,
 )
-from adapters.plan import Item, Line, Plan, stable_key
+from adapters.plan import Item, Line, Plan, case_reference_for, stable_key
 from adapters.table import Table
 from adapters.values import enum_of, enum_text, localized, person_name, time_text, zoned
 from gateway.protocol.messages import Payload, pb
@@ -65,6 +67,7 @@ COLUMNS = (
     Column("routed_to", "routed_to"),
 )
 
+CASE_PREFIX = "HL"  # a report whose row names no case: HL- and its key's digest
 DEFAULT_CHANNEL = 1  # REPORT_CHANNEL_PROVINCIAL_HOTLINE
 DEFAULT_PRIORITY = 1  # PRIORITY_ROUTINE
 DEFAULT_HANDLING = 3  # HANDLING_CODE_NO_ONWARD_TRANSFER (H2)
@@ -162,8 +165,15 @@ def plan_hotline(table: Table, *, reading: Reading, to: tuple[str, ...] = ()) ->
                 plan.problems.append(Problem(number, "call_id", "duplicate_id", str(first)))
                 continue
         ident = b"id\0" + call_id.encode() if call_id else b"report\0" + data
+        key = stable_key("hotline", ident)
         if call_id:
             lines.insert(0, Line("import.call_id", call_id))
-        plan.items.append(Item((number,), stable_key("hotline", ident), recipients, payload,
-                               tuple(lines)))
+        report = payload.body
+        if not report.context.case_reference:  # type: ignore[attr-defined]
+            report.context.case_reference = case_reference_for(  # type: ignore[attr-defined]
+                CASE_PREFIX, key)
+            payload = Payload(report)
+        lines.insert(0, Line("case_reference",
+                             report.context.case_reference))  # type: ignore[attr-defined]
+        plan.items.append(Item((number,), key, recipients, payload, tuple(lines)))
     return plan

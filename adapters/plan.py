@@ -22,7 +22,7 @@ from adapters.table import Table
 from adapters.text import label, say
 from gateway.protocol.messages import Payload
 
-__all__ = ["Item", "Line", "Plan", "stable_key"]
+__all__ = ["Item", "Line", "Plan", "case_reference_for", "stable_key"]
 
 
 @dataclass(frozen=True)
@@ -114,3 +114,10 @@ def stable_key(kind: str, ident: bytes) -> str:
     domain-separated SHA-256 (the id itself, which may be personal data, never leaves)."""
     digest = hashlib.sha256(b"blo-import/" + kind.encode() + b"/v1\0" + ident).hexdigest()
     return f"blo-import-{kind}-{digest[:40]}"
+
+
+def case_reference_for(prefix: str, key: str) -> str:
+    """The case reference of a message whose rows name none: ``prefix`` and ten hex digits
+    of its key (``HL-1A2B3C4D5E``), the same on every import of the file. It travels in
+    the envelope header in clear, so it is made of the key's digest, never of the row."""
+    return f"{prefix}-{key.rsplit('-', 1)[-1][:10].upper()}"

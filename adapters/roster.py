@@ -15,7 +15,8 @@ column.
 Idempotence: the stable id of a notice is its handover (date and border gate), so a
 roster imported twice sends each notice once; a changed roster for a handover already
 proposed is refused by the gateway (the key's first request differs) and reported, not
-sent as a second proposal. A group with any bad row is not sent at all, even with
+sent as a second proposal. A handover whose rows name no case reference gets ``RP-`` and
+ten hex digits of its key. A group with any bad row is not sent at all, even with
 ``--send-good-rows`` (a notice without one of its people would be wrong); its good rows
 are reported as held back. A row whose handover cannot be read holds back only itself.
 """
@@ -43,7 +44,7 @@ from adapters.cells import (
     zoned_time,
 )
 from adapters.hotline import case_reference
-from adapters.plan import Item, Line, Plan, stable_key
+from adapters.plan import Item, Line, Plan, case_reference_for, stable_key
 from adapters.table import Table
 from adapters.values import enum_of, enum_text, localized, person_name, time_text, zoned
 from gateway.protocol.messages import Payload, PbMessage, pb
@@ -83,6 +84,7 @@ GROUP_COLUMNS = ("handover_at", "border_gate", "border_gate_zh", "handover_point
                  "handover_point_zh", "handing_over_unit", "receiving_unit", "case_reference",
                  "priority", "handling_code")
 
+CASE_PREFIX = "RP"  # a handover whose rows name no case: RP- and its key's digest
 STEP_PROPOSAL = 1
 DEFAULT_PRIORITY = 1
 DEFAULT_HANDLING = 3  # H2: no onward transfer
@@ -325,7 +327,12 @@ def plan_roster(table: Table, *, reading: Reading, to: tuple[str, ...]) -> Plan:
             if r.accompanies:
                 minors.setdefault(r.accompanies, []).append(r)
         notice, lines = _notice(good, minors)
-        ident = "\0".join(key).encode()
-        plan.items.append(Item(tuple(r.number for r in good), stable_key("roster", ident),
-                               to, Payload(notice), tuple(lines)))
+        item_key = stable_key("roster", "\0".join(key).encode())
+        if not notice.context.case_reference:  # type: ignore[attr-defined]
+            notice.context.case_reference = case_reference_for(  # type: ignore[attr-defined]
+                CASE_PREFIX, item_key)
+        lines.insert(0, Line("case_reference",
+                             notice.context.case_reference))  # type: ignore[attr-defined]
+        plan.items.append(Item(tuple(r.number for r in good), item_key, to, Payload(notice),
+                               tuple(lines)))
     return plan

@@ -108,6 +108,9 @@ def test_every_row_maps_its_columns_to_the_payload(capsys):
     third = plan["items"][2]["payload"]["body"]  # 05/03/2026: day first
     assert third["subject"]["date_of_birth"] == {"year": 2004, "month": 11, "day": 2}
     assert "classification" not in third  # left unspecified: not yet classified
+    # No case reference in the row: one made of the key's digest (every message has a case).
+    key_hex = plan["items"][2]["key"].rsplit("-", 1)[1]
+    assert third["context"]["case_reference"] == f"HL-{key_hex[:10].upper()}"
 
 
 def test_a_bom_english_chinese_and_unaccented_headers_read_the_same(capsys, tmp_path):
