@@ -370,12 +370,47 @@ def check(cluster: Cluster, sender: Sender, receivers: list[str], canary: str,
             result.problems.append(f"audit: {report.problems[0]}")
     except (TimeoutError, GatewayError) as e:
         result.problems.append(str(e))
-    needle = canary.encode("utf-8")
-    for proc in cluster.procs.values():
-        for p in proc.home.rglob("*"):
-            if p.is_file() and needle in p.read_bytes():
-                result.canary_found.append(str(p.relative_to(cluster.root)))
+    result.canary_found.extend(canary_places(
+        sorted({proc.home for proc in cluster.procs.values()}), canary, cluster.root))
     return result
+
+
+def canary_places(homes: list[Path], canary: str, root: Path) -> list[str]:
+    """Where ``canary`` lies in clear: every file under the gateway ``homes`` (SQLite
+    database and its journal, logs, keys, tokens) holding its bytes, and for a gateway whose
+    store is PostgreSQL every table of its schema with a row holding it (as text, or as the
+    hex of a bytea column). Paths relative to ``root``; [] when clean."""
+    import sqlalchemy as sa
+
+    from gateway.node.config import load_config
+    from gateway.store import make_engine
+
+    needle = canary.encode("utf-8")
+    found = []
+    for home in homes:
+        for p in home.rglob("*"):
+            if p.is_file() and needle in p.read_bytes():
+                found.append(str(p.relative_to(root)))
+        if not (home / "gateway.toml").exists():
+            continue  # a folder of files, not a gateway's home
+        cfg = load_config(home)
+        if not cfg.database_schema:
+            continue
+        engine = make_engine(cfg.db_url, schema=cfg.database_schema)
+        try:
+            with engine.connect() as c:
+                names = c.execute(sa.text(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                    {"s": cfg.database_schema}).scalars().all()
+                for name in names:  # names from the catalogue, schema checked by make_engine
+                    rows = c.execute(sa.text(
+                        f'SELECT t::text FROM "{cfg.database_schema}"."{name}" t'  # noqa: S608
+                    )).scalars()
+                    if any(canary in r or needle.hex() in r for r in rows):
+                        found.append(f"{home.relative_to(root)}: table {name}")
+        finally:
+            engine.dispose()
+    return found
 
 
 def inbox_ids(home: Path) -> list[str]:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from gateway.protocol.errors import ConfigError
 from gateway.protocol.identity import Directory, TrustRoots
 from gateway.protocol.localtime import UTC_ZONE, zone_named
 
@@ -37,16 +35,7 @@ def _office_names(d: Directory) -> dict[str, tuple[str, str]]:
 def _client(a: argparse.Namespace) -> OfficerClient:
     from gateway.cli.client import OfficerClient
 
-    if a.api:
-        token = os.environ.get("BLO_TOKEN", "")
-        if a.token_file:
-            token = Path(a.token_file).read_text(encoding="utf-8").strip()
-        if not token:
-            raise ConfigError("give --token-file or set BLO_TOKEN")
-        return OfficerClient(a.api, token)
-    if not a.home:
-        raise ConfigError("give --home DIR (with --user) or --api URL")
-    return OfficerClient.for_home(Path(a.home), a.user)
+    return OfficerClient.connect(home=a.home, user=a.user, api=a.api, token_file=a.token_file)
 
 
 def _print_json(data: object) -> None:

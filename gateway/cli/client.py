@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import secrets
 import time
 import urllib.error
@@ -57,6 +58,22 @@ class OfficerClient:
                               f"--name {user}") from None
         host = "127.0.0.1" if cfg.api_host in ("0.0.0.0", "") else cfg.api_host  # noqa: S104
         return cls(f"http://{host}:{cfg.api_port}", token)
+
+    @classmethod
+    def connect(cls, *, home: str | None, user: str, api: str | None,
+                token_file: str | None) -> OfficerClient:
+        """The client the usual options name: ``--api URL`` with ``--token-file`` (or the
+        ``BLO_TOKEN`` environment variable), else ``--home DIR`` as ``--user``."""
+        if api:
+            token = os.environ.get("BLO_TOKEN", "")
+            if token_file:
+                token = Path(token_file).read_text(encoding="utf-8").strip()
+            if not token:
+                raise ConfigError("give --token-file or set BLO_TOKEN")
+            return cls(api, token)
+        if not home:
+            raise ConfigError("give --home DIR (with --user) or --api URL")
+        return cls.for_home(Path(home), user)
 
     def raw(self, path: str) -> bytes:
         """GET returning the body as bytes (PDFs)."""

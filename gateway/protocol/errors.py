@@ -38,6 +38,8 @@ __all__ = [
     "AuditWitnessKeyRevoked",
     "AuditWitnessStale",
     "BadIdempotencyKey",
+    "BadImportFile",
+    "BadImportRows",
     "BadSignature",
     "CheckpointExtension",
     "ConfigError",
@@ -476,6 +478,21 @@ class CheckpointExtension(Malformed):
     """A checkpoint with extension lines: our witnesses cosign only three-line checkpoints."""
 
     code = "CHECKPOINT_EXTENSION"
+
+
+class BadImportFile(Malformed):
+    """An import file (hotline call log, Border Guard roster: ``adapters/``) that cannot be
+    read as a table: too large, not UTF-8, not CSV/JSON/XLSX, or a required column missing.
+    Nothing is sent."""
+
+    code = "BAD_IMPORT_FILE"
+
+
+class BadImportRows(Malformed):
+    """An import file with bad rows (each reported with its row, column and reason); nothing
+    is sent unless the user chose to send the good rows."""
+
+    code = "BAD_IMPORT_ROWS"
 
 
 class SignInFailed(Unauthorized):
