@@ -62,17 +62,25 @@ def test_urgent_first_then_oldest_and_only_what_is_due(store):
     now = int(time.time() * 1000)
     items = [incoming(i, p) for i, p in enumerate(order)]
     store.submit_many([Submission(inc, (HEKOU,), now, "mai.officer") for inc in items])
-    got = store.due(HEKOU, now, 6)
     ids = {i.message_id: n for n, i in enumerate(items)}
-    assert [ids[g.message_id] for g in got] == [30, 33, 31, 34, 0, 1]
+
+    def due(at: int, limit: int) -> list[int]:
+        return [ids[g.message_id] for g in store.due(HEKOU, at, limit)]
+
+    assert due(now, 6) == [30, 33, 31, 34, 0, 1]
+    first = store.due(HEKOU, now, 1)[0]
     # The first urgent one backs off: it is not due until its time, the others move up.
     store.record_results(HEKOU, now_ms=now, delivered=[], dead=[],
-                         retry=[(got[0].outbox_id, now + 60_000, "PEER_UNAVAILABLE", "down")])
-    assert [ids[g.message_id] for g in store.due(HEKOU, now, 4)] == [33, 31, 34, 0]
-    assert [ids[g.message_id] for g in store.due(HEKOU, now + 60_000, 2)] == [30, 33]
+                         retry=[(first.outbox_id, now + 60_000, "PEER_UNAVAILABLE", "down")])
+    assert due(now, 4) == [33, 31, 34, 0]
+    later = store.due(HEKOU, now + 60_000, 2)
+    assert [ids[g.message_id] for g in later] == [30, 33]
+    store.record_results(HEKOU, now_ms=now, dead=[], retry=[], items=later, delivered=[
+        (g.outbox_id, g.envelope_id, b"receipt", now) for g in later])
+    assert due(now + 60_000, 4) == [31, 34, 0, 1]
     # A limit larger than the queue returns all of it, each row once.
     everything = store.due(HEKOU, now + 60_000, 100)
-    assert len(everything) == len({g.outbox_id for g in everything}) == len(items)
+    assert len(everything) == len({g.outbox_id for g in everything}) == len(items) - 2
     assert store.due(LAOCAI, now + 60_000, 100) == []
 
 

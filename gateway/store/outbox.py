@@ -69,7 +69,9 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         ``ix_outbox_due`` (peer, state, priority, id): a single ``ORDER BY priority DESC,
         id`` would make the database sort the whole backlog of a priority (and SQLite read
         every queued envelope of it) to return the first ``limit``, at every batch. Every
-        stored priority is a ``Priority`` (the envelope header refuses any other value)."""
+        stored priority is a ``Priority`` (the envelope header refuses any other value).
+        Behind a backlog, an urgent message waits for the batch in flight and then goes
+        in the next one."""
         out: list[OutboxItem] = []
         with self.engine.connect() as c:
             for prio in sorted(Priority, reverse=True):
