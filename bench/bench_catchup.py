@@ -9,9 +9,10 @@ envelope, its outbox row and audit leaf in one transaction each thousand, as a g
 sealed here, the way the gateway seals). Then Lào Cai starts alone (its worker finds Hekou
 down and backs off), and Hekou starts: its ping tells Lào Cai it is back. Measured from
 Hekou's start: the rate at which the backlog drains (messages with a stored, verified
-receipt per second), and, while it drains, the latency of urgent messages that an officer
-sends through the officer API every --urgent-every seconds (submission to stored receipt,
-sender's clock): the worker takes urgent rows first, so they overtake the backlog.
+receipt per second), and, from the first delivery until the backlog is drained, the latency
+of urgent messages that an officer sends through the officer API every --urgent-every
+seconds (submission to stored receipt, sender's clock): the worker takes urgent rows first,
+so they overtake the backlog.
 """
 
 from __future__ import annotations
@@ -101,12 +102,14 @@ async def drain(f: Fleet, n: int, every: float, timeout: float) -> dict[str, flo
     f.procs[HEKOU].start()
     t0 = time.perf_counter()
     cpu0 = f.cpu_s(LAOCAI)
-    urgent = asyncio.create_task(send_urgent(f.api(LAOCAI), f.tokens[LAOCAI], every, stop))
+    urgent: asyncio.Task[int] | None = None
     first = None
     while True:
         got, _ = await asyncio.to_thread(counts, e)
-        if got and first is None:
+        if got and first is None:  # the drain is under way: urgent messages from now on
             first = time.perf_counter() - t0
+            urgent = asyncio.create_task(send_urgent(f.api(LAOCAI), f.tokens[LAOCAI], every,
+                                                     stop))
         if got >= n:
             break
         if time.perf_counter() - t0 > timeout:
@@ -115,7 +118,7 @@ async def drain(f: Fleet, n: int, every: float, timeout: float) -> dict[str, flo
     t_end = time.perf_counter() - t0
     cpu = f.cpu_s(LAOCAI) - cpu0
     stop.set()
-    sent = await urgent
+    sent = await urgent if urgent is not None else 0
     for _ in range(100):  # the last urgent ones
         _, lat = await asyncio.to_thread(counts, e)
         if len(lat) >= sent:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -126,12 +127,12 @@ def main() -> None:
     ap.add_argument("--pg", metavar="DSN", default="",
                     help="PostgreSQL (postgresql://...): a schema per gateway, dropped after")
     a = ap.parse_args()
-    run(a.messages, a.rate, a.seconds, a.pg)
+    run(a.messages, [a.rate], a.seconds, a.pg)
 
 
-def run(messages: int, rate: float, seconds: float, pg: str = "") -> dict[str, float]:
-    """Both measurements; prints them and returns the figures (for ``bench/report.py``)."""
-    a = argparse.Namespace(messages=messages, rate=rate, seconds=seconds)
+def run(messages: int, rates: list[float], seconds: float, pg: str = "") -> dict[str, Any]:
+    """Throughput, then latency at each offered rate, then the bytes each store holds per
+    message; prints them and returns the figures (for ``bench/report.py``)."""
     with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
             fleet(tmp, [LAOCAI, HEKOU], pg=pg, peer_rate=100000.0, peer_burst=100000) as f:
         net, tokens = f.net, f.tokens
@@ -139,37 +140,50 @@ def run(messages: int, rate: float, seconds: float, pg: str = "") -> dict[str, f
         base, db = f.api(LAOCAI), f.engine(LAOCAI)
         cpu0 = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU)
         t0 = time.perf_counter()
-        sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], a.messages, 32))
+        sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], messages, 32))
         t_sub = max(sub_times) - t0
-        t_end = wait_delivered(db, a.messages)
+        t_end = wait_delivered(db, messages)
         cpu = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU) - cpu0
-        e2e = a.messages / (t_end - t0)
-        cpu_us = cpu * 1e6 / a.messages
-        print(f"throughput: {a.messages} messages of 2 KiB, 32 in flight, "
+        e2e = messages / (t_end - t0)
+        cpu_us = cpu * 1e6 / messages
+        print(f"throughput: {messages} messages of 2 KiB, 32 in flight, "
               f"{'PostgreSQL' if pg else 'SQLite'}, both gateways on this machine")
-        print(f"  submission accepted (stored)  {a.messages / t_sub:8.0f} msg/s")
+        print(f"  submission accepted (stored)  {messages / t_sub:8.0f} msg/s")
         print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
-              f"({(t_end - t0) * 1e6 / a.messages:.0f} us per message)")
+              f"({(t_end - t0) * 1e6 / messages:.0f} us per message)")
         print(f"  raw crypto per message (seal+verify+receipt sign+verify) {floor:.0f} us "
               f"= {1e6 / floor:.0f} msg/s on one core")
         print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
         print(f"  CPU time: both gateway processes {cpu_us:.0f} us per message, raw crypto "
               f"{floor_cpu:.0f} us; ratio {cpu_us / floor_cpu:.1f}x")
-        before, _ = delivered(db)
-        n = asyncio.run(offer(base, tokens[LAOCAI], a.rate, a.seconds))
-        wait_delivered(db, before + n)
-        _, lat = delivered(db)
-        lat = sorted(lat[before:])
-        q = statistics.quantiles(lat, n=100)
-        print(f"latency at {a.rate:.0f} msg/s offered for {a.seconds:.0f} s ({n} messages), "
-              "submission to stored verified receipt:")
-        print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
-              f"max {lat[-1]} ms")
+        out: dict[str, Any] = {
+            "messages": messages, "floor_us": floor, "accepted_per_s": messages / t_sub,
+            "e2e_per_s": e2e, "e2e_us": 1e6 / e2e, "ratio": (1e6 / e2e) / floor,
+            "cpu_us": cpu_us, "floor_cpu_us": floor_cpu, "cpu_ratio": cpu_us / floor_cpu,
+            "latency": {}}
+        for rate in rates:
+            before, _ = delivered(db)
+            n = asyncio.run(offer(base, tokens[LAOCAI], rate, seconds))
+            wait_delivered(db, before + n)
+            _, lat = delivered(db)
+            lat = sorted(lat[before:])
+            q = statistics.quantiles(lat, n=100)
+            print(f"latency at {rate:.0f} msg/s offered for {seconds:.0f} s ({n} messages), "
+                  "submission to stored verified receipt:")
+            print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
+                  f"max {lat[-1]} ms")
+            out["latency"][rate] = {"p50_ms": q[49], "p90_ms": q[89], "p99_ms": q[98],
+                                    "max_ms": float(lat[-1])}
+        total, _ = delivered(db)
         db.dispose()
-    return {"floor_us": floor, "accepted_per_s": a.messages / t_sub, "e2e_per_s": e2e,
-            "e2e_us": 1e6 / e2e, "ratio": (1e6 / e2e) / floor, "cpu_us": cpu_us,
-            "floor_cpu_us": floor_cpu, "cpu_ratio": cpu_us / floor_cpu, "rate": rate,
-            "p50_ms": q[49], "p90_ms": q[89], "p99_ms": q[98], "max_ms": float(lat[-1])}
+        out["store_bytes"] = {o: f.store_bytes(o) for o in (LAOCAI, HEKOU)}
+        out["stored_messages"] = total
+        for o, tables in out["store_bytes"].items():
+            top = ", ".join(f"{t} {b / total:.0f}" for t, b in
+                            sorted(tables.items(), key=lambda x: -x[1])[:5])
+            print(f"store of {o} after {total} messages: {sum(tables.values()) / total:.0f} "
+                  f"bytes per message ({top})")
+    return out
 
 
 if __name__ == "__main__":
