@@ -1,17 +1,17 @@
-"""End-to-end: two gateways on this machine (SQLite), from submission to verified receipt.
+"""End-to-end: two gateways on this machine, from submission to verified receipt.
 
     python bench/bench_gateways.py [--messages 3000] [--rate 200] [--seconds 10] [--pg DSN]
 
 Starts the Lào Cai and Hekou gateways as separate processes with fresh keys (SQLite, or
-with ``--pg`` a PostgreSQL schema each in that database),
-then (1) submits --messages 2 KiB messages through the officer API with 32 in
-flight and measures messages per second until every receipt is stored and
-verified; (2) offers --rate messages per second for --seconds and reports
-p50/p90/p99 latency from submission to stored receipt (sender's clock). The raw
-crypto floor of one message (seal: sign + X25519 + AEAD; open: verify; receipt:
-sign + verify) is measured in the same run and printed with the ratio, both of wall-clock
-time per message and of the CPU time both gateway processes used per message (on a loaded
-machine the CPU ratio is the steadier one).
+with ``--pg`` a PostgreSQL schema each in that database), then (1) submits --messages 2 KiB
+messages through the officer API with 32 in flight and measures messages per second until
+every receipt is stored and verified; (2) offers --rate messages per second for --seconds
+and reports p50/p90/p99 latency from submission to stored receipt (sender's clock); (3)
+prints the bytes each store holds per message, table by table. The raw crypto floor of one
+message (seal: sign + X25519 + AEAD; open: verify; receipt: sign + verify) is measured in
+the same run and printed with the ratio, both of wall-clock time per message and of the
+CPU time both gateway processes used per message (on a loaded machine the CPU ratio is the
+steadier one).
 """
 
 from __future__ import annotations
