@@ -126,7 +126,7 @@ async def drain(f: Fleet, n: int, every: float, timeout: float) -> dict[str, flo
         await asyncio.sleep(0.1)
     e.dispose()
     lat = sorted(lat)
-    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else lat * 99
+    q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else lat * 99
     return {"drain_s": t_end, "first_s": first or 0.0, "drain_per_s": n / t_end,
             "drain_after_first_per_s": n / (t_end - (first or 0.0)), "sender_cpu_s": cpu,
             "urgent_sent": sent, "urgent_delivered": len(lat), "urgent_p50_ms": q[49],

@@ -167,7 +167,7 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "") -> dict
             wait_delivered(db, before + n)
             _, lat = delivered(db)
             lat = sorted(lat[before:])
-            q = statistics.quantiles(lat, n=100)
+            q = statistics.quantiles(lat, n=100, method="inclusive")
             print(f"latency at {rate:.0f} msg/s offered for {seconds:.0f} s ({n} messages), "
                   "submission to stored verified receipt:")
             print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
