@@ -1,14 +1,17 @@
-"""End-to-end: two gateways on this machine (SQLite), from submission to verified receipt.
+"""End-to-end: two gateways on this machine, from submission to verified receipt.
 
-    python bench/bench_gateways.py [--messages 3000] [--rate 200] [--seconds 10]
+    python bench/bench_gateways.py [--messages 3000] [--rate 200] [--seconds 10] [--pg DSN]
 
-Starts the Lào Cai and Hekou gateways as separate processes with fresh keys,
-then (1) submits --messages 2 KiB messages through the officer API with 32 in
-flight and measures messages per second until every receipt is stored and
-verified; (2) offers --rate messages per second for --seconds and reports
-p50/p90/p99 latency from submission to stored receipt (sender's clock). The raw
-crypto floor of one message (seal: sign + X25519 + AEAD; open: verify; receipt:
-sign + verify) is measured in the same run and printed with the ratio.
+Starts the Lào Cai and Hekou gateways as separate processes with fresh keys (SQLite, or
+with ``--pg`` a PostgreSQL schema each in that database), then (1) submits --messages 2 KiB
+messages through the officer API with 32 in flight and measures messages per second until
+every receipt is stored and verified; (2) offers --rate messages per second for --seconds
+and reports p50/p90/p99 latency from submission to stored receipt (sender's clock); (3)
+prints the bytes each store holds per message, table by table. The raw crypto floor of one
+message (seal: sign + X25519 + AEAD; open: verify; receipt: sign + verify) is measured in
+the same run and printed with the ratio, both of wall-clock time per message and of the
+CPU time both gateway processes used per message (on a loaded machine the CPU ratio is the
+steadier one).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import sqlalchemy as sa
@@ -41,10 +45,16 @@ def payload_2k() -> Payload:
 
 
 def crypto_floor_us(net, n: int = 2000) -> float:
+    """Wall-clock µs of the raw crypto of one message (see ``crypto_floor``)."""
+    return crypto_floor(net, n)[0]
+
+
+def crypto_floor(net, n: int = 2000) -> tuple[float, float]:
+    """(wall-clock µs, CPU µs of this process) of the raw crypto of one message, on one core."""
     d = net.directory()
     p = payload_2k()
     now = int(time.time() * 1000)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(n):
         data = envelope.seal(p, sender=net.keyrings[LAOCAI], recipients=[HEKOU], directory=d,
                              now_ms=now)
@@ -53,7 +63,7 @@ def crypto_floor_us(net, n: int = 2000) -> float:
                            sender=LAOCAI, envelope_sha256=env.sha256, received_at_ms=now)
         verify_receipt(rec, d, receiver=HEKOU, message_id=env.header.message_id,
                        envelope_sha256=env.sha256, now_ms=now)
-    return (time.perf_counter() - t0) / n * 1e6
+    return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
 
 
 async def submit_all(base: str, token: str, n: int, concurrency: int) -> list[float]:
@@ -85,17 +95,19 @@ async def offer(base: str, token: str, rate: float, seconds: float) -> int:
     return n
 
 
-def delivered(db: Path) -> tuple[int, list[int]]:
-    e = sa.create_engine(f"sqlite:///{db}")
+def delivered(db: sa.Engine | Path) -> tuple[int, list[int]]:
+    """How many outbox rows are delivered, and each one's submission-to-receipt ms."""
+    e = db if isinstance(db, sa.Engine) else sa.create_engine(f"sqlite:///{db}")
     with e.connect() as c:
         rows = c.execute(sa.text(
             "SELECT o.delivered_at_ms - e.created_at_ms FROM outbox o JOIN envelopes e "
             "ON e.id = o.envelope_id WHERE o.state = 'delivered' ORDER BY o.id")).all()
-    e.dispose()
+    if e is not db:
+        e.dispose()
     return len(rows), [int(r[0]) for r in rows]
 
 
-def wait_delivered(db: Path, n: int, timeout: float = 300) -> float:
+def wait_delivered(db: sa.Engine, n: int, timeout: float = 300) -> float:
     deadline = time.monotonic() + timeout
     while True:
         got, _ = delivered(db)
@@ -112,35 +124,66 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=3000)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--pg", metavar="DSN", default="",
+                    help="PostgreSQL (postgresql://...): a schema per gateway, dropped after")
     a = ap.parse_args()
+    run(a.messages, [a.rate], a.seconds, a.pg)
+
+
+def run(messages: int, rates: list[float], seconds: float, pg: str = "") -> dict[str, Any]:
+    """Throughput, then latency at each offered rate, then the bytes each store holds per
+    message; prints them and returns the figures (for ``bench/report.py``)."""
     with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
-            fleet(tmp, [LAOCAI, HEKOU], peer_rate=100000.0, peer_burst=100000) as f:
+            fleet(tmp, [LAOCAI, HEKOU], pg=pg, peer_rate=100000.0, peer_burst=100000) as f:
         net, tokens = f.net, f.tokens
-        floor = crypto_floor_us(net)
-        base, db = f.api(LAOCAI), f.db(LAOCAI)
+        floor, floor_cpu = crypto_floor(net)
+        base, db = f.api(LAOCAI), f.engine(LAOCAI)
+        cpu0 = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU)
         t0 = time.perf_counter()
-        sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], a.messages, 32))
+        sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], messages, 32))
         t_sub = max(sub_times) - t0
-        t_end = wait_delivered(db, a.messages)
-        e2e = a.messages / (t_end - t0)
-        print(f"throughput: {a.messages} messages of 2 KiB, 32 in flight, SQLite, both "
-              "gateways on this machine")
-        print(f"  submission accepted (stored)  {a.messages / t_sub:8.0f} msg/s")
+        t_end = wait_delivered(db, messages)
+        cpu = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU) - cpu0
+        e2e = messages / (t_end - t0)
+        cpu_us = cpu * 1e6 / messages
+        print(f"throughput: {messages} messages of 2 KiB, 32 in flight, "
+              f"{'PostgreSQL' if pg else 'SQLite'}, both gateways on this machine")
+        print(f"  submission accepted (stored)  {messages / t_sub:8.0f} msg/s")
         print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
-              f"({(t_end - t0) * 1e6 / a.messages:.0f} us per message)")
+              f"({(t_end - t0) * 1e6 / messages:.0f} us per message)")
         print(f"  raw crypto per message (seal+verify+receipt sign+verify) {floor:.0f} us "
               f"= {1e6 / floor:.0f} msg/s on one core")
         print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
-        before, _ = delivered(db)
-        n = asyncio.run(offer(base, tokens[LAOCAI], a.rate, a.seconds))
-        wait_delivered(db, before + n)
-        _, lat = delivered(db)
-        lat = sorted(lat[before:])
-        q = statistics.quantiles(lat, n=100)
-        print(f"latency at {a.rate:.0f} msg/s offered for {a.seconds:.0f} s ({n} messages), "
-              "submission to stored verified receipt:")
-        print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
-              f"max {lat[-1]} ms")
+        print(f"  CPU time: both gateway processes {cpu_us:.0f} us per message, raw crypto "
+              f"{floor_cpu:.0f} us; ratio {cpu_us / floor_cpu:.1f}x")
+        out: dict[str, Any] = {
+            "messages": messages, "floor_us": floor, "accepted_per_s": messages / t_sub,
+            "e2e_per_s": e2e, "e2e_us": 1e6 / e2e, "ratio": (1e6 / e2e) / floor,
+            "cpu_us": cpu_us, "floor_cpu_us": floor_cpu, "cpu_ratio": cpu_us / floor_cpu,
+            "latency": {}}
+        for rate in rates:
+            before, _ = delivered(db)
+            n = asyncio.run(offer(base, tokens[LAOCAI], rate, seconds))
+            wait_delivered(db, before + n)
+            _, lat = delivered(db)
+            lat = sorted(lat[before:])
+            q = statistics.quantiles(lat, n=100, method="inclusive")
+            print(f"latency at {rate:.0f} msg/s offered for {seconds:.0f} s ({n} messages), "
+                  "submission to stored verified receipt:")
+            print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
+                  f"max {lat[-1]} ms")
+            out["latency"][rate] = {"p50_ms": q[49], "p90_ms": q[89], "p99_ms": q[98],
+                                    "max_ms": float(lat[-1])}
+        total, _ = delivered(db)
+        db.dispose()
+        out["store_bytes"] = {o: f.store_bytes(o) for o in (LAOCAI, HEKOU)}
+        out["stored_messages"] = total
+        for o, tables in out["store_bytes"].items():
+            top = ", ".join(f"{t} {b / total:.0f}" for t, b in
+                            sorted(tables.items(), key=lambda x: -x[1])[:5])
+            print(f"store of {o} after {total} messages: {sum(tables.values()) / total:.0f} "
+                  f"bytes per message ({top})")
+    return out
 
 
 if __name__ == "__main__":

@@ -362,11 +362,18 @@ class Gateway:
                 await asyncio.sleep(PING_EVERY_S)
                 continue
             with contextlib.suppress(GatewayError):
-                await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
-                await self.store.call(self.store.sync.prune_idempotency_keys, self.clock.now_ms()
-                                      - int(self.config.idempotency_key_hours * 3_600_000))
-                await self.retention_sweep()
+                await self.sweep()
             await asyncio.sleep(PING_EVERY_S)
+
+    async def sweep(self) -> None:
+        """What keeps the store bounded, run with every round of pings: request nonces
+        whose skew window has passed (a replay of such a request is refused for its
+        timestamp), Idempotency-Keys older than ``idempotency_key_hours``, and the
+        crypto-shredding of what has passed the retention period."""
+        await self.store.call(self.store.sync.prune_nonces, self.clock.now_ms())
+        await self.store.call(self.store.sync.prune_idempotency_keys, self.clock.now_ms()
+                              - int(self.config.idempotency_key_hours * 3_600_000))
+        await self.retention_sweep()
 
     async def retention_sweep(self) -> int:
         """Crypto-shred what has passed the retention period; returns how many."""

@@ -48,10 +48,13 @@ class InboxMixin(StorageKeysMixin, CourierMixin):
                 c.execute(sa.insert(nonces).values(peer=peer, nonce=value, expires_ms=expires))
             ev.extend(events)
             known: dict[tuple[str, bytes], tuple[int, bytes]] = {}
+            # Both columns of the unique index (sender, message_id): on message_id alone the
+            # database scans every envelope it holds, at every batch.
             for row in c.execute(sa.select(envelopes.c.id, envelopes.c.sender,
                                            envelopes.c.message_id, envelopes.c.sha256)
-                                 .where(envelopes.c.message_id.in_(
-                                     {e.message_id for e in items}))):
+                                 .where(envelopes.c.sender.in_({e.sender for e in items}),
+                                        envelopes.c.message_id.in_(
+                                            {e.message_id for e in items}))):
                 known[(row.sender, row.message_id)] = (row.id, row.sha256)
             fresh: list[tuple[int, Incoming, bytes]] = []
             steps = _Steps(c)

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gateway.protocol.messages import Priority
 from gateway.store.cases import _Steps, _type_slug
 from gateway.store.idempotency import IdempotencyMixin
 from gateway.store.keys import StorageKeysMixin, open_at_rest
@@ -15,6 +16,16 @@ from gateway.store.rows import Incoming, OutboxItem, Submission
 from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
 __all__ = ["OutboxMixin"]
+
+_DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
+                  envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
+                  envelopes.c.stored_at_ms, content_keys.c.key)
+        .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+        .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
+        .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
+               outbox.c.priority == sa.bindparam("prio"),
+               outbox.c.next_attempt_ms <= sa.bindparam("now"))
+        .order_by(outbox.c.id).limit(sa.bindparam("n")))
 
 
 class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
@@ -52,20 +63,26 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
             self._record_answers(c, items)  # the Idempotency-Key rows, in this transaction
 
     def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
-        """Queued items for ``peer`` whose time has come: urgent first, then oldest."""
-        q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
-                       envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
-                       envelopes.c.stored_at_ms, content_keys.c.key)
-             .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
-             .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
-             .where(outbox.c.peer == peer, outbox.c.state == "queued",
-                    outbox.c.next_attempt_ms <= now_ms)
-             .order_by(outbox.c.priority.desc(), outbox.c.id).limit(limit))
+        """Queued items for ``peer`` whose time has come: urgent first, then oldest.
+
+        One query per priority, highest first, each read in the order of the index
+        ``ix_outbox_due`` (peer, state, priority, id): a single ``ORDER BY priority DESC,
+        id`` would make the database sort the whole backlog of a priority (and SQLite read
+        every queued envelope of it) to return the first ``limit``, at every batch. Every
+        stored priority is a ``Priority`` (the envelope header refuses any other value).
+        Behind a backlog, an urgent message waits for the batch in flight and then goes
+        in the next one."""
+        out: list[OutboxItem] = []
         with self.engine.connect() as c:
-            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
-                               open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
-                               r.stored_at_ms)
-                    for r in c.execute(q)]
+            for prio in sorted(Priority, reverse=True):
+                if len(out) >= limit:
+                    break
+                out += [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
+                                   open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
+                                   r.stored_at_ms)
+                        for r in c.execute(_DUE, {"peer": peer, "prio": int(prio),
+                                                  "now": now_ms, "n": limit - len(out)})]
+        return out
 
     def next_due_ms(self, peer: str) -> int | None:
         q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(

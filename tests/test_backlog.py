@@ -1,0 +1,166 @@
+"""A large backlog and a long-running store: the delivery queue gives urgent rows first and
+the oldest first within a priority; the statements of the hot path read through an index,
+never the whole of a table that grows with every message; request nonces are pruned once
+their skew window has passed, and a replay is still refused after. SQLite and, with
+GATEWAY_TEST_PG_DSN, PostgreSQL (the query plans: SQLite)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from harness import BACKENDS, PG_DSN, Pair
+
+from gateway.node.clock import FakeClock
+from gateway.node.delivery import frame_batch
+from gateway.protocol import envelope
+from gateway.protocol.messages import MessageType, Priority
+from gateway.protocol.peerauth import sign_request
+from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.store import Incoming, Store, Submission, make_engine, migrate
+from gateway.store.tables import nonces
+
+PATH = "/peer/v1/envelopes"
+#: Tables that grow with every message: no hot statement may scan one of them whole.
+GROWING = ("envelopes", "outbox", "inbox", "receipts", "content_keys", "audit_leaves",
+           "audit_nodes", "case_items", "nonces")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path}/s.db")
+    else:
+        schema = f"t_bl_{secrets.token_hex(6)}"
+        engine = make_engine(PG_DSN, schema=schema)
+    migrate(engine)
+    yield Store(engine, LAOCAI)
+    if request.param == "postgres":
+        with engine.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def incoming(n: int, priority: Priority, sender: str = LAOCAI,
+             to: tuple[str, ...] = (HEKOU,)) -> Incoming:
+    """A stored envelope's metadata (the store does not parse ``raw``)."""
+    raw = f"envelope {n} {secrets.token_hex(8)}".encode()
+    now = int(time.time() * 1000)
+    return Incoming(secrets.token_bytes(16), sender, to, int(MessageType.CASE_NOTICE),
+                    hashlib.sha256(raw).digest(), raw, now, now + 86_400_000, f"BL-{n}", "",
+                    int(priority), 1, 0)
+
+
+def test_urgent_first_then_oldest_and_only_what_is_due(store):
+    order = [Priority.ROUTINE] * 30 + [Priority.URGENT, Priority.HIGH, Priority.ROUTINE,
+                                        Priority.URGENT, Priority.HIGH]
+    now = int(time.time() * 1000)
+    items = [incoming(i, p) for i, p in enumerate(order)]
+    store.submit_many([Submission(inc, (HEKOU,), now, "mai.officer") for inc in items])
+    ids = {i.message_id: n for n, i in enumerate(items)}
+
+    def due(at: int, limit: int) -> list[int]:
+        return [ids[g.message_id] for g in store.due(HEKOU, at, limit)]
+
+    assert due(now, 6) == [30, 33, 31, 34, 0, 1]
+    first = store.due(HEKOU, now, 1)[0]
+    # The first urgent one backs off: it is not due until its time, the others move up.
+    store.record_results(HEKOU, now_ms=now, delivered=[], dead=[],
+                         retry=[(first.outbox_id, now + 60_000, "PEER_UNAVAILABLE", "down")])
+    assert due(now, 4) == [33, 31, 34, 0]
+    later = store.due(HEKOU, now + 60_000, 2)
+    assert [ids[g.message_id] for g in later] == [30, 33]
+    store.record_results(HEKOU, now_ms=now, dead=[], retry=[], items=later, delivered=[
+        (g.outbox_id, g.envelope_id, b"receipt", now) for g in later])
+    assert due(now + 60_000, 4) == [31, 34, 0, 1]
+    # A limit larger than the queue returns all of it, each row once.
+    everything = store.due(HEKOU, now + 60_000, 100)
+    assert len(everything) == len({g.outbox_id for g in everything}) == len(items) - 2
+    assert store.due(LAOCAI, now + 60_000, 100) == []
+
+
+def test_hot_statements_read_through_an_index(tmp_path):
+    """Submission, the delivery queue, its results and reception, on a store that holds
+    messages already: every SELECT, UPDATE and DELETE is an index search (SQLite's plan)."""
+    engine = make_engine(f"sqlite:///{tmp_path}/p.db")
+    migrate(engine)
+    st = Store(engine, HEKOU)
+    now = int(time.time() * 1000)
+    st.submit_many([Submission(incoming(i, Priority.ROUTINE, HEKOU, (LAOCAI,)), (LAOCAI,), now,
+                               "li.officer") for i in range(50)])
+    st.receive([incoming(i, Priority.ROUTINE) for i in range(50)], now_ms=now, me=HEKOU,
+               sign_receipt=lambda inc, at: b"receipt")
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().split(None, 1)[0].upper() in ("SELECT", "UPDATE", "DELETE"):
+            seen.append((statement, parameters[0] if executemany else parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    st.submit_many([Submission(incoming(99, Priority.URGENT, HEKOU, (LAOCAI,)), (LAOCAI,), now,
+                               "li.officer")])
+    due = st.due(LAOCAI, now, 10)
+    receipt = (due[0].outbox_id, due[0].envelope_id, b"receipt", now)
+    st.record_results(LAOCAI, now_ms=now, delivered=[receipt], dead=[], items=due,
+                      retry=[(d.outbox_id, now + 1000, "PEER_UNAVAILABLE", "x") for d in due[1:]])
+    st.receive([incoming(100 + i, Priority.ROUTINE) for i in range(5)], now_ms=now, me=HEKOU,
+               sign_receipt=lambda inc, at: b"receipt", nonce=(LAOCAI, "n-1", now + 600_000))
+    st.prune_nonces(now)
+    sa.event.remove(engine, "before_cursor_execute", capture)
+    assert len(seen) >= 6
+    with engine.connect() as c:
+        for statement, params in seen:
+            plan = c.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+            for row in plan:
+                detail = row[3]
+                assert not any(detail.startswith(f"SCAN {t}") for t in GROWING), (statement,
+                                                                                   detail)
+                assert "TEMP B-TREE" not in detail, (statement, detail)
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def pair(request, tmp_path):
+    p = Pair(tmp_path, request.param)
+    yield p
+    await p.close()
+
+
+async def test_nonces_are_pruned_after_the_skew_window(pair):
+    t0 = int(time.time() * 1000)
+    clock = FakeClock(t0)
+    hk = await pair.start(HEKOU, clock=clock)
+    skew = hk.config.max_skew_ms
+
+    def count() -> int:
+        with hk.store.sync.engine.connect() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(nonces)).scalar() or 0)
+
+    requests = []
+    async with aiohttp.ClientSession() as s:
+        for i in range(3):
+            body = frame_batch([envelope.seal(
+                case_payloads()[0].payload, sender=pair.net.keyrings[LAOCAI],
+                recipients=[HEKOU], directory=pair.net.directory(), now_ms=t0)])
+            h = sign_request(pair.net.keyrings[LAOCAI], method="POST", path_qs=PATH,
+                             destination=HEKOU, body=body, now_ms=t0 + i)
+            async with s.post(pair.peer(HEKOU) + PATH, data=body, headers=h) as r:
+                assert r.status == 200, await r.text()
+            requests.append((body, h))
+        assert count() == 3
+        clock.advance(2 * skew - 10)  # still inside the window of each: kept
+        await hk.sweep()
+        assert count() == 3
+        clock.advance(20)
+        await hk.sweep()
+        assert count() == 0
+        # Pruning never reopens a replay: the request's own time is now outside the window.
+        body, h = requests[0]
+        async with s.post(pair.peer(HEKOU) + PATH, data=body, headers=h) as r:
+            assert (await r.json())["code"] == "EXPIRED"
+        assert count() == 0
