@@ -13,6 +13,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ class OfficerClient:
         self.attempts = attempts
         #: The replay flag of the last keyed answer (``Idempotent-Replayed``).
         self.last_replayed: bool | None = None
+        #: Why keyed requests were retried, counted: ``"503 <code>"`` or ``"connection"``.
+        self.retried: Counter[str] = Counter()
 
     @classmethod
     def for_home(cls, home: Path, user: str) -> OfficerClient:
@@ -103,9 +106,11 @@ class OfficerClient:
             except PeerUnavailable:
                 if attempt == self.attempts:
                     raise
+                self.retried["connection"] += 1
             except RemoteError as e:
                 if e.status != 503 or attempt == self.attempts:
                     raise
+                self.retried[f"503 {e.remote_code}"] += 1
                 hint = getattr(e, "retry_after", None)
                 if hint and hint.isdigit():
                     pause = max(pause, float(hint))
