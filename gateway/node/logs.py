@@ -25,7 +25,7 @@ import sys
 import time
 import traceback
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
@@ -149,7 +149,8 @@ def configure_logging(level: str = "info", *, stream: Any = None) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(LogStream(stream or sys.stderr)),
+        logger_factory=structlog.PrintLoggerFactory(  # duck-typed: write and flush
+            cast(TextIO, LogStream(stream or sys.stderr))),
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
