@@ -1,27 +1,44 @@
 """The fault suite: real gateway processes under load while faults hit them.
 
-    python tools/chaos.py --messages 2000 --kills 10 [--seconds 5] \
-        [--faults kill,stop,slow,down] [--pg postgresql://postgres@127.0.0.1:5432/test]
+    python tools/chaos.py --messages 600 --kill-messages 5500 --kills 100 --restarts 3 \
+        [--seconds 5] [--faults kill,stop,...] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
 Each fault runs on fresh gateways (``blo-gateway serve`` processes, homes under a temporary
 folder) while an officer sends ``--messages`` messages through the officer API, each under
 its own Idempotency-Key and retried under that key (gateway/cli/client.py) when the
-connection breaks or the gateway answers 503:
+connection breaks or the gateway answers 503 (a 507 is retried by the sender after its
+Retry-After; any other answer, a 500 included, fails the run):
 
-  kill   SIGKILL of the sender or the receiver at random, ``--kills`` times, restarted
-  stop   SIGSTOP of the receiver for ``--seconds`` s, then SIGCONT (hung, not down)
-  slow   the sender reaches the receiver through a TCP proxy delaying each chunk
-  down   three gateways: the Border Guard post is down while Hekou keeps receiving;
-         the post comes back and catches up
+  kill       SIGKILL of the sender or the receiver at random, ``--kills`` times, restarted
+  stop       SIGSTOP of the receiver for ``--seconds`` s, then SIGCONT (hung, not down)
+  slow       the sender reaches the receiver through a TCP proxy delaying each chunk
+  down       three gateways: the Border Guard post is down while Hekou keeps receiving;
+             the post comes back and catches up
+  pgrestart  both gateways on a private throwaway PostgreSQL cluster (initdb/pg_ctl as the
+             postgres user, a free port, a temporary folder; never the shared server),
+             stopped for ``--seconds`` s ``--restarts`` times under load; /health must
+             name the store (STORAGE_UNAVAILABLE) meanwhile
+  pgkill     pg_terminate_backend of the gateways' own sessions (``blo-gateway <schema>``
+             in pg_stat_activity) every 0.2 s under load (``--pg``, else a private cluster)
+  disk       Lào Cai's SQLite home on a small tmpfs (else RLIMIT_FSIZE on its process),
+             filled under load until it answers 507 STORAGE_FULL, then freed
+  clock      Lào Cai restarted with its clock ``--clock-offset`` s ahead (libfaketime;
+             max_skew_ms 2 s): Hekou refuses its requests (EXPIRED), the messages stay
+             queued; restarted on time, everything is delivered
+  slowpeer   three gateways, the Border Guard post behind a link delaying each chunk
+             ``--slow-peer-delay`` s: Hekou's deliveries must not be held back (per-peer
+             rate and latency reported)
 
-After each fault: 0 lost and 0 duplicated (the receivers' inboxes hold each accepted
-message id exactly once, and each idempotency key gave one message id), every accepted
-message delivered with a verified receipt, both audit logs exported
-(gateway.node.bundle.export_bundle) and verified offline with the pinned roots
-(gateway.audit.verify.verify_bundles), the canary (an invented string in every payload) in
-no file of the homes, and the time to recover (end of the fault, or of the sends on the
-slow link, to the last receipt).
-Prints one table; exit status 0 when every row passed. tests/test_chaos.py runs short cases.
+After each fault: 0 lost and 0 duplicated, by message id (each receiver's inbox holds each
+accepted message id exactly once) and by idempotency key (no message no key answered with;
+every 25th key sent again answers the same id), every accepted message delivered with a
+verified receipt, both audit logs exported (gateway.node.bundle.export_bundle) and verified
+offline with the pinned roots (gateway.audit.verify.verify_bundles), the canary (an
+invented string in every payload) in no file of the homes, and the time to recover (end of
+the fault, or of the sends on a slow link, to the last receipt).
+Prints one table; exit status 0 when every row passed. A fault this machine cannot run
+(no PostgreSQL binaries, not root, no libfaketime) is a failed row saying why.
+tests/test_chaos.py runs short cases; docs/faults.md has the figures of the long run.
 """
 
 from __future__ import annotations
