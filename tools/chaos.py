@@ -325,10 +325,10 @@ class SmallDisk:
     machine allows, else a file-size limit (RLIMIT_FSIZE, set with prlimit) on the gateway
     process while "full". ``fill`` makes it full, ``free`` gives the space back."""
 
-    def __init__(self, home: Path, size_mb: int) -> None:
+    def __init__(self, home: Path, size_mb: int, mount: bool = True) -> None:
         self.home = home
         home.mkdir(mode=0o700, parents=True)
-        self.mounted = subprocess.run(
+        self.mounted = mount and subprocess.run(
             ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0700", "tmpfs",
              str(home)], capture_output=True, check=False).returncode == 0
         self.filler = home / "filler.bin"
@@ -554,6 +554,7 @@ class Knobs:
     clock_offset_s: float = 10.0
     slow_peer_delay_s: float = 1.0
     disk_mb: int = 48
+    disk_mount: bool = True  # False: the file-size limit even where a tmpfs could be mounted
 
 
 class Run:
@@ -584,7 +585,7 @@ class Run:
             pg_dsn = self.pg.dsn
         if fault == "disk":
             pg_dsn = ""  # the full disk is under an SQLite home
-            self.disk = SmallDisk(root / LAOCAI, k.disk_mb)
+            self.disk = SmallDisk(root / LAOCAI, k.disk_mb, mount=k.disk_mount)
         settings = {"max_skew_ms": 2000} if fault == "clock" else {}
         self.cluster = Cluster(root, offices, pg_dsn, peer_urls=peer_urls, ports=ports,
                                settings=settings)
@@ -692,17 +693,27 @@ def fault_disk(run: Run) -> None:
     run.wait_sent(run.messages // 4, "sends before the disk fills")
     proc = run.cluster.procs[LAOCAI].proc
     assert proc is not None
+    retried = run.cluster.clients[LAOCAI].retried
     run.disk.fill(proc.pid)
     run.result.injected += 1
-    full_before = run.sender.full
+    full_before, unavailable_before = run.sender.full, retried["503 STORAGE_UNAVAILABLE"]
+
+    def refused() -> bool:
+        if run.sender.full > full_before or not run.sender.thread.is_alive():
+            return True
+        # SQLite reports a write past RLIMIT_FSIZE (EFBIG) as an I/O error, not as a full
+        # disk (ENOSPC): 503 STORAGE_UNAVAILABLE there, 507 STORAGE_FULL on a real disk.
+        return not run.disk.mounted and retried["503 STORAGE_UNAVAILABLE"] > unavailable_before
+
     try:
-        wait_until(lambda: run.sender.full > full_before or not run.sender.thread.is_alive(),
-                   run.k.timeout, "a 507 from the full disk")
+        wait_until(refused, run.k.timeout, "a 507 from the full disk")
         time.sleep(run.k.seconds)
     finally:
         run.disk.free()
     run.result.notes.append(f"disk full ({run.disk.how}): {run.sender.full} answers "
                             f"507 STORAGE_FULL, then space freed")
+    if run.disk.mounted and not run.sender.full:
+        run.result.problems.append("the full disk was never answered 507 STORAGE_FULL")
 
 
 def fault_clock(run: Run) -> None:
@@ -844,6 +855,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clock-offset", type=float, default=10.0,
                     help="clock: seconds Lào Cai's clock is moved (beyond max_skew_ms 2 s; "
                          "at most 300 s, see docs/faults.md)")
+    ap.add_argument("--disk-rlimit", action="store_true",
+                    help="disk: a file-size limit on the gateway even where a tmpfs mounts")
     ap.add_argument("--faults", default=",".join(FAULTS),
                     help=f"comma-separated, of {', '.join(FAULTS)}")
     ap.add_argument("--pg", default="", metavar="DSN",
@@ -864,7 +877,8 @@ def main(argv: list[str] | None = None) -> int:
                                      seconds=a.seconds, delay_s=a.delay, pg_dsn=a.pg,
                                      timeout=a.timeout, restarts=a.restarts,
                                      clock_offset_s=a.clock_offset,
-                                     slow_peer_delay_s=a.slow_peer_delay))
+                                     slow_peer_delay_s=a.slow_peer_delay,
+                                     disk_mount=not a.disk_rlimit))
             print(f"{fault}: done in {time.monotonic() - start:.0f} s "
                   f"({'ok' if results[-1].ok else 'FAIL'})", file=sys.stderr, flush=True)
     print(table(results))
