@@ -788,6 +788,8 @@ def run_fault(fault: str, root: Path, messages: int, kills: int = 2, seconds: fl
         retried = dict(cluster.clients[LAOCAI].retried)
         if retried:
             result.notes.append(f"keyed sends retried: {retried}")
+        if retried.get("503 without Retry-After"):
+            result.problems.append("a 503 came without Retry-After")
         if fault == "slowpeer":
             _judge_slowpeer(result, statuses)
     except (TimeoutError, GatewayError, AssertionError, OSError,

@@ -43,7 +43,8 @@ class OfficerClient:
         self.attempts = attempts
         #: The replay flag of the last keyed answer (``Idempotent-Replayed``).
         self.last_replayed: bool | None = None
-        #: Why keyed requests were retried, counted: ``"503 <code>"`` or ``"connection"``.
+        #: Why keyed requests were retried, counted: ``"503 <code>"`` or ``"connection"``
+        #: (and ``"503 without Retry-After"`` when the gateway gave no hint).
         self.retried: Counter[str] = Counter()
 
     @classmethod
@@ -112,6 +113,8 @@ class OfficerClient:
                     raise
                 self.retried[f"503 {e.remote_code}"] += 1
                 hint = getattr(e, "retry_after", None)
+                if not hint:
+                    self.retried["503 without Retry-After"] += 1
                 if hint and hint.isdigit():
                     pause = max(pause, float(hint))
             time.sleep(min(pause, MAX_PAUSE_S))
