@@ -405,7 +405,7 @@ class Sender:
                 time.sleep(min(2.0, float(hint)) if hint and hint.isdigit() else 1.0)
 
     def _run(self) -> None:
-        for _ in range(self.count):
+        while self.done() < self.count:  # a fault may raise count while it lasts
             key = secrets.token_urlsafe(16)
             try:
                 self.by_key[key] = self._send(key)
@@ -701,6 +701,9 @@ def fault_disk(run: Run) -> None:
     proc = run.cluster.procs[LAOCAI].proc
     assert proc is not None
     retried = run.cluster.clients[LAOCAI].retried
+    # Keep sending until the full disk refuses one: SQLite reuses the space its WAL already
+    # has, so the first writes after the fill may still fit.
+    run.sender.count = 10**9
     run.disk.fill(proc.pid)
     run.result.injected += 1
     full_before, unavailable_before = run.sender.full, retried["503 STORAGE_UNAVAILABLE"]
@@ -716,6 +719,7 @@ def fault_disk(run: Run) -> None:
         wait_until(refused, run.k.timeout, "a 507 from the full disk")
         time.sleep(run.k.seconds)
     finally:
+        run.sender.count = max(run.messages, run.sender.done() + 1)
         run.disk.free()
     run.result.notes.append(f"disk full ({run.disk.how}): {run.sender.full} answers "
                             f"507 STORAGE_FULL, then space freed")
