@@ -95,3 +95,29 @@ def test_stdlib_records_are_redacted_one_line_each(tmp_path):
     assert events[0]["event"] == "stdlib_log" and "[redacted]" in events[0]["message"]
     assert events[1]["error"] == "KeyError" and events[1]["where"].startswith("<string>:")
     assert events[2]["event"] == "aiohttp_log" and "message" not in events[2]
+
+
+def test_a_log_line_that_cannot_be_written_never_raises_into_the_caller():
+    """The disk under the log is full (or the journal's pipe closed): the line is dropped
+    and counted, the caller (a request, a delivery worker) goes on."""
+    import errno
+
+    import structlog
+
+    from gateway.node.logs import LogStream, configure_logging, get_logger
+
+    class Full:
+        def write(self, text: str) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    try:
+        configure_logging(stream=Full())
+        get_logger("t").info("delivered", count=1)  # must not raise
+        get_logger("t").error("delivery_loop_error", error="StorageFull")
+        stream = structlog.get_config()["logger_factory"]._file
+        assert isinstance(stream, LogStream) and stream.dropped >= 2
+    finally:
+        configure_logging()

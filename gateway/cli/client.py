@@ -14,6 +14,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,9 @@ class OfficerClient:
         self.last_replayed: bool | None = None
         #: The ``BLO-Courier`` header of the last answer (a courier bundle's summary).
         self.last_courier: str | None = None
+        #: Why keyed requests were retried, counted: ``"503 <code>"`` or ``"connection"``
+        #: (and ``"503 without Retry-After"`` when the gateway gave no hint).
+        self.retried: Counter[str] = Counter()
 
     @classmethod
     def for_home(cls, home: Path, user: str) -> OfficerClient:
@@ -123,10 +127,14 @@ class OfficerClient:
             except PeerUnavailable:
                 if attempt == self.attempts:
                     raise
+                self.retried["connection"] += 1
             except RemoteError as e:
                 if e.status != 503 or attempt == self.attempts:
                     raise
+                self.retried[f"503 {e.remote_code}"] += 1
                 hint = getattr(e, "retry_after", None)
+                if not hint:
+                    self.retried["503 without Retry-After"] += 1
                 if hint and hint.isdigit():
                     pause = max(pause, float(hint))
             time.sleep(min(pause, MAX_PAUSE_S))

@@ -17,6 +17,7 @@ demo's home only), until Ctrl-C (or SIGTERM); then both stop and the demo exits 
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -55,11 +56,13 @@ class GatewayProcess:
         self.home = home
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, env: dict[str, str] | None = None) -> None:
+        """Start ``serve``; ``env`` adds to (or overrides) this process's environment."""
         log = (self.home / "gateway.log").open("ab")
         self.proc = subprocess.Popen(  # noqa: S603 - our own entry point
             [sys.executable, "-m", "gateway", "serve", "--home", str(self.home)],
-            stdout=log, stderr=log)
+            stdout=log, stderr=log, env=None if env is None else {**os.environ, **env})
+        log.close()  # the child holds its own descriptor
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:

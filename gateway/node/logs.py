@@ -10,6 +10,11 @@ record becomes one JSON line through the same redaction. aiohttp records never c
 their message text (a parser error quotes the client's raw header bytes, bearer tokens
 included): an HTTP parser error becomes ``http_bad_request`` with code ``MALFORMED``.
 No record carries a traceback: an exception is logged by type and innermost frame.
+
+Logging never raises into the caller: a line that cannot be written (the disk under the log
+file is full, the pipe to the journal is closed) is dropped and counted
+(``LogStream.dropped``), so a full disk is answered 507 and the delivery workers live on,
+rather than a log call turning it into a 500 or a dead worker.
 """
 
 from __future__ import annotations
@@ -20,11 +25,11 @@ import sys
 import time
 import traceback
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO, cast
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["LogStream", "configure_logging", "get_logger"]
 
 _FORBIDDEN = ("payload", "body", "plaintext", "text", "name", "token", "secret", "password",
               "phone", "address", "content", "authorization")
@@ -111,6 +116,28 @@ _LEVELS = ("debug", "info", "warning", "error", "critical")
 _BAD_PER_S = 10
 
 
+class LogStream:
+    """The log's output stream that never raises: a write or flush that fails with
+    ``OSError`` (ENOSPC, EFBIG, EPIPE) or on a closed stream is dropped and counted."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self.stream.write(text))
+        except (OSError, ValueError):
+            self.dropped += 1
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except (OSError, ValueError):
+            self.dropped += 1
+
+
 def configure_logging(level: str = "info", *, stream: Any = None) -> None:
     structlog.configure(
         processors=[
@@ -122,7 +149,8 @@ def configure_logging(level: str = "info", *, stream: Any = None) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(  # duck-typed: write and flush
+            cast(TextIO, LogStream(stream or sys.stderr))),
         cache_logger_on_first_use=False,
     )
     root = logging.getLogger()
