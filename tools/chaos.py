@@ -716,7 +716,7 @@ def run_twin(root: Path, messages: int, kills: int, pg_dsn: str, timeout: float)
     return result
 
 
-def _cosigned(cluster: Cluster, office: str, other: str, size: int) -> bool:
+def _cosigned(cluster: Cluster, office: str, other: str, size: int = 0) -> bool:
     """``other`` has cosigned the log of ``office`` up to ``size`` (a checkpoint is taken
     every ``checkpoint_interval_s``; the last two entries may be the checkpoint's own)."""
     h = cluster.clients[office].health()
