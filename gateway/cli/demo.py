@@ -18,6 +18,7 @@ demo's home only), until Ctrl-C (or SIGTERM); then both stop and the demo exits 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -43,8 +44,41 @@ from gateway.views.audit_report import render_report
 __all__ = ["GatewayProcess", "free_port", "run_demo"]
 
 
+_PORTS_GIVEN: set[int] = set()
+
+
+def _ephemeral_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux; 32768 elsewhere)."""
+    try:
+        low = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]
+        return int(low)
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    with socket.socket() as s:
+    """A loopback port that is free now and outside the kernel's ephemeral range.
+
+    A port from ``bind(0)`` is an ephemeral port: between this call and the gateway's own
+    bind, any outgoing connection (to PostgreSQL, to a peer) may be given the same port and
+    the gateway then fails with "address already in use". Ports below the ephemeral range
+    are never handed to outgoing connections; the ones given out by this process are not
+    given twice.
+    """
+    floor = _ephemeral_floor()
+    low = max(1024, floor - 12000)
+    for _ in range(200):
+        port = low + secrets.randbelow(floor - low)
+        if port in _PORTS_GIVEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _PORTS_GIVEN.add(port)
+        return port
+    with socket.socket() as s:  # the low range is crowded: fall back to the kernel's choice
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 

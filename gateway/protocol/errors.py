@@ -48,6 +48,7 @@ __all__ = [
     "DecryptionFailed",
     "DirectoryError",
     "DirectoryExpired",
+    "Downgrade",
     "Expired",
     "Forbidden",
     "GatewayError",
@@ -105,6 +106,13 @@ class UnsupportedVersion(Malformed):
     """A wire version or algorithm suite this gateway does not implement."""
 
     code = "UNSUPPORTED_VERSION"
+
+
+class Downgrade(UnsupportedVersion):
+    """Suite-1 traffic between offices that the signed directory says both accept suite 2
+    (docs/wire-format.md §14): an attacker must not be able to strip the post-quantum half."""
+
+    code = "DOWNGRADE"
 
 
 class PayloadTooLarge(GatewayError):

@@ -4,7 +4,9 @@ Concepts and invariants:
 
 * An **office** (``vn.laocai.blo``, ``cn.yunnan.hekou.blo``, ``vn.laocai.bdbp.<post>``)
   has Ed25519 signing keys and X25519 encryption keys, each with a validity
-  period. Rotation adds a new key while the old one is still valid (overlap).
+  period, and from suite 2 on (docs/wire-format.md §14) ML-DSA-65 signing keys and
+  ML-KEM-768 + X25519 hybrid KEM keys too. Rotation adds a new key while the old one is
+  still valid (overlap). The directory says which suites each office accepts.
 * A **key id** is derived from the key: ``<alg>:<hex(SHA-256(domain‖alg‖0‖pk)[:16])>``;
   it is never chosen by hand, so it cannot be made to collide on purpose.
 * The **directory** lists every office and its public keys plus a revocation
@@ -38,6 +40,8 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import nacl.utils
+from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem, x25519
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
@@ -56,7 +60,11 @@ from gateway.schemas.blo.v1 import common_pb2, directory_pb2
 
 __all__ = [
     "ED25519",
+    "ML_DSA_65",
+    "ML_KEM_768_X25519",
     "REQUIRED_COUNTRIES",
+    "SUITE_1",
+    "SUITE_2",
     "X25519",
     "Directory",
     "KeyInfo",
@@ -75,6 +83,21 @@ __all__ = [
 
 ED25519 = "ed25519"
 X25519 = "x25519"
+ML_DSA_65 = "mldsa65"  # FIPS 204 ML-DSA-65; the secret is the 32-byte seed
+ML_KEM_768_X25519 = "mlkem768x25519"  # HPKE hybrid KEM; secret = 64-byte ML-KEM seed ‖ X25519
+SUITE_1 = 1  # Ed25519 / X25519-HKDF / ChaCha20-Poly1305 (wire-format §1)
+SUITE_2 = 2  # + ML-DSA-65 beside every Ed25519 signature, HPKE ML-KEM-768+X25519 (§14)
+KNOWN_SUITES = frozenset({SUITE_1, SUITE_2})
+#: algorithm name → (public key length, secret length) in bytes
+KEY_SIZES = {ED25519: (32, 32), X25519: (32, 32), ML_DSA_65: (1952, 32),
+             ML_KEM_768_X25519: (1184 + 32, 64 + 32)}
+#: the algorithms an office's keyring holds for each suite it accepts
+SUITE_ALGORITHMS = {SUITE_1: (ED25519, X25519), SUITE_2: (ML_DSA_65, ML_KEM_768_X25519)}
+_PB_ALGORITHMS = {directory_pb2.KEY_ALGORITHM_ED25519: ED25519,
+                  directory_pb2.KEY_ALGORITHM_X25519: X25519,
+                  directory_pb2.KEY_ALGORITHM_ML_DSA_65: ML_DSA_65,
+                  directory_pb2.KEY_ALGORITHM_ML_KEM_768_X25519: ML_KEM_768_X25519}
+_ALGORITHM_PB = {v: k for k, v in _PB_ALGORITHMS.items()}
 KEY_ID_DOMAIN = b"blo-gateway/key-id/v1\x00"
 DIRECTORY_DOMAIN = b"blo-gateway/directory/v1\x00"
 REQUIRED_COUNTRIES = frozenset({"VN", "CN"})
@@ -87,8 +110,8 @@ Random = Callable[[int], bytes]
 
 def key_id_for(algorithm: str, public_key: bytes) -> str:
     """Derive the key id of a public key (see docs/wire-format.md §Key ids)."""
-    if algorithm not in (ED25519, X25519) or len(public_key) != 32:
-        raise Malformed(f"not a 32-byte {algorithm} public key")
+    if algorithm not in KEY_SIZES or len(public_key) != KEY_SIZES[algorithm][0]:
+        raise Malformed(f"not a {algorithm} public key")
     digest = hashlib.sha256(KEY_ID_DOMAIN + algorithm.encode() + b"\x00" + public_key).digest()
     return f"{algorithm}:{digest[:16].hex()}"
 
@@ -131,7 +154,9 @@ def newest_first(key: PrivateKey | KeyInfo) -> tuple[int, int, str]:
 
 @dataclass(frozen=True)
 class PrivateKey:
-    """One private key with its validity; ``secret`` is the 32-byte seed / scalar."""
+    """One private key with its validity; ``secret`` is the seed / scalar (``KEY_SIZES``):
+    the RFC 8032 seed (Ed25519), the RFC 7748 scalar (X25519), the FIPS 204 seed ξ
+    (ML-DSA-65), or the FIPS 203 seed d ‖ z followed by the X25519 scalar (hybrid KEM)."""
 
     algorithm: str
     secret: bytes = field(repr=False)
@@ -139,10 +164,20 @@ class PrivateKey:
     not_after_ms: int
 
     # Derived values are cached: deriving a key costs as much as a signature.
+    def __post_init__(self) -> None:
+        if self.algorithm not in KEY_SIZES or len(self.secret) != KEY_SIZES[self.algorithm][1]:
+            raise ConfigError(f"not a {self.algorithm} private key")
+
     @cached_property
     def public_key(self) -> bytes:
         if self.algorithm == ED25519:
             return bytes(self.signer.verify_key)
+        if self.algorithm == ML_DSA_65:
+            return self.pq_signer.public_key().public_bytes_raw()
+        if self.algorithm == ML_KEM_768_X25519:
+            ml = mlkem.MLKEM768PrivateKey.from_seed_bytes(self.secret[:64]).public_key()
+            return ml.public_bytes_raw() + bytes(
+                nacl.bindings.crypto_scalarmult_base(self.secret[64:]))
         return bytes(nacl.bindings.crypto_scalarmult_base(self.secret))
 
     @cached_property
@@ -156,14 +191,28 @@ class PrivateKey:
             raise TypeError("not a signing key")
         return nacl.signing.SigningKey(self.secret)
 
+    @cached_property
+    def pq_signer(self) -> mldsa.MLDSA65PrivateKey:
+        """The ML-DSA-65 signing key (ML-DSA-65 keys only)."""
+        if self.algorithm != ML_DSA_65:
+            raise TypeError("not an ML-DSA-65 key")
+        return mldsa.MLDSA65PrivateKey.from_seed_bytes(self.secret)
+
+    @cached_property
+    def kem_private(self) -> hpke.MLKEM768X25519PrivateKey:
+        """The HPKE hybrid KEM private key (ML-KEM-768 + X25519 keys only)."""
+        if self.algorithm != ML_KEM_768_X25519:
+            raise TypeError("not an ML-KEM-768 + X25519 key")
+        return hpke.MLKEM768X25519PrivateKey(
+            mlkem.MLKEM768PrivateKey.from_seed_bytes(self.secret[:64]),
+            x25519.X25519PrivateKey.from_private_bytes(self.secret[64:]))
+
     def valid_at(self, at_ms: int) -> bool:
         return self.not_before_ms <= at_ms < self.not_after_ms
 
     def to_public(self) -> directory_pb2.PublicKey:
-        alg = (directory_pb2.KEY_ALGORITHM_ED25519 if self.algorithm == ED25519
-               else directory_pb2.KEY_ALGORITHM_X25519)
         return directory_pb2.PublicKey(
-            key_id=self.key_id, algorithm=alg, public_key=self.public_key,
+            key_id=self.key_id, algorithm=_ALGORITHM_PB[self.algorithm], public_key=self.public_key,
             not_before_ms=self.not_before_ms, not_after_ms=self.not_after_ms,
         )
 
@@ -180,24 +229,45 @@ class Keyring:
 
     @classmethod
     def generate(cls, office_id: str, *, now_ms: int, valid_ms: int,
-                 rng: Random = nacl.utils.random) -> Keyring:
-        """Fresh Ed25519 and X25519 keys from the CSPRNG (or ``rng`` for test vectors)."""
+                 rng: Random = nacl.utils.random, post_quantum: bool = False) -> Keyring:
+        """Fresh Ed25519 and X25519 keys from the CSPRNG (or ``rng`` for test vectors), and
+        with ``post_quantum`` ML-DSA-65 and ML-KEM-768 + X25519 keys too (suite 2)."""
         _check_office_id(office_id)
-        keys = tuple(PrivateKey(alg, rng(32), now_ms, now_ms + valid_ms)
-                     for alg in (ED25519, X25519))
+        algs = _algorithms(post_quantum)
+        keys = tuple(PrivateKey(alg, rng(KEY_SIZES[alg][1]), now_ms, now_ms + valid_ms)
+                     for alg in algs)
         return cls(office_id, keys)
 
     def rotate(self, *, now_ms: int, valid_ms: int, overlap_ms: int,
-               rng: Random = nacl.utils.random) -> Keyring:
-        """Add new keys valid from now; current keys stay valid for ``overlap_ms`` more."""
+               rng: Random = nacl.utils.random, post_quantum: bool | None = None) -> Keyring:
+        """Add new keys valid from now; current keys stay valid for ``overlap_ms`` more.
+
+        New keys are made for every algorithm the keyring holds; ``post_quantum=True`` adds
+        the suite-2 algorithms to a keyring that had none (the upgrade to suite 2)."""
         kept = tuple(
             PrivateKey(k.algorithm, k.secret, k.not_before_ms,
                        min(k.not_after_ms, now_ms + overlap_ms)) if k.valid_at(now_ms) else k
             for k in self.keys
         )
-        fresh = tuple(PrivateKey(alg, rng(32), now_ms, now_ms + valid_ms)
-                      for alg in (ED25519, X25519))
+        pq = self.post_quantum if post_quantum is None else post_quantum
+        fresh = tuple(PrivateKey(alg, rng(KEY_SIZES[alg][1]), now_ms, now_ms + valid_ms)
+                      for alg in _algorithms(pq))
         return Keyring(self.office_id, kept + fresh)
+
+    @property
+    def post_quantum(self) -> bool:
+        """Whether this keyring holds suite-2 keys (ML-DSA-65 and the hybrid KEM)."""
+        algs = {k.algorithm for k in self.keys}
+        return ML_DSA_65 in algs and ML_KEM_768_X25519 in algs
+
+    @property
+    def suites(self) -> tuple[int, ...]:
+        """The suites this keyring can take part in, for its directory entry."""
+        return (SUITE_1, SUITE_2) if self.post_quantum else (SUITE_1,)
+
+    def pq_signing_key(self, at_ms: int) -> PrivateKey:
+        """The newest ML-DSA-65 key valid at ``at_ms`` (among ``signable`` ones, if set)."""
+        return self._newest(ML_DSA_65, at_ms)
 
     def signing_key(self, at_ms: int) -> PrivateKey:
         """The newest Ed25519 key valid at ``at_ms`` (among ``signable`` ones, if set)."""
@@ -212,8 +282,10 @@ class Keyring:
             else set()
         return Keyring(self.office_id, self.keys, frozenset(listed))
 
-    def encryption_key(self, key_id: str) -> PrivateKey | None:
-        return next((k for k in self.keys if k.algorithm == X25519 and k.key_id == key_id), None)
+    def encryption_key(self, key_id: str, algorithm: str = X25519) -> PrivateKey | None:
+        """The private key of ``algorithm`` (X25519, or the hybrid KEM) with this id."""
+        return next((k for k in self.keys if k.algorithm == algorithm and k.key_id == key_id),
+                    None)
 
     def _newest(self, algorithm: str, at_ms: int) -> PrivateKey:
         valid = [k for k in self.keys if k.algorithm == algorithm and k.valid_at(at_ms)
@@ -236,6 +308,7 @@ class Keyring:
             name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh),
             role=f"OFFICE_ROLE_{role.upper()}",
             endpoint=endpoint, keys=[k.to_public() for k in self.keys], time_zone=time_zone,
+            suites=list(self.suites) if self.post_quantum else [],
         )
 
     def to_json(self) -> str:
@@ -257,12 +330,18 @@ class Keyring:
             raise ConfigError(f"{path} is not a keyring file")
         keys = []
         for k in data["keys"]:
+            if k.get("algorithm") not in KEY_SIZES:
+                raise ConfigError(f"{path}: unknown key algorithm {k.get('algorithm')!r}")
             pk = PrivateKey(k["algorithm"], b64d(k["secret"], what="key"),
                             int(k["not_before_ms"]), int(k["not_after_ms"]))
             if pk.key_id != k["key_id"]:
                 raise ConfigError(f"{path}: key id {k['key_id']} does not match its key")
             keys.append(pk)
         return cls(str(data["office_id"]), tuple(keys))
+
+
+def _algorithms(post_quantum: bool) -> tuple[str, ...]:
+    return SUITE_ALGORITHMS[SUITE_1] + (SUITE_ALGORITHMS[SUITE_2] if post_quantum else ())
 
 
 def _check_office_id(office_id: str) -> None:
@@ -388,6 +467,8 @@ class OfficeInfo:
     keys: tuple[KeyInfo, ...]
     #: IANA zone from the directory entry ("" if none; see gateway.protocol.localtime)
     time_zone: str = ""
+    #: the suites the office accepts (wire-format §14); an empty list in the directory is (1,)
+    suites: tuple[int, ...] = (SUITE_1,)
 
 
 @dataclass(frozen=True)
@@ -466,8 +547,10 @@ class Directory:
             role = directory_pb2.OfficeRole.Name(o.role).removeprefix("OFFICE_ROLE_").lower()
             if o.time_zone and (problem := check_zone_name(o.time_zone)):
                 raise DirectoryError(f"{o.office_id}: {problem}")
+            suites = _check_suites(o.office_id, o.suites, infos)
             offices[o.office_id] = OfficeInfo(o.office_id, o.country, o.name.vi, o.name.zh,
-                                              role, o.endpoint, tuple(infos), o.time_zone)
+                                              role, o.endpoint, tuple(infos), o.time_zone,
+                                              suites)
         revoked = {r.key_id: r.revoked_at_ms for r in d.revocations}
         return cls(d.serial, d.issued_at_ms, d.expires_at_ms, offices, revoked, signed, keys)
 
@@ -505,14 +588,32 @@ class Directory:
         if not info.not_before_ms <= at_ms < info.not_after_ms:
             raise KeyExpired(f"key {info.key_id} of {info.office_id} is not valid at this time")
 
-    def encryption_key(self, office_id: str, at_ms: int) -> KeyInfo:
-        """The newest unrevoked X25519 key of an office valid at ``at_ms`` (see ``newest``)."""
+    def encryption_key(self, office_id: str, at_ms: int, algorithm: str = X25519) -> KeyInfo:
+        """The newest unrevoked key of ``algorithm`` (X25519 for suite 1, the hybrid KEM for
+        suite 2) of an office, valid at ``at_ms`` (see ``newest_first``)."""
+        return self.newest_key(office_id, at_ms, algorithm, "encryption")
+
+    def newest_key(self, office_id: str, at_ms: int, algorithm: str, what: str = "") -> KeyInfo:
+        """The newest unrevoked ``algorithm`` key of an office valid at ``at_ms``."""
         valid = [k for k in self.office(office_id).keys
-                 if k.algorithm == X25519 and k.key_id not in self.revoked
+                 if k.algorithm == algorithm and k.key_id not in self.revoked
                  and k.not_before_ms <= at_ms < k.not_after_ms]
         if not valid:
-            raise KeyExpired(f"office {office_id} has no valid encryption key")
+            raise KeyExpired(f"office {office_id} has no valid {what or algorithm} key")
         return max(valid, key=newest_first)
+
+    def suites(self, office_id: str) -> tuple[int, ...]:
+        """The suites ``office_id`` accepts (``(1,)`` for an office the directory lists
+        without any; ``UNKNOWN_KEY`` for one it does not list)."""
+        return self.office(office_id).suites
+
+    def required_suite(self, *offices: str) -> int:
+        """The suite that traffic among ``offices`` must use: the highest suite every one
+        of them accepts (wire-format §14). Anything lower between them is a downgrade."""
+        common = set(KNOWN_SUITES)
+        for o in offices:
+            common &= set(self.suites(o))
+        return max(common) if common else SUITE_1
 
     def expired(self, now_ms: int) -> bool:
         return now_ms >= self.expires_at_ms
@@ -527,12 +628,27 @@ class Directory:
 
 def _check_public_key(office_id: str, k: directory_pb2.PublicKey) -> str:
     """The algorithm name of a listed key whose id matches its key; else ``BAD_DIRECTORY``."""
-    alg = {directory_pb2.KEY_ALGORITHM_ED25519: ED25519,
-           directory_pb2.KEY_ALGORITHM_X25519: X25519}.get(k.algorithm)
-    if alg is None or len(k.public_key) != 32 or key_id_for(alg, k.public_key) != k.key_id:
+    alg = _PB_ALGORITHMS.get(k.algorithm)
+    if (alg is None or len(k.public_key) != KEY_SIZES[alg][0]
+            or key_id_for(alg, k.public_key) != k.key_id):
         raise DirectoryError(f"{office_id}: key {k.key_id} does not match its key "
                              "(key ids are derived from the key, docs/wire-format.md §2)")
     return alg
+
+
+def _check_suites(office_id: str, listed: Iterable[int], keys: Sequence[KeyInfo],
+                  ) -> tuple[int, ...]:
+    """The suites an office accepts: the known ones it lists (a later suite number is
+    ignored, so a directory made for newer gateways still loads), ``(1,)`` if none. An
+    office that accepts suite 2 must list an ML-DSA-65 and a hybrid KEM key."""
+    suites = tuple(sorted({s for s in listed if s in KNOWN_SUITES})) or (SUITE_1,)
+    algs = {k.algorithm for k in keys}
+    for suite in suites:
+        missing = [a for a in SUITE_ALGORITHMS[suite] if a not in algs]
+        if missing:
+            raise DirectoryError(f"{office_id} accepts suite {suite} but lists no "
+                                 f"{' or '.join(missing)} key")
+    return suites
 
 
 def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, issued_at_ms: int,
@@ -549,8 +665,9 @@ def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, iss
         if o.office_id in seen:
             raise DirectoryError(f"office {o.office_id} is listed twice")
         seen.add(o.office_id)
-        for k in o.keys:
-            _check_public_key(o.office_id, k)
+        infos = [KeyInfo(o.office_id, k.key_id, _check_public_key(o.office_id, k), k.public_key,
+                         k.not_before_ms, k.not_after_ms) for k in o.keys]
+        _check_suites(o.office_id, o.suites, infos)
     d = directory_pb2.Directory(
         serial=serial, issued_at_ms=issued_at_ms, expires_at_ms=expires_at_ms,
         offices=ordered,

@@ -23,6 +23,8 @@ class KeyAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KEY_ALGORITHM_UNSPECIFIED: _ClassVar[KeyAlgorithm]
     KEY_ALGORITHM_ED25519: _ClassVar[KeyAlgorithm]
     KEY_ALGORITHM_X25519: _ClassVar[KeyAlgorithm]
+    KEY_ALGORITHM_ML_DSA_65: _ClassVar[KeyAlgorithm]
+    KEY_ALGORITHM_ML_KEM_768_X25519: _ClassVar[KeyAlgorithm]
 OFFICE_ROLE_UNSPECIFIED: OfficeRole
 OFFICE_ROLE_LIAISON_OFFICE: OfficeRole
 OFFICE_ROLE_BORDER_GUARD: OfficeRole
@@ -32,6 +34,8 @@ OFFICE_ROLE_AUDITOR: OfficeRole
 KEY_ALGORITHM_UNSPECIFIED: KeyAlgorithm
 KEY_ALGORITHM_ED25519: KeyAlgorithm
 KEY_ALGORITHM_X25519: KeyAlgorithm
+KEY_ALGORITHM_ML_DSA_65: KeyAlgorithm
+KEY_ALGORITHM_ML_KEM_768_X25519: KeyAlgorithm
 
 class PublicKey(_message.Message):
     __slots__ = ("key_id", "algorithm", "public_key", "not_before_ms", "not_after_ms")
@@ -48,7 +52,7 @@ class PublicKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., algorithm: _Optional[_Union[KeyAlgorithm, str]] = ..., public_key: _Optional[bytes] = ..., not_before_ms: _Optional[int] = ..., not_after_ms: _Optional[int] = ...) -> None: ...
 
 class Office(_message.Message):
-    __slots__ = ("office_id", "country", "name", "role", "endpoint", "keys", "time_zone")
+    __slots__ = ("office_id", "country", "name", "role", "endpoint", "keys", "time_zone", "suites")
     OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +60,7 @@ class Office(_message.Message):
     ENDPOINT_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     TIME_ZONE_FIELD_NUMBER: _ClassVar[int]
+    SUITES_FIELD_NUMBER: _ClassVar[int]
     office_id: str
     country: str
     name: _common_pb2.LocalizedText
@@ -63,7 +68,8 @@ class Office(_message.Message):
     endpoint: str
     keys: _containers.RepeatedCompositeFieldContainer[PublicKey]
     time_zone: str
-    def __init__(self, office_id: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., role: _Optional[_Union[OfficeRole, str]] = ..., endpoint: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[PublicKey, _Mapping]]] = ..., time_zone: _Optional[str] = ...) -> None: ...
+    suites: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, office_id: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., role: _Optional[_Union[OfficeRole, str]] = ..., endpoint: _Optional[str] = ..., keys: _Optional[_Iterable[_Union[PublicKey, _Mapping]]] = ..., time_zone: _Optional[str] = ..., suites: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Revocation(_message.Message):
     __slots__ = ("key_id", "revoked_at_ms", "reason")
