@@ -74,7 +74,6 @@ from gateway.node.ports import OfficerHost
 from gateway.node.roles import ROLES, may_send
 from gateway.node.web import PREFIX as WEB_PREFIX
 from gateway.node.web import build_web_app
-from gateway.protocol import envelope
 from gateway.protocol.courier import MAX_BUNDLE_BYTES
 from gateway.protocol.errors import (
     Forbidden,
@@ -269,8 +268,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
                 rec = verify_receipt(d["receipt"], gw.directory, receiver=d["peer"],
                                      message_id=mid, envelope_sha256=env["sha256"],
                                      now_ms=gw.clock.now_ms(),
-                                     stored_at_ms=d["delivered_at_ms"],
-                                     suite=envelope.suite_of(env["raw"]))
+                                     stored_at_ms=d["delivered_at_ms"])
                 item["receipt"] = {"received_at_ms": rec.received_at_ms,
                                    "signed_by": rec.signer_key_id, "verified": True,
                                    "suite": rec.suite,
