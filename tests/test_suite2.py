@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Officer, Pair, error_code, run_cli, wait_for
+from harness import BACKENDS, Officer, Pair, admin_headers, error_code, run_cli, wait_for
 
 from gateway.cli.provision import DEFAULT_OFFICES, cosigned_directory, office_json, provision
 from gateway.node.delivery import PERMANENT_CODES, frame_batch
@@ -202,6 +202,41 @@ async def test_suite_1_stored_before_the_upgrade_still_opens(tmp_path, session, 
         await wait_for(lambda: _in_inbox(hk, after), what="the suite-2 message in the inbox")
     finally:
         await pair.close()
+
+
+async def test_suite_2_by_courier_with_v2_receipts_back(pq_pair, session):
+    """The link cut: a suite-2 envelope goes by courier bundle and its v2 receipt comes back in
+    the return bundle (the receiving side's checks are the peer API's, DOWNGRADE included)."""
+    pair = pq_pair
+    admin = {o: admin_headers(pair.homes[o]) for o in (LAOCAI, HEKOU)}
+
+    async def export(office: str, to: str) -> bytes:
+        async with session.post(pair.api(office) + "/api/v1/courier/export", json={"to": to},
+                                headers=admin[office]) as r:
+            assert r.status == 200, await r.text()
+            return await r.read()
+
+    async def import_(office: str, bundle: bytes) -> dict:
+        async with session.post(pair.api(office) + "/api/v1/courier/import", data=bundle,
+                                headers=admin[office]) as r:
+            assert r.status == 200, await r.text()
+            return dict(await r.json())
+
+    await pair.start(LAOCAI)
+    lc = pair.officer(session, LAOCAI)
+    mid = await lc.send([HEKOU], case_payloads()[0].payload.to_dict())
+    bundle = await export(LAOCAI, HEKOU)
+    await pair.stop(LAOCAI)
+    await pair.start(HEKOU)
+    got = await import_(HEKOU, bundle)
+    assert got["envelopes"] == {"accepted": 1, "duplicate": 0, "refused": 0}, got
+    back = await export(HEKOU, LAOCAI)
+    await pair.stop(HEKOU)
+    await pair.start(LAOCAI)
+    got = await import_(LAOCAI, back)
+    assert got["receipts"] == {"delivered": 1, "ignored": 0}, got
+    rec = (await lc.status(mid))["deliveries"][0]
+    assert rec["state"] == "delivered" and rec["receipt"]["suite"] == 2
 
 
 async def _in_inbox(o: Officer, mid: str) -> bool:
