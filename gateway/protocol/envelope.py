@@ -28,7 +28,7 @@ payload is decrypted and parsed last, and only by a recipient office.
 ``verify`` is for reception (the receiver's clock); ``verify_stored`` re-verifies
 what this gateway stored, as of when it stored it.
 
-Some 550 lines on purpose: the opening order above is the security contract, kept
+Under 600 lines on purpose: the opening order above is the security contract, kept
 in one file so that it reads top to bottom.
 """
 
