@@ -301,3 +301,25 @@ def test_suite_2_needs_suite_2_keys(pq_net, net):
     assert envelope.suite_of(envelope.seal(
         case_payloads()[0].payload, sender=net.keyrings[LAOCAI], recipients=[HEKOU],
         directory=d, now_ms=_now())) == 1
+
+
+def test_the_sender_wants_a_receipt_in_its_envelopes_suite(pq_net):
+    """``delivery.receipted``, as the link and the courier both use it."""
+    from types import SimpleNamespace
+
+    from gateway.node.delivery import receipted
+    from gateway.store import OutboxItem
+
+    d = pq_net.directory()
+    gw = SimpleNamespace(directory=d)
+    for suite in (1, 2):
+        data = _sealed(pq_net, suite=suite)
+        env = envelope.verify(data, d, now_ms=_now())
+        item = OutboxItem(7, 8, HEKOU, env.header.message_id, env.sha256, data,
+                          env.header.expires_at_ms, 0)
+        for rsuite in (1, 2):
+            rec = receipt.make_receipt(pq_net.keyrings[HEKOU], message_id=env.header.message_id,
+                                       sender=LAOCAI, envelope_sha256=env.sha256,
+                                       received_at_ms=_now(), suite=rsuite)
+            want = "OK" if rsuite == suite else "DOWNGRADE" if rsuite < suite else "MALFORMED"
+            assert error_code(lambda r=rec, i=item: receipted(gw, HEKOU, i, r, _now())) == want
