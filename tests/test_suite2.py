@@ -323,3 +323,19 @@ def test_the_sender_wants_a_receipt_in_its_envelopes_suite(pq_net):
                                        received_at_ms=_now(), suite=rsuite)
             want = "OK" if rsuite == suite else "DOWNGRADE" if rsuite < suite else "MALFORMED"
             assert error_code(lambda r=rec, i=item: receipted(gw, HEKOU, i, r, _now())) == want
+
+
+def test_keys_create_post_quantum(tmp_path, capfd):
+    private, public = tmp_path / "secure" / "k.json", tmp_path / "k.office.json"
+    out = run_cli(capfd, "keys", "create", "--office", "vn.laocai.test", "--country", "VN",
+                  "--name-vi", "Thử", "--name-zh", "测试", "--role", "liaison_office",
+                  "--private", str(private), "--public", str(public), "--post-quantum")
+    assert out.returncode == 0 and "suites 1, 2" in out.stdout, out
+    assert private.stat().st_mode & 0o777 == 0o600
+    ring = Keyring.load(private)
+    assert sorted(k.algorithm for k in ring.keys) == ["ed25519", "mldsa65", "mlkem768x25519",
+                                                       "x25519"]
+    entry = office_from_json(public.read_text(encoding="utf-8"))
+    assert list(entry.suites) == [1, 2]
+    assert {k.key_id for k in entry.keys} == {k.key_id for k in ring.keys}
+    assert "mldsa65:" in out.stdout and "fingerprint" in out.stdout
