@@ -83,12 +83,14 @@ class Seeds:
 
     def __init__(self, now_ms: int) -> None:
         self.now = now_ms
-        self.net: Network = provision(now_ms)
+        # Lào Cai and Hekou on suite 2 (docs/wire-format.md §14): seeds of both suites.
+        self.net: Network = provision(now_ms, post_quantum=(LAOCAI, HEKOU))
         self.directory = self.net.directory()
         ring = self.net.keyrings[LAOCAI]
         self.envelopes = [envelope.seal(s.payload, sender=self.net.keyrings[s.sender],
                                         recipients=list(s.recipients), directory=self.directory,
-                                        now_ms=now_ms) for s in case_payloads()]
+                                        now_ms=now_ms, suite=suite)
+                          for suite in (1, 2) for s in case_payloads()]
         self.batch = frame_batch(self.envelopes[:3])
         self.payload_json = [json.dumps(s.payload.to_dict()).encode() for s in case_payloads()]
         self.payload_bin = [s.payload.to_bytes() for s in case_payloads()]
@@ -99,9 +101,10 @@ class Seeds:
         self.witness_body = (b"old 3\n" + base64.b64encode(b"\x22" * 32) + b"\n\n"
                              + self.checkpoint)
         env = envelope.verify(self.envelopes[0], self.directory, now_ms=now_ms)
-        self.receipt = receipt.make_receipt(self.net.keyrings[HEKOU],
-                                            message_id=env.header.message_id, sender=LAOCAI,
-                                            envelope_sha256=env.sha256, received_at_ms=now_ms)
+        self.receipts = [receipt.make_receipt(self.net.keyrings[HEKOU],
+                                              message_id=env.header.message_id, sender=LAOCAI,
+                                              envelope_sha256=env.sha256, received_at_ms=now_ms,
+                                              suite=suite) for suite in (1, 2)]
         self.headers = peerauth.sign_request(ring, method="POST", path_qs="/peer/v1/envelopes",
                                              destination=HEKOU, body=self.batch, now_ms=now_ms)
 
@@ -146,7 +149,7 @@ def parser_targets(s: Seeds) -> dict[str, tuple[list[bytes], Callable[[bytes], A
         "request-headers": ([header_seed], headers),
         "checkpoint-note": ([s.checkpoint, s.cosigned], note),
         "witness-body": ([s.witness_body], witness._parse),
-        "receipt": ([s.receipt], rec),
+        "receipt": (s.receipts, rec),
         "payload-json": (s.payload_json, json_payload),
         "payload-binary": (s.payload_bin, Payload.from_bytes),
         "directory": ([s.net.directory_bytes],

@@ -23,10 +23,10 @@ envelope in one transaction:
   succeeds, and an envelope refused on its own backs off alone, so that one
   envelope the peer cannot take never holds back the ones behind it.
 * **dead** (permanent) — the peer refused that one envelope for a reason that
-  will not change (malformed, bad signature, conflict, not a recipient, expired,
-  too large). The row keeps the code and the reason for the officer. One poison
-  envelope never blocks the others: results are per envelope, and a batch the
-  peer refuses as too large is split.
+  will not change (malformed, unsupported version, downgrade, bad signature, conflict,
+  not a recipient, expired, too large). The row keeps the code and the reason for
+  the officer. One poison envelope never blocks the others: results are per
+  envelope, and a batch the peer refuses as too large is split.
 
 Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
 envelope stored by the peer but not yet marked delivered here (we crashed) is
@@ -49,6 +49,7 @@ import aiohttp
 
 from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
+from gateway.protocol.envelope import suite_of
 from gateway.protocol.errors import GatewayError
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
@@ -59,7 +60,7 @@ __all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "rec
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
-    "MALFORMED", "UNSUPPORTED_VERSION", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
+    "MALFORMED", "UNSUPPORTED_VERSION", "DOWNGRADE", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
     "KEY_REVOKED", "KEY_EXPIRED", "EXPIRED", "NOT_A_RECIPIENT", "CONFLICT", "DECRYPTION_FAILED",
     "INVALID_TRANSITION",
 })
@@ -334,11 +335,14 @@ def receipted(gw: Node, peer: str, item: OutboxItem, receipt: bytes,
               now_ms: int) -> tuple[int, int, bytes, int]:
     """The delivery that ``receipt`` proves for ``item`` (outbox id, envelope id, receipt,
     received at), for ``record_delivered``: the receipt must verify under a key of ``peer`` and
-    name the item's message id and envelope hash (``protocol.receipt.verify_receipt``).
+    name the item's message id and envelope hash, in the envelope's suite
+    (``protocol.receipt.verify_receipt``: a suite-1 receipt for a suite-2 envelope is
+    ``DOWNGRADE``).
     Raises (and logs) if it does not; whether it came over HTTP or in a courier bundle."""
     try:
         rec = verify_receipt(receipt, gw.directory, receiver=peer, message_id=item.message_id,
-                             envelope_sha256=item.sha256, now_ms=now_ms)
+                             envelope_sha256=item.sha256, now_ms=now_ms,
+                             suite=suite_of(item.raw))
     except GatewayError as e:
         log.error("bad_receipt", peer=peer, message_id=item.message_id.hex(), code=e.code)
         raise
