@@ -49,8 +49,8 @@ import aiohttp
 
 from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
+from gateway.protocol import peerrequest
 from gateway.protocol.errors import GatewayError
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
@@ -202,9 +202,9 @@ class PeerDelivery:
                                 delivered=[], retry=[], dead=dead, items=items)
             return
         body = frame_batch([i.raw for i in live])
-        headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=self.peer,
-                               body=body, now_ms=now)
-        headers["Content-Type"] = "application/octet-stream"
+        req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                               destination=self.peer, body=body, now_ms=now)
+        headers = {**req.headers, "Content-Type": "application/octet-stream"}
         try:
             async with gw.http.post(self.url + PATH, data=body, headers=headers,
                                     timeout=aiohttp.ClientTimeout(
@@ -212,6 +212,12 @@ class PeerDelivery:
                 status = resp.status
                 payload = await resp.read()
                 retry_after = resp.headers.get("Retry-After")
+                if retry_after is not None and req.version >= 2 and not \
+                        peerrequest.answer_verified(req, status=status, headers=resp.headers,
+                                                    body=payload, directory=gw.directory,
+                                                    now_ms=gw.clock.now_ms(),
+                                                    max_skew_ms=gw.config.max_skew_ms):
+                    retry_after = None  # unsigned by a suite-2 peer: not even a hint
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
