@@ -98,8 +98,10 @@ class Limits:
 
 
 LIMITS_KEY: web.AppKey[Limits] = web.AppKey("limits")
-#: set on a request whose version-2 headers verified: its answer is signed
-V2_KEY = "blo_httpsig_request"
+#: set on a request whose version-2 headers verified: its answer is signed (a RequestKey
+#: where aiohttp has them, 3.14 on; a plain string before)
+V2_KEY: Any = (web.RequestKey("v2_request", httpsig.V2Request)
+               if hasattr(web, "RequestKey") else "blo_httpsig_request")
 #: reads a version-1 sender may still make of a suite-2 peer: their answers carry no
 #: authority (a ping's answer is unsigned in version 1; the directory and roots are
 #: root-signed), and they are how a gateway holding an older directory learns the new one

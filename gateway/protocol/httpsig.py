@@ -53,9 +53,9 @@ from gateway.protocol.peerauth import AuthenticatedRequest
 
 __all__ = ["ALG_ED25519", "ALG_MLDSA65", "CONTENT_DIGEST", "COVERED", "DESTINATION",
            "RESPONSE_TAG", "SIGNATURE", "SIGNATURE_INPUT", "TAG", "Token", "V2Request",
-           "check_body", "check_headers", "content_digest", "is_v2", "parse_dictionary",
-           "request_base", "response_base", "sign_request", "sign_response",
-           "signature_params", "verify_response"]
+           "check_body", "check_headers", "content_digest", "is_v2", "params_of",
+           "parse_dictionary", "request_base", "response_base", "sign_request", "sign_response",
+           "signature_params", "split_target", "verify_response"]
 
 TAG = "blo-gateway/v2"
 RESPONSE_TAG = "blo-gateway/v2-response"
@@ -315,8 +315,18 @@ def content_digest(body: bytes) -> str:
 
 
 def split_target(path_qs: str) -> tuple[str, str]:
+    """``/path?query`` → (``/path``, ``query``): the ``@path`` and ``@query`` sources."""
     path, _, query = path_qs.partition("?")
     return path, query
+
+
+def params_of(signature_input: str, label: str) -> str:
+    """The ``@signature-params`` value of signature ``label`` in a Signature-Input header,
+    re-serialized (the way a verifier rebuilds it)."""
+    inner, params = parse_dictionary(signature_input)[label]
+    if not isinstance(inner, tuple):
+        raise Unauthorized(f"signature {label!r} is not an inner list")
+    return _ser_inner(inner, params)
 
 
 # --- signing -----------------------------------------------------------------------------
