@@ -10,6 +10,7 @@ between them refused DOWNGRADE, a replayed nonce REPLAY, a changed body BAD_SIGN
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -23,8 +24,11 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import mldsa
 
+from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
+from gateway.cli.doctor import ping_peer
 from gateway.node.delivery import frame_batch
+from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol import envelope, httpsig, peerauth, peerrequest
 from gateway.protocol.errors import GatewayError, Unauthorized
 from gateway.protocol.identity import Directory, TrustRoots
@@ -246,16 +250,31 @@ async def test_suite2_gateways_deliver_with_version2_requests(pq_pair: Pair) -> 
     url = await proxy.start()
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: url})
-        await pq_pair.start(LAOCAI)
+        lc = await pq_pair.start(LAOCAI)
         await pq_pair.start(HEKOU)
         async with aiohttp.ClientSession() as s:
             o = pq_pair.officer(s, LAOCAI)
             mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
             await o.wait_delivered(mid)
+        # Witnessing and the ping go the same way (and their signed answers are used).
+        await checkpoint_and_witness(lc)
+        assert await lc.store.call(lc.store.sync.witnessed_size, HEKOU) > 0
+        await lc.ping(HEKOU)
+        assert lc.peer_info[HEKOU]["ping_error"] is None
+        assert "clock_skew_ms" in lc.peer_info[HEKOU]
+        # The operator's commands sign version 2 too: doctor's ping, audit --peer.
+        directory = pq_pair.net.directory()
+        skew = await asyncio.to_thread(ping_peer, pq_pair.net.keyrings[LAOCAI], directory,
+                                       HEKOU, url)
+        assert abs(skew) < 5_000
+        peer = HttpPeer(url, pq_pair.net.keyrings[LAOCAI], directory)
+        assert "\n" in await asyncio.to_thread(peer.checkpoint, HEKOU)
     finally:
         await proxy.stop()
+    paths = {x[1].split("?")[0] for x in proxy.seen}
+    assert {ENVELOPES, "/peer/v1/witness/add-checkpoint", "/peer/v1/ping",
+            "/peer/v1/audit/checkpoint"} <= paths
     posts = [x for x in proxy.seen if x[1] == ENVELOPES]
-    assert posts, proxy.seen
     for method, _, headers, status, answer in proxy.seen:
         assert "BLO-Signature" not in headers and "BLO-Origin" not in headers
         inputs = httpsig.parse_dictionary(headers["Signature-Input"])

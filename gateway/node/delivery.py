@@ -12,12 +12,15 @@ envelope in one transaction:
   and names this message id and envelope hash; the receipt is stored.
 * **retry** (transient) — the peer is unreachable, times out, answers 429, or
   refuses the request as a whole for a reason that is not about its envelopes
-  (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
+  (``REQUEST_LEVEL_CODES``: auth, clock, busy, a downgrade while the two directories
+  disagree on the suite): the peer's backoff grows
   ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
-  restart continues where it was. A ``Retry-After`` from the peer (unsigned, so only a
-  hint) replaces it when it is ASCII digits or an HTTP date, clamped to
-  ``[retry_base_ms, retry_cap_ms]``; anything else is ignored. Success resets the
-  backoff, and so does any authenticated request from that peer (it is evidently back).
+  restart continues where it was. A ``Retry-After`` from the peer (a hint only) replaces
+  it when it is ASCII digits or an HTTP date, clamped to ``[retry_base_ms,
+  retry_cap_ms]``; anything else is ignored, and so is one in an answer to a version-2
+  request whose RFC 9421 response signature does not verify (docs/wire-format.md §15).
+  Success resets the backoff, and so does any authenticated request from that peer (it
+  is evidently back).
 * **held back** — the peer answered but refused the request for any other reason
   (5xx, a malformed batch): the worker sends one envelope per request until one
   succeeds, and an envelope refused on its own backs off alone, so that one
@@ -67,7 +70,7 @@ PERMANENT_CODES = frozenset({
 # is busy, our clock or key is wrong): the whole queue waits, with backoff.
 REQUEST_LEVEL_CODES = frozenset({
     "RATE_LIMITED", "ADDRESS_BLOCKED", "UNAUTHORIZED", "WRONG_DESTINATION", "REPLAY", "BUSY",
-    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE",
+    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
 _U32 = struct.Struct(">I")
