@@ -147,6 +147,15 @@ def test_vector_rebuilt_from_the_spec_with_raw_primitives() -> None:
         rbase.encode(), base64.b64decode(vec["response_ed25519_signature_b64"]))
 
 
+def test_spec_shows_the_vectors_signature_bases() -> None:
+    """docs/wire-format.md §15 quotes the vector's bases: they must stay the same text."""
+    vec = json.loads((VECTORS / "laocai-to-hekou.json").read_text())
+    spec = (Path(__file__).parents[1] / "docs" / "wire-format.md").read_text()
+    section = spec[spec.index("## 15. Version-2 requests"):]
+    for base in (vec["signature_base_ed"], vec["response"]["signature_base_ed"]):
+        assert "\n".join("    " + line for line in base.split("\n")) in section
+
+
 # ------------------------------------------------------------- strict header parsing
 
 def _valid() -> tuple[dict[str, Any], dict[str, str]]:
