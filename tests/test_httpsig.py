@@ -363,9 +363,14 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
         return web.json_response({"code": "RATE_LIMITED", "message": "slow down"},
                                  status=429, headers={"Retry-After": "86400"})
 
+    async def witness(request: web.Request) -> web.Response:
+        hits.append("witness")
+        return web.Response(status=409, text="999999\n")  # "I hold more": an alert if believed
+
     app = web.Application()
     app.router.add_get("/peer/v1/ping", ping)
     app.router.add_post(ENVELOPES, envelopes)
+    app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -385,7 +390,12 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
             async def refused() -> bool:
                 return "post" in hits and gw.deliveries[HEKOU].next_attempt_ms > 0
             await wait_for(refused, 10, "the 429")
-        # Backoff by our own rules (cap 1 s in the harness), not the unsigned day.
+        # Backoff by our own rules (from 0.1 s), not the unsigned day (nor the 10-min cap).
         assert gw.deliveries[HEKOU].next_attempt_ms < t0 + 60_000
+        # An unsigned witness refusal: neither its size nor an alert.
+        await checkpoint_and_witness(gw)
+        assert "witness" in hits
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] in ("peer_saw_more", "not_cosigned")], alerts
     finally:
         await runner.cleanup()
