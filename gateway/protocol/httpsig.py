@@ -63,7 +63,6 @@ ALG_ED25519 = "ed25519"
 ALG_MLDSA65 = "ml-dsa-65"
 LABELS = {"ed": (ALG_ED25519, ED25519, 64), "pq": (ALG_MLDSA65, ML_DSA_65, 3309)}
 COVERED = ("@method", "@path", "@query", "content-digest", "blo-destination")
-RESPONSE_COVERED = ("@status", "content-digest", "signature")  # the last with ;req;key="ed"
 PARAMS = ("created", "nonce", "keyid", "alg", "tag")
 RESPONSE_PARAMS = ("created", "keyid", "alg", "tag")
 SIGNATURE_INPUT = "Signature-Input"
