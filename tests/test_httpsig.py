@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -23,13 +24,15 @@ import nacl.signing
 import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import mldsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
 from gateway.cli.doctor import ping_peer
 from gateway.node.delivery import frame_batch
 from gateway.node.witness import checkpoint_and_witness
-from gateway.protocol import envelope, httpsig, peerauth, peerrequest
+from gateway.protocol import envelope, httpsig, peerauth, peerrequest, sfv
 from gateway.protocol.errors import GatewayError, Unauthorized
 from gateway.protocol.identity import Directory, TrustRoots
 from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
@@ -196,10 +199,38 @@ def test_malformed_headers_are_unauthorized(name: str, change: Any,
 
 
 def test_structured_field_round_trip() -> None:
-    d = httpsig.parse_dictionary('a=("x" "y";req;key="ed");n=-3;b=?0, t=tok/en, s=:AAE=:')
+    d = sfv.parse_dictionary('a=("x" "y";req;key="ed");n=-3;b=?0, t=tok/en, s=:AAE=:')
     assert d["a"] == ((("x", ()), ("y", (("req", True), ("key", "ed")))),
                       (("n", -3), ("b", False)))
-    assert isinstance(d["t"][0], httpsig.Token) and d["s"] == (b"\x00\x01", ())
+    assert isinstance(d["t"][0], sfv.Token) and d["s"] == (b"\x00\x01", ())
+
+
+_KEYS = st.from_regex(r"[a-z*][a-z0-9_\-.*]{0,5}", fullmatch=True)
+_BARE = st.one_of(
+    st.integers(-(10**15) + 1, 10**15 - 1), st.booleans(), st.binary(max_size=12),
+    st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12),
+    st.from_regex(r"[A-Za-z*][!#$%&'*+\-.^_`|~0-9A-Za-z:/]{0,6}", fullmatch=True).map(sfv.Token))
+_PARAMS = st.dictionaries(_KEYS, _BARE, max_size=3).map(lambda d: tuple(d.items()))
+_ITEM = st.tuples(_BARE, _PARAMS)
+_MEMBER = st.one_of(_ITEM, st.tuples(st.lists(_ITEM, max_size=3).map(tuple), _PARAMS))
+
+
+def _serialize(d: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={sfv.serialize_inner_list(v, p)}" if isinstance(v, tuple)
+        else f"{k}={sfv.serialize_bare(v)}{sfv.serialize_params(p)}" for k, (v, p) in d.items())
+
+
+@given(st.dictionaries(_KEYS, _MEMBER, min_size=1, max_size=4))
+def test_structured_fields_round_trip(d: dict[str, Any]) -> None:
+    text = _serialize(d)
+    assert _serialize(sfv.parse_dictionary(text)) == text
+
+
+@given(st.text(max_size=60))
+def test_structured_field_parser_only_refuses(text: str) -> None:
+    with contextlib.suppress(Unauthorized):
+        sfv.parse_dictionary(text)
 
 
 # ------------------------------------------------------------- two suite-2 gateways
@@ -286,7 +317,7 @@ async def test_suite2_gateways_deliver_with_version2_requests(pq_pair: Pair) -> 
     posts = [x for x in proxy.seen if x[1] == ENVELOPES]
     for method, _, headers, status, answer in proxy.seen:
         assert "BLO-Signature" not in headers and "BLO-Origin" not in headers
-        inputs = httpsig.parse_dictionary(headers["Signature-Input"])
+        inputs = sfv.parse_dictionary(headers["Signature-Input"])
         assert set(inputs) == {"ed", "pq"}
         assert headers["Content-Digest"].startswith("sha-256=:")
         assert "Signature-Input" in answer, (method, status)  # every answer is signed

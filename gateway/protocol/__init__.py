@@ -10,5 +10,5 @@ It imports nothing else from ``gateway`` but the generated ``gateway.schemas``.
 """
 
 __all__ = ["envelope", "errors", "glossary", "handover", "httpsig", "identity", "localtime",
-           "messages", "peerauth", "peerrequest", "receipt", "release", "scenario", "stats",
-           "strict", "workflow"]
+           "messages", "peerauth", "peerrequest", "receipt", "release", "scenario", "sfv",
+           "stats", "strict", "workflow"]

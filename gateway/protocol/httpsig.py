@@ -14,7 +14,7 @@ office (the origin: there is no origin header, the key says who signed). The two
 bases differ only in their ``@signature-params`` line (key id and alg).
 
 ``Signature-Input``, ``Signature`` and ``Content-Digest`` are parsed as RFC 8941 structured
-fields, strictly (``parse_dictionary``), after their sizes are checked; then their shape must
+fields, strictly (``gateway.protocol.sfv``), after their sizes are checked; then their shape must
 be exactly the one above (components and parameters in this order, nothing else): anything
 else is ``UNAUTHORIZED``. The receiver's own clock, skew window and nonce store decide.
 
@@ -27,8 +27,6 @@ Pure: no I/O, no clock reads (times are arguments).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import re
@@ -41,6 +39,7 @@ import nacl.utils
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import mldsa
 
+from gateway.protocol import sfv
 from gateway.protocol.errors import (
     BadSignature,
     Downgrade,
@@ -52,9 +51,9 @@ from gateway.protocol.identity import ED25519, ML_DSA_65, SUITE_2, Directory, Ke
 from gateway.protocol.peerauth import AuthenticatedRequest
 
 __all__ = ["ALG_ED25519", "ALG_MLDSA65", "CONTENT_DIGEST", "COVERED", "DESTINATION",
-           "RESPONSE_TAG", "SIGNATURE", "SIGNATURE_INPUT", "TAG", "Token", "V2Request",
+           "RESPONSE_TAG", "SIGNATURE", "SIGNATURE_INPUT", "TAG", "V2Request",
            "check_body", "check_headers", "content_digest", "is_v2", "params_of",
-           "parse_dictionary", "request_base", "response_base", "sign_request", "sign_response",
+           "request_base", "response_base", "sign_request", "sign_response",
            "signature_params", "split_target", "verify_response"]
 
 TAG = "blo-gateway/v2"
@@ -76,218 +75,21 @@ _OFFICE = re.compile(r"[a-z0-9][a-z0-9.\-]{0,63}")
 _KEY_ID = re.compile(r"[a-z0-9\-]{1,16}:[0-9a-f]{32}")
 
 
-# --- RFC 8941 structured fields (the subset these headers use, parsed strictly) -----------
-
-class Token(str):
-    """An sf-token (as opposed to an sf-string)."""
-
-
-BareItem = int | str | bytes | bool
-Params = tuple[tuple[str, BareItem], ...]
-Item = tuple[BareItem, Params]
-InnerList = tuple[tuple[Item, ...], Params]
-Member = Item | InnerList
-
-_KEY_FIRST = re.compile(r"[a-z*]")
-_KEY_CHAR = re.compile(r"[a-z0-9_\-.*]")
-_TCHAR = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z:/]")
-_B64 = re.compile(r"[A-Za-z0-9+/=]*")
-
-
-class _Parser:
-    """RFC 8941 §4.2 parsing of a dictionary. Decimals are not supported (none of our fields
-    has one) and a repeated dictionary key is refused (RFC 8941 keeps the last one; a
-    signature label given twice is an attempt to confuse, not a mistake)."""
-
-    def __init__(self, text: str) -> None:
-        if any(not 0x20 <= ord(c) <= 0x7E for c in text):
-            raise Unauthorized("structured field with a character outside visible ASCII")
-        self.s = text.strip(" ")
-        self.i = 0
-
-    def fail(self, what: str) -> Unauthorized:
-        return Unauthorized(f"malformed structured field at {self.i}: {what}")
-
-    def peek(self) -> str:
-        return self.s[self.i] if self.i < len(self.s) else ""
-
-    def dictionary(self) -> dict[str, Member]:
-        out: dict[str, Member] = {}
-        while self.i < len(self.s):
-            key = self.key()
-            if key in out:
-                raise self.fail(f"dictionary key {key!r} repeated")
-            if self.peek() == "=":
-                self.i += 1
-                out[key] = self.inner_list() if self.peek() == "(" else self.item()
-            else:
-                out[key] = (True, self.params())
-            while self.peek() in (" ", "\t") and self.peek():
-                self.i += 1
-            if self.i == len(self.s):
-                return out
-            if self.peek() != ",":
-                raise self.fail("expected ','")
-            self.i += 1
-            while self.peek() in (" ", "\t") and self.peek():
-                self.i += 1
-            if self.i == len(self.s):
-                raise self.fail("trailing ','")
-        if not out:
-            raise self.fail("empty")
-        return out
-
-    def inner_list(self) -> InnerList:
-        self.i += 1
-        items: list[Item] = []
-        while True:
-            while self.peek() == " ":
-                self.i += 1
-            if self.peek() == ")":
-                self.i += 1
-                return tuple(items), self.params()
-            items.append(self.item())
-            if self.peek() not in (" ", ")"):
-                raise self.fail("expected ' ' or ')' in an inner list")
-
-    def item(self) -> Item:
-        return self.bare(), self.params()
-
-    def params(self) -> Params:
-        out: list[tuple[str, BareItem]] = []
-        while self.peek() == ";":
-            self.i += 1
-            while self.peek() == " ":
-                self.i += 1
-            key = self.key()
-            if any(k == key for k, _ in out):
-                raise self.fail(f"parameter {key!r} repeated")
-            value: BareItem = True
-            if self.peek() == "=":
-                self.i += 1
-                value = self.bare()
-            out.append((key, value))
-        return tuple(out)
-
-    def key(self) -> str:
-        if not _KEY_FIRST.fullmatch(self.peek()):
-            raise self.fail("expected a key")
-        start = self.i
-        while self.peek() and _KEY_CHAR.fullmatch(self.peek()):
-            self.i += 1
-        return self.s[start:self.i]
-
-    def bare(self) -> BareItem:
-        c = self.peek()
-        if c == "-" or c.isdigit():
-            return self.integer()
-        if c == '"':
-            return self.string()
-        if c == ":":
-            return self.byte_seq()
-        if c == "?":
-            v = self.s[self.i + 1:self.i + 2]
-            if v not in ("0", "1"):
-                raise self.fail("bad boolean")
-            self.i += 2
-            return v == "1"
-        if c.isalpha() or c == "*":
-            start = self.i
-            self.i += 1
-            while self.peek() and _TCHAR.fullmatch(self.peek()):
-                self.i += 1
-            return Token(self.s[start:self.i])
-        raise self.fail("expected an item")
-
-    def integer(self) -> int:
-        start = self.i
-        if self.peek() == "-":
-            self.i += 1
-        digits = self.i
-        while self.peek() and self.peek() in "0123456789":
-            self.i += 1
-        if not 1 <= self.i - digits <= 15:
-            raise self.fail("an integer has 1 to 15 digits")
-        if self.peek() == ".":
-            raise self.fail("decimals are not accepted here")
-        return int(self.s[start:self.i])
-
-    def string(self) -> str:
-        self.i += 1
-        out: list[str] = []
-        while self.i < len(self.s):
-            c = self.s[self.i]
-            self.i += 1
-            if c == "\\":
-                nxt = self.s[self.i:self.i + 1]
-                if nxt not in ('"', "\\"):
-                    raise self.fail("bad escape in a string")
-                out.append(nxt)
-                self.i += 1
-            elif c == '"':
-                return "".join(out)
-            else:
-                out.append(c)
-        raise self.fail("unterminated string")
-
-    def byte_seq(self) -> bytes:
-        end = self.s.find(":", self.i + 1)
-        if end < 0:
-            raise self.fail("unterminated byte sequence")
-        text = self.s[self.i + 1:end]
-        self.i = end + 1
-        if not _B64.fullmatch(text):
-            raise self.fail("bad base64")
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise self.fail("bad base64") from None
-        if base64.b64encode(raw).decode("ascii") != text:  # canonical, padded
-            raise self.fail("non-canonical base64")
-        return raw
-
-
-def parse_dictionary(text: str) -> dict[str, Member]:
-    """An RFC 8941 dictionary, parsed strictly (``UNAUTHORIZED`` if malformed)."""
-    return _Parser(text).dictionary()
-
-
-def _ser_bare(v: BareItem) -> str:
-    if isinstance(v, bool):
-        return "?1" if v else "?0"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, bytes):
-        return ":" + base64.b64encode(v).decode("ascii") + ":"
-    if isinstance(v, Token):
-        return str(v)
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _ser_params(params: Params) -> str:
-    return "".join(f";{k}" if v is True else f";{k}={_ser_bare(v)}" for k, v in params)
-
-
-def _ser_inner(items: tuple[Item, ...], params: Params) -> str:
-    return ("(" + " ".join(_ser_bare(v) + _ser_params(p) for v, p in items) + ")"
-            + _ser_params(params))
-
-
 # --- signature bases ---------------------------------------------------------------------
 
-_REQUEST_ITEMS: tuple[Item, ...] = tuple((c, ()) for c in COVERED)
-_RESPONSE_ITEMS: tuple[Item, ...] = (("@status", ()), ("content-digest", ()),
+_REQUEST_ITEMS: tuple[sfv.Item, ...] = tuple((c, ()) for c in COVERED)
+_RESPONSE_ITEMS: tuple[sfv.Item, ...] = (("@status", ()), ("content-digest", ()),
                                      ("signature", (("req", True), ("key", "ed"))))
 
 
 def signature_params(*, created_s: int, nonce: str, keyid: str, alg: str) -> str:
     """The serialized ``@signature-params`` value (= the Signature-Input member) of a request."""
-    return _ser_inner(_REQUEST_ITEMS, (("created", created_s), ("nonce", nonce),
+    return sfv.serialize_inner_list(_REQUEST_ITEMS, (("created", created_s), ("nonce", nonce),
                                        ("keyid", keyid), ("alg", alg), ("tag", TAG)))
 
 
 def _response_params(*, created_s: int, keyid: str, alg: str) -> str:
-    return _ser_inner(_RESPONSE_ITEMS, (("created", created_s), ("keyid", keyid),
+    return sfv.serialize_inner_list(_RESPONSE_ITEMS, (("created", created_s), ("keyid", keyid),
                                         ("alg", alg), ("tag", RESPONSE_TAG)))
 
 
@@ -303,14 +105,14 @@ def request_base(*, method: str, path: str, query: str, content_digest: str,
 def response_base(*, status: int, content_digest: str, request_ed_signature: bytes,
                   params: str) -> bytes:
     lines = [f'"@status": {status}', f'"content-digest": {content_digest}',
-             '"signature";req;key="ed": ' + _ser_bare(request_ed_signature),
+             '"signature";req;key="ed": ' + sfv.serialize_bare(request_ed_signature),
              f'"@signature-params": {params}']
     return "\n".join(lines).encode("ascii")
 
 
 def content_digest(body: bytes) -> str:
     """RFC 9530 ``Content-Digest`` of ``body``: ``sha-256=:<base64>:``."""
-    return "sha-256=" + _ser_bare(hashlib.sha256(body).digest())
+    return "sha-256=" + sfv.serialize_bare(hashlib.sha256(body).digest())
 
 
 def split_target(path_qs: str) -> tuple[str, str]:
@@ -322,10 +124,10 @@ def split_target(path_qs: str) -> tuple[str, str]:
 def params_of(signature_input: str, label: str) -> str:
     """The ``@signature-params`` value of signature ``label`` in a Signature-Input header,
     re-serialized (the way a verifier rebuilds it)."""
-    inner, params = parse_dictionary(signature_input)[label]
+    inner, params = sfv.parse_dictionary(signature_input)[label]
     if not isinstance(inner, tuple):
         raise Unauthorized(f"signature {label!r} is not an inner list")
-    return _ser_inner(inner, params)
+    return sfv.serialize_inner_list(inner, params)
 
 
 # --- signing -----------------------------------------------------------------------------
@@ -353,7 +155,7 @@ def sign_request(keyring: Keyring, *, method: str, path_qs: str, destination: st
         if label == "ed":
             ed_sig = sig
         inputs.append(f"{label}={params}")
-        sigs.append(f"{label}={_ser_bare(sig)}")
+        sigs.append(f"{label}={sfv.serialize_bare(sig)}")
     return ({CONTENT_DIGEST: digest, DESTINATION: destination,
              SIGNATURE_INPUT: ", ".join(inputs), SIGNATURE: ", ".join(sigs)}, ed_sig)
 
@@ -370,7 +172,7 @@ def sign_response(keyring: Keyring, *, status: int, body: bytes, request_ed_sign
                              request_ed_signature=request_ed_signature, params=params)
         sig = key.signer.sign(base).signature if label == "ed" else key.pq_signer.sign(base)
         inputs.append(f"{label}={params}")
-        sigs.append(f"{label}={_ser_bare(sig)}")
+        sigs.append(f"{label}={sfv.serialize_bare(sig)}")
     return {CONTENT_DIGEST: digest, SIGNATURE_INPUT: ", ".join(inputs),
             SIGNATURE: ", ".join(sigs)}
 
@@ -395,7 +197,7 @@ class V2Request:
 class _Sig:
     label: str
     params: str
-    values: dict[str, BareItem]
+    values: dict[str, sfv.BareItem]
     signature: bytes
 
 
@@ -412,7 +214,7 @@ def _header(headers: Mapping[str, str], name: str, *, required: bool = True) -> 
 
 
 def _digest_value(text: str) -> bytes:
-    d = parse_dictionary(text)
+    d = sfv.parse_dictionary(text)
     member = d.get("sha-256")
     if len(d) != 1 or member is None or not isinstance(member[0], bytes) or member[1] \
             or len(member[0]) != 32:
@@ -420,18 +222,19 @@ def _digest_value(text: str) -> bytes:
     return member[0]
 
 
-def _signatures(inputs: str, signatures: str, items: tuple[Item, ...],
+def _signatures(inputs: str, signatures: str, items: tuple[sfv.Item, ...],
                 names: tuple[str, ...]) -> dict[str, _Sig]:
-    si, sg = parse_dictionary(inputs), parse_dictionary(signatures)
+    si, sg = sfv.parse_dictionary(inputs), sfv.parse_dictionary(signatures)
     if set(si) != set(sg) or not set(si) <= set(LABELS):
         raise Unauthorized("Signature-Input and Signature must have the same labels, "
                            f"among {sorted(LABELS)}")
     out = {}
     for label, member in si.items():
         inner, params = member
-        if not isinstance(inner, tuple) or _ser_inner(inner, ()) != _ser_inner(items, ()):
+        if not isinstance(inner, tuple) or (sfv.serialize_inner_list(inner, ())
+                                            != sfv.serialize_inner_list(items, ())):
             raise Unauthorized(f"signature {label!r} must cover exactly "
-                               + _ser_inner(items, ()))
+                               + sfv.serialize_inner_list(items, ()))
         if tuple(k for k, _ in params) != names:
             raise Unauthorized(f"signature {label!r} must have the parameters "
                                f"{', '.join(names)} in this order")
@@ -448,7 +251,7 @@ def _signatures(inputs: str, signatures: str, items: tuple[Item, ...],
                 or values["created"] < 0 or not _KEY_ID.fullmatch(str(values["keyid"]))):
             raise Unauthorized(f"signature {label!r}: created must be Unix seconds, keyid a "
                                "key id")
-        out[label] = _Sig(label, _ser_inner(inner, params), values, sig)
+        out[label] = _Sig(label, sfv.serialize_inner_list(inner, params), values, sig)
     return out
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))
 
 from gateway.cli.provision import provision  # noqa: E402
-from gateway.protocol import httpsig  # noqa: E402
+from gateway.protocol import httpsig, sfv  # noqa: E402
 from gateway.protocol.identity import ED25519, ML_DSA_65  # noqa: E402
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD  # noqa: E402
 
@@ -62,7 +62,7 @@ def network() -> Any:
 
 def _split_signature(header: str) -> tuple[str, str]:
     """The ``ed`` and ``pq`` members of a Signature header (base64 only)."""
-    d = httpsig.parse_dictionary(header)
+    d = sfv.parse_dictionary(header)
     ed, pq = d["ed"][0], d["pq"][0]
     assert isinstance(ed, bytes) and isinstance(pq, bytes)
     return base64.b64encode(ed).decode(), base64.b64encode(pq).decode()
