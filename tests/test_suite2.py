@@ -14,10 +14,9 @@ from harness import BACKENDS, Officer, Pair, admin_headers, error_code, run_cli,
 from gateway.cli.provision import DEFAULT_OFFICES, cosigned_directory, office_json, provision
 from gateway.node.delivery import PERMANENT_CODES, frame_batch
 from gateway.node.trust import install_offline
-from gateway.protocol import envelope, receipt
+from gateway.protocol import envelope, peerrequest, receipt
 from gateway.protocol.identity import Keyring, office_from_json
 from gateway.protocol.messages import Payload
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 PATH = "/peer/v1/envelopes"
@@ -48,8 +47,8 @@ async def _delivered(o: Officer, mid: str) -> bool:
 
 async def _post(session, pair: Pair, sender: str, to: str, blobs: list[bytes]) -> dict:
     body = frame_batch(blobs)
-    h = sign_request(pair.net.keyrings[sender], method="POST", path_qs=PATH, destination=to,
-                     body=body, now_ms=_now())
+    h = peerrequest.sign(pair.net.keyrings[sender], pair.net.directory(), method="POST",
+                         path_qs=PATH, destination=to, body=body, now_ms=_now()).headers
     async with session.post(pair.peer(to) + PATH, data=body, headers=h) as r:
         assert r.status == 200
         return dict(await r.json())

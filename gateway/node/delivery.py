@@ -12,12 +12,15 @@ envelope in one transaction:
   and names this message id and envelope hash; the receipt is stored.
 * **retry** (transient) — the peer is unreachable, times out, answers 429, or
   refuses the request as a whole for a reason that is not about its envelopes
-  (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
+  (``REQUEST_LEVEL_CODES``: auth, clock, busy, a downgrade while the two directories
+  disagree on the suite): the peer's backoff grows
   ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
-  restart continues where it was. A ``Retry-After`` from the peer (unsigned, so only a
-  hint) replaces it when it is ASCII digits or an HTTP date, clamped to
-  ``[retry_base_ms, retry_cap_ms]``; anything else is ignored. Success resets the
-  backoff, and so does any authenticated request from that peer (it is evidently back).
+  restart continues where it was. A ``Retry-After`` from the peer (a hint only) replaces
+  it when it is ASCII digits or an HTTP date, clamped to ``[retry_base_ms,
+  retry_cap_ms]``; anything else is ignored, and so is one in an answer to a version-2
+  request whose RFC 9421 response signature does not verify (docs/wire-format.md §15).
+  Success resets the backoff, and so does any authenticated request from that peer (it
+  is evidently back).
 * **held back** — the peer answered but refused the request for any other reason
   (5xx, a malformed batch): the worker sends one envelope per request until one
   succeeds, and an envelope refused on its own backs off alone, so that one
@@ -49,9 +52,9 @@ import aiohttp
 
 from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
+from gateway.protocol import peerrequest
 from gateway.protocol.envelope import suite_of
 from gateway.protocol.errors import GatewayError
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
@@ -68,7 +71,7 @@ PERMANENT_CODES = frozenset({
 # is busy, our clock or key is wrong): the whole queue waits, with backoff.
 REQUEST_LEVEL_CODES = frozenset({
     "RATE_LIMITED", "ADDRESS_BLOCKED", "UNAUTHORIZED", "WRONG_DESTINATION", "REPLAY", "BUSY",
-    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE",
+    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
 _U32 = struct.Struct(">I")
@@ -203,9 +206,9 @@ class PeerDelivery:
                                 delivered=[], retry=[], dead=dead, items=items)
             return
         body = frame_batch([i.raw for i in live])
-        headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=self.peer,
-                               body=body, now_ms=now)
-        headers["Content-Type"] = "application/octet-stream"
+        req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                               destination=self.peer, body=body, now_ms=now)
+        headers = {**req.headers, "Content-Type": "application/octet-stream"}
         try:
             async with gw.http.post(self.url + PATH, data=body, headers=headers,
                                     timeout=aiohttp.ClientTimeout(
@@ -213,6 +216,12 @@ class PeerDelivery:
                 status = resp.status
                 payload = await resp.read()
                 retry_after = resp.headers.get("Retry-After")
+                if retry_after is not None and req.version >= 2 and not \
+                        peerrequest.answer_verified(req, status=status, headers=resp.headers,
+                                                    body=payload, directory=gw.directory,
+                                                    now_ms=gw.clock.now_ms(),
+                                                    max_skew_ms=gw.config.max_skew_ms):
+                    retry_after = None  # unsigned by a suite-2 peer: not even a hint
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
