@@ -165,8 +165,11 @@ async def test_suite_1_stored_before_the_upgrade_still_opens(tmp_path, session, 
         lc = pair.officer(session, LAOCAI)
         before = await lc.send([HEKOU], p.to_dict())
         await lc.wait_delivered(before)
-        await pair.stop(LAOCAI)
         await pair.stop(HEKOU)
+        # Sealed in suite 1 before the switch and still queued when it comes: delivered after
+        # it (the receiver's grace for what was sealed before the directory moved the pair).
+        queued = await lc.send([HEKOU], p.to_dict())
+        await pair.stop(LAOCAI)
         # The upgrade: both offices rotate to suite-2 keys with the command an operator runs,
         # and a directory listing them with suites [1, 2] is installed.
         rings = dict(pair.net.keyrings)
@@ -194,6 +197,10 @@ async def test_suite_1_stored_before_the_upgrade_still_opens(tmp_path, session, 
         assert Payload.from_dict(shown["payload"]) == p
         rec = (await lc.status(before))["deliveries"][0]["receipt"]
         assert rec["verified"] is True and rec["suite"] == 1
+        await lc.wait_delivered(queued)
+        assert (await lc.status(queued))["deliveries"][0]["receipt"]["suite"] == 1
+        shown = await hk.call("GET", f"/api/v1/inbox/{queued}?lang=vi", expect=200)
+        assert Payload.from_dict(shown["payload"]) == p
         # New traffic goes on suite 2.
         after = await lc.send([HEKOU], p.to_dict())
         await lc.wait_delivered(after)
@@ -338,3 +345,33 @@ def test_keys_create_post_quantum(tmp_path, capfd):
     assert list(entry.suites) == [1, 2]
     assert {k.key_id for k in entry.keys} == {k.key_id for k in ring.keys}
     assert "mldsa65:" in out.stdout and "fingerprint" in out.stdout
+
+
+def test_downgrade_grace_covers_only_what_was_sealed_at_the_switch(pq_net):
+    """A suite-1 envelope between two offices that moved to suite 2 is accepted only if it
+    was sealed before the move (or within the clock skew after) and the move is less than
+    DOWNGRADE_GRACE_MS old; an office born on suite 2 never moved (no grace at all)."""
+    from gateway.protocol.errors import Downgrade
+    from gateway.protocol.identity import suite_2_since
+
+    d, now = pq_net.directory(), _now()
+    env = envelope.verify(envelope.seal(case_payloads()[0].payload, sender=pq_net.keyrings[LAOCAI],
+                                        recipients=[HEKOU], directory=d, now_ms=now, suite=1),
+                          d, now_ms=now)
+    created = env.header.created_at_ms
+    grace, skew = envelope.DOWNGRADE_GRACE_MS, envelope.ALLOWED_SKEW_MS
+
+    def check(switch: int | None, at: int) -> None:
+        moved = None if switch is None else {LAOCAI: switch - 1, HEKOU: switch}
+        envelope.check_downgrade(env, d, upgraded_at=moved, now_ms=at)
+
+    check(created + 1, created + 10)  # sealed before the switch, delivered after
+    check(created - skew + 1, created + grace // 2)  # its sender learnt of it a little late
+    for switch, at in ((created - skew - 1, created + 10),  # sealed well after the switch
+                       (created + 1, created + 1 + grace)):  # the grace is over
+        with pytest.raises(Downgrade):
+            check(switch, at)
+    with pytest.raises(Downgrade):
+        check(None, created + 10)
+    # born on suite 2: the directory history gives no switch for either office
+    assert suite_2_since([(d.signed_bytes, now)]) == {}

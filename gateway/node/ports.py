@@ -38,6 +38,7 @@ __all__ = [
     "ReceptionHost",
     "RecordsHost",
     "RedeliveryHost",
+    "SuiteUpgrades",
     "TrustHost",
     "WebAppHost",
     "WitnessHost",
@@ -128,7 +129,14 @@ class RecordsHost(Node, Protocol):
                      ) -> bytes: ...
 
 
-class DirectoryOffers(Protocol):
+class SuiteUpgrades(Protocol):
+    """What reception asks of the directory keeper: when each office moved to suite 2."""
+
+    @property
+    def upgraded_at(self) -> Mapping[str, int]: ...
+
+
+class DirectoryOffers(SuiteUpgrades, Protocol):
     """What the peer API asks of the directory keeper."""
 
     root_set: bytes | None
@@ -136,7 +144,7 @@ class DirectoryOffers(Protocol):
     def offered(self, peer: str, serial: int) -> None: ...
 
 
-class CurrentDirectory(Protocol):
+class CurrentDirectory(SuiteUpgrades, Protocol):
     """What the courier asks of the directory keeper: is our directory still valid?"""
 
     def require_current(self) -> None: ...
@@ -154,6 +162,8 @@ class ReceptionHost(Node, Protocol):
 
     @property
     def alerts(self) -> AlertHub: ...
+    @property
+    def trust(self) -> SuiteUpgrades: ...
 
 
 class PeerApiHost(ReceptionHost, Protocol):

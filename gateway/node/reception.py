@@ -56,7 +56,8 @@ async def receive_envelopes(gw: ReceptionHost, origin: str, blobs: Sequence[byte
                 raise BadSignature(f"envelope from {h.sender} relayed by {origin}")
             if gw.office_id not in h.recipient_offices:
                 raise NotARecipient(f"{gw.office_id} is not a recipient")
-            envelope.check_downgrade(env, gw.directory)
+            envelope.check_downgrade(env, gw.directory, upgraded_at=gw.trust.upgraded_at,
+                                     now_ms=now)
         except GatewayError as e:
             log.warning("envelope_refused", origin=origin, index=i, code=e.code, via=via)
             results.append({"code": e.code, "message": e.message})

@@ -65,7 +65,13 @@ from gateway.protocol.errors import (
     PeerUnavailable,
     UnknownRoot,
 )
-from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
+from gateway.protocol.identity import (
+    MAX_DIRECTORY_BYTES,
+    Directory,
+    Keyring,
+    TrustRoots,
+    suite_2_since,
+)
 from gateway.protocol.localtime import iso_time
 from gateway.protocol.rootset import verify_root_set
 from gateway.store import Store, make_engine, prepare_schema
@@ -194,6 +200,9 @@ class DirectoryKeeper:
         self._tried: dict[tuple[str, int], float] = {}
         #: the root set that put the roots in force in place (None: never rotated)
         self.root_set: bytes | None = None
+        #: office → issued_at_ms of the first accepted directory listing it with suite 2
+        #: (``identity.suite_2_since``; reception's grace for what was queued at the switch)
+        self.upgraded_at: dict[str, int] = {}
 
     # ------------------------------------------------------------------ checks
 
@@ -249,6 +258,11 @@ class DirectoryKeeper:
         if outcome in ("rollback", "fork"):
             err = await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, "start")
             raise DirectoryError(f"{gw.config.path(gw.config.directory)}: {err.message}")
+        await self._read_upgrades()
+
+    async def _read_upgrades(self) -> None:
+        bodies = await self.gw.store.call(self.gw.store.sync.directory_bodies)
+        self.upgraded_at = suite_2_since(bodies)
 
     async def install(self, signed: bytes, *, source: str,
                       root_set: bytes | None = None) -> tuple[Directory, int, bool]:
@@ -287,6 +301,7 @@ class DirectoryKeeper:
             if outcome in ("rollback", "fork"):
                 raise await gw.store.call(_refusal, gw.store.sync, d, outcome, top, now, source)
             self._swap(d, ring)
+            await self._read_upgrades()
         log.info("directory_installed", serial=d.serial, previous=before.serial, source=source,
                  revoked=len(d.revoked))
         gw.spawn(self.offer_to_peers(), name="directory-offer")

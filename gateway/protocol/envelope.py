@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import nacl.bindings
@@ -97,6 +97,9 @@ __all__ = [
 ]
 
 MAGIC = b"BLOE"
+#: how long after a pair of offices moved to suite 2 a suite-1 envelope sealed before the
+#: move is still accepted (``check_downgrade``)
+DOWNGRADE_GRACE_MS = 7 * 24 * 3600 * 1000
 VERSION = 1
 VERSION_2 = 2
 SUITE_ED25519_X25519_CHACHA20POLY1305 = SUITE_1
@@ -405,18 +408,34 @@ def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: i
                             frame.suite, frame.pq_key_id)
 
 
-def check_downgrade(env: VerifiedEnvelope, directory: Directory) -> None:
+def check_downgrade(env: VerifiedEnvelope, directory: Directory, *,
+                    upgraded_at: Mapping[str, int] | None = None, now_ms: int = 0) -> None:
     """The receiver's rule (docs/wire-format.md §14): an envelope must use the suite that its
     sender and every recipient accept (``Directory.required_suite``); a lower one is
     ``DOWNGRADE``. For reception only, after ``verify``: stored envelopes are re-verified
     without it (``verify_stored``), so what was stored before an upgrade stays readable.
-    Recipient offices the directory no longer lists do not count."""
+    Recipient offices the directory no longer lists do not count.
+
+    ``upgraded_at``: for each office, when this gateway accepted (its own clock) the first
+    directory that lists it with suite 2. An envelope sealed (signed ``created_at_ms``)
+    before the last of its offices moved to suite 2 here, or within the allowed clock skew
+    after (its sender may have learnt of the move a little later), was sealed rightly in
+    suite 1: it is accepted for ``DOWNGRADE_GRACE_MS`` after that move, so what was queued
+    at the switch is delivered, not dead-lettered (§14.3). Later, or sealed later: refused."""
     h = env.header
     listed = [o for o in h.recipient_offices if o in directory.offices]
     required = directory.required_suite(h.sender, *listed)
-    if env.suite < required:
-        raise Downgrade(f"message {h.message_id_hex} uses suite {env.suite}, but "
-                        f"{h.sender} and its recipients all accept suite {required}")
+    if env.suite >= required:
+        return
+    if upgraded_at is not None:
+        moved = [upgraded_at.get(o) for o in (h.sender, *listed)]
+        if all(t is not None for t in moved):
+            switch = max(t for t in moved if t is not None)
+            if (h.created_at_ms < switch + ALLOWED_SKEW_MS
+                    and now_ms < switch + DOWNGRADE_GRACE_MS):
+                return
+    raise Downgrade(f"message {h.message_id_hex} uses suite {env.suite}, but "
+                    f"{h.sender} and its recipients all accept suite {required}")
 
 
 def seal(payload: Payload, *, sender: Keyring, recipients: Sequence[str], directory: Directory,

@@ -78,6 +78,7 @@ __all__ = [
     "key_id_for",
     "newest_first",
     "sign_directory",
+    "suite_2_since",
     "write_private",
 ]
 
@@ -649,6 +650,29 @@ def _check_suites(office_id: str, listed: Iterable[int], keys: Sequence[KeyInfo]
             raise DirectoryError(f"{office_id} accepts suite {suite} but lists no "
                                  f"{' or '.join(missing)} key")
     return suites
+
+
+def suite_2_since(accepted: Iterable[tuple[bytes, int]]) -> dict[str, int]:
+    """For each office that moved from suite 1 to suite 2, when this gateway (by its own
+    clock) accepted the first directory listing it with suite 2, after one that listed it
+    without. ``accepted`` holds every accepted directory (serialised ``SignedDirectory``,
+    verified when it was accepted) with that moment, in serial order. An office listed with
+    suite 2 from its first appearance never moved: it has no entry (no grace; see
+    ``envelope.check_downgrade``)."""
+    since: dict[str, int] = {}
+    on_suite_1: set[str] = set()
+    for signed, at_ms in accepted:
+        try:
+            d = directory_pb2.Directory.FromString(
+                directory_pb2.SignedDirectory.FromString(signed).directory)
+        except DecodeError:
+            continue  # not one we could have accepted
+        for o in d.offices:
+            if SUITE_2 not in o.suites:
+                on_suite_1.add(o.office_id)
+            elif o.office_id in on_suite_1 and o.office_id not in since:
+                since[o.office_id] = at_ms
+    return since
 
 
 def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, issued_at_ms: int,

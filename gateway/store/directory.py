@@ -42,6 +42,15 @@ class DirectoryHistoryMixin(StoreBase):
         d["sha256"], d["body"] = bytes(d["sha256"]), bytes(d["body"])
         return d
 
+    def directory_bodies(self) -> list[tuple[bytes, int]]:
+        """Every accepted directory (the ``SignedDirectory`` bytes) with the moment it was
+        accepted (``accepted_at_ms``, this gateway's clock), by serial."""
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(directory_history.c.body,
+                                       directory_history.c.accepted_at_ms)
+                             .order_by(directory_history.c.serial)).all()
+        return [(bytes(r.body), int(r.accepted_at_ms)) for r in rows]
+
     def directory_compare(self, serial: int, sha256: bytes) -> tuple[str, int]:
         """How a directory stands against those accepted before: ``new``, ``same``,
         ``rollback`` (lower serial) or ``fork`` (same serial, other bytes), and the
