@@ -135,11 +135,14 @@ def _delivered(client: OfficerClient, mid: str) -> bool:
     return all(d["state"] == "delivered" for d in client.status(mid)["deliveries"])
 
 
-def run_demo(workdir: Path | None = None, lang: str = "both", serve: bool = False) -> int:
+def run_demo(workdir: Path | None = None, lang: str = "both", serve: bool = False,
+             suite: int = 2) -> int:
+    """The walk-through; ``suite`` 2 (the default): both offices on the post-quantum hybrid
+    suite (docs/wire-format.md §14, §15), 1: on suite 1 alone."""
     with tempfile.TemporaryDirectory(prefix="blo-demo-") as tmp:
         folder = (workdir or Path(tmp)).resolve()
         try:
-            return _run(folder, lang, serve)
+            return _run(folder, lang, serve, suite)
         except (GatewayError, TimeoutError) as e:
             print(f"demo FAILED: {e}", file=sys.stderr)
             for log in folder.glob("*/gateway.log"):
@@ -186,10 +189,16 @@ def _serve(procs: dict[str, GatewayProcess], ports: dict[str, tuple[int, int]]) 
     print("stopping both gateways", flush=True)
 
 
-def _run(folder: Path, lang: str, serve: bool = False) -> int:
+SUITE_NAMES = {1: "suite 1 (Ed25519 signatures, X25519 key agreement)",
+               2: "suite 2 (Ed25519 + ML-DSA-65 signatures, HPKE ML-KEM-768 + X25519 "
+                  "key encapsulation, RFC 9421 signed requests)"}
+
+
+def _run(folder: Path, lang: str, serve: bool = False, suite: int = 2) -> int:
     ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU)}
     net = provision(int(time.time() * 1000),
-                    endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
+                    endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()},
+                    post_quantum={LAOCAI, HEKOU} if suite == 2 else False)
     procs, clients = {}, {}
     for office, short in ((LAOCAI, "laocai"), (HEKOU, "hekou")):
         home = folder / short
@@ -202,7 +211,8 @@ def _run(folder: Path, lang: str, serve: bool = False) -> int:
         clients[office] = OfficerClient.for_home(home, "officer")
     d = net.directory()
     print(f"1. Keys and directory: serial {d.serial}, {len(d.offices)} offices, co-signed by "
-          f"the VN and CN roots. Gateways in {folder}")
+          f"the VN and CN roots; Lào Cai and Hekou on {SUITE_NAMES[suite]}. "
+          f"Gateways in {folder}")
     try:
         for proc in procs.values():
             proc.start()
@@ -228,7 +238,8 @@ def _run(folder: Path, lang: str, serve: bool = False) -> int:
         for step, mid in sent:
             st = clients[step.sender].status(mid)["deliveries"][0]
             print(f"   {step.payload.message_type.slug:<24} {step.sender:>20} -> {st['to']:<20}"
-                  f" {st['state']}, receipt by {st['receipt']['signed_by'][:20]}… verified")
+                  f" {st['state']}, suite-{st['receipt'].get('suite', 1)} receipt by "
+                  f"{st['receipt']['signed_by'][:20]}… verified")
 
         record = ids[8]
         clients[HEKOU]._call("POST", f"/api/v1/records/{record}/countersign", {})

@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--serve", action="store_true",
                    help="afterwards keep both gateways running and print their web app URLs "
                         "with a sign-in for each role, until Ctrl-C")
+    d.add_argument("--suite", type=int, choices=(1, 2), default=2,
+                   help="2 (default): both offices on the post-quantum hybrid suite "
+                        "(ML-DSA-65 beside Ed25519, ML-KEM-768 + X25519; docs/wire-format.md "
+                        "§14-15); 1: the classical suite alone")
     d.set_defaults(func=cmd_demo)
 
     r = sub.add_parser("render", help="print a payload (JSON or binary) or envelope in vi/zh/both")

@@ -17,7 +17,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     from gateway.cli.demo import run_demo
 
     return run_demo(workdir=Path(a.workdir) if a.workdir else None, lang=a.lang,
-                    serve=a.serve)
+                    serve=a.serve, suite=a.suite)
 
 
 def cmd_serve(a: argparse.Namespace) -> int:
