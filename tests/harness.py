@@ -28,14 +28,16 @@ class Pair:
     """Lào Cai and Hekou gateways with fresh keys, homes under ``root``."""
 
     def __init__(self, root: Path, backend: str, now_ms: int | None = None,
-                 **settings: Any) -> None:
-        """``now_ms``: when the keys and directory start to be valid (a FakeClock's start)."""
+                 post_quantum: bool = False, **settings: Any) -> None:
+        """``now_ms``: when the keys and directory start to be valid (a FakeClock's start);
+        ``post_quantum``: every office has suite-2 keys and accepts suite 2."""
         self.root = root
         self.backend = backend
         self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)}
         now = int(time.time() * 1000) if now_ms is None else now_ms
         self.net: Network = provision(now, endpoints={
-            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()})
+            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()},
+            post_quantum=post_quantum)
         self.homes: dict[str, Path] = {}
         self.schemas: list[str] = []
         self.gateways: dict[str, Gateway] = {}

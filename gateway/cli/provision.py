@@ -76,13 +76,15 @@ class Network:
 
 def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
               endpoints: dict[str, str] | None = None, serial: int = 1,
-              rng: Random = nacl.utils.random) -> Network:
-    """Fresh keys for every office and both roots, and a directory both roots signed."""
+              rng: Random = nacl.utils.random, post_quantum: bool = False) -> Network:
+    """Fresh keys for every office and both roots, and a directory both roots signed;
+    with ``post_quantum`` every office also gets suite-2 keys and accepts suite 2."""
     vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
     roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
     keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
-                                              valid_ms=YEAR_MS, rng=rng) for o in offices}
+                                              valid_ms=YEAR_MS, rng=rng,
+                                              post_quantum=post_quantum) for o in offices}
     signed = cosigned_directory(keyrings, (vn, cn), offices, endpoints or {}, serial=serial,
                                 now_ms=now_ms)
     return Network(roots, (vn, cn), keyrings, signed, now_ms)
