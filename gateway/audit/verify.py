@@ -12,6 +12,10 @@ Invariants (docs/audit-log.md states them for auditors):
 * Witnessing policy: each log is cosigned by at least one witness of the *other* country, and
   every entry logged more than ``max_lag_ms`` before the export is covered by a cosigned
   checkpoint. Cosignatures are checked with the witness key valid at their own timestamp.
+* Suite 2: an office (witness) that the directory says accepts suite 2 must add its
+  ML-DSA-65 line to every checkpoint signed since that directory came into force, as the
+  log itself records it (and to every cosignature timestamped since the directory's issue),
+  else ``AUDIT_DOWNGRADE`` (``_pq_from_size``; ``notes.pq_cosignatures_from_ms``).
 * Whatever was not given (the peer's bundle, the live peer, older directories) is named as
   *not checked*, never passed silently.
 
