@@ -21,6 +21,7 @@ from harness import BACKENDS, Pair, load_script
 
 from gateway.audit.notes import (
     DASH,
+    cosign,
     cosignatures,
     make_checkpoint,
     split_note,
@@ -33,7 +34,7 @@ from gateway.cli.provision import DEFAULT_OFFICES, YEAR_MS, cosigned_directory
 from gateway.node.bundle import export_bundle
 from gateway.node.trust import install_offline
 from gateway.node.witness import checkpoint_and_witness
-from gateway.protocol.errors import Downgrade
+from gateway.protocol.errors import BadSignature, Downgrade
 from gateway.protocol.identity import SUITE_2, TrustRoots
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI
@@ -213,3 +214,45 @@ def test_a_suite_1_bundle_verifies_as_before():
     assert report.ok, report.problems
     generate = load_script(CORPUS / "generate.py", "audit_tamper_generate")
     _ = generate
+
+
+def test_mixed_directory_and_unlisted_keys(now_ms):
+    """Lào Cai on suite 2, Hekou on suite 1: Lào Cai's hybrid checkpoints verify at Hekou,
+    Hekou's Ed25519-only checkpoints and cosignatures are all a suite-1 office owes. An
+    ML-DSA-65 line by a key that no directory lists is ignored (c2sp.org/signed-note)."""
+    from gateway.cli.provision import provision
+    from gateway.protocol.identity import Directory
+
+    net = provision(now_ms)
+    rings = dict(net.keyrings)
+    rings[LAOCAI] = rings[LAOCAI].rotate(now_ms=now_ms - 5000, valid_ms=YEAR_MS,
+                                         overlap_ms=YEAR_MS, post_quantum=True)
+    mixed = Directory.verify(cosigned_directory(rings, net.root_signers, DEFAULT_OFFICES, {},
+                                                serial=2, now_ms=now_ms),
+                             net.roots, now_ms=now_ms)
+    assert mixed.suites(LAOCAI) == (1, 2) and mixed.suites(HEKOU) == (1,)
+    root = bytes(range(32))
+    lc_note = make_checkpoint(rings[LAOCAI], 3, root, now_ms)
+    verify_note(lc_note, mixed, LAOCAI, at_ms=now_ms)
+    with pytest.raises(Downgrade):
+        verify_note(_drop_long_lines(lc_note, f"{LAOCAI}/audit/v1"), mixed, LAOCAI,
+                    at_ms=now_ms)
+    body = split_note(lc_note)[0]
+    (c,) = cosignatures(lc_note + cosign(rings[HEKOU], body, now_ms), mixed, HEKOU)
+    assert c.pq_key_id == ""
+    hk_note = make_checkpoint(rings[HEKOU], 3, root, now_ms)
+    assert len(split_note(hk_note)[1]) == 1
+    verify_note(hk_note, mixed, HEKOU, at_ms=now_ms)
+    # The suite-1 directory does not list Lào Cai's new keys: with it, Lào Cai signs with
+    # its listed Ed25519 key and the unlisted ML-DSA-65 key, whose line verifiers ignore.
+    old = net.directory()
+    lc_old = make_checkpoint(rings[LAOCAI].usable_in(old), 3, root, now_ms)
+    assert len(split_note(lc_old)[1]) == 2  # signs with the unlisted ML-DSA-65 key anyway
+    verify_note(lc_old, old, LAOCAI, at_ms=now_ms)
+    # A corrupted ML-DSA-65 line by a listed key is a bad signature, never ignored.
+    name, blob = split_note(lc_note)[1][1]
+    bad = blob[:-1] + bytes([blob[-1] ^ 1])
+    forged = lc_note.replace(base64.b64encode(blob).decode(), base64.b64encode(bad).decode())
+    with pytest.raises(BadSignature):
+        verify_note(forged, mixed, LAOCAI, at_ms=now_ms)
+    _ = name
