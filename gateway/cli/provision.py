@@ -78,7 +78,7 @@ def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
               endpoints: dict[str, str] | None = None, serial: int = 1,
               rng: Random = nacl.utils.random, post_quantum: bool = False) -> Network:
     """Fresh keys for every office and both roots, and a directory both roots signed;
-    with ``post_quantum`` every office also gets suite-2 keys and accepts suite 2."""
+    with ``post_quantum`` every office also has suite-2 keys and accepts suite 2."""
     vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
     roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
