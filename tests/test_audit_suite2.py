@@ -131,6 +131,18 @@ async def test_hybrid_checkpoints_are_witnessed_and_the_bundles_verify(pq_pair, 
     _ = hk
 
 
+def _request_headers(ring, directory, path: str, body: bytes, now: int) -> dict[str, str]:
+    """Headers of a peer request to Hekou as the gateway signs it: once version-2 requests
+    exist (issue 19b's ``peerrequest``), suite-2 offices must use them."""
+    try:
+        from gateway.protocol import peerrequest  # type: ignore[attr-defined]
+    except ImportError:
+        return sign_request(ring, method="POST", path_qs=path, destination=HEKOU, body=body,
+                            now_ms=now)
+    return dict(peerrequest.sign(ring, directory, method="POST", path_qs=path,
+                                 destination=HEKOU, body=body, now_ms=now).headers)
+
+
 async def test_witness_refuses_an_ed25519_only_checkpoint_with_downgrade(pq_pair):
     pair = pq_pair
     lc, hk = pair.gateways[LAOCAI], pair.gateways[HEKOU]
@@ -146,8 +158,7 @@ async def test_witness_refuses_an_ed25519_only_checkpoint_with_downgrade(pq_pair
 
     async def submit(note: str) -> tuple[int, str]:
         req = (head + note).encode()
-        h = sign_request(ring, method="POST", path_qs=path, destination=HEKOU, body=req,
-                         now_ms=now)
+        h = _request_headers(ring, lc.directory, path, req, now)
         async with aiohttp.ClientSession() as s, s.post(pair.peer(HEKOU) + path, data=req,
                                                         headers=h) as r:
             return r.status, await r.text()
