@@ -10,11 +10,12 @@ cosign + verify; and the offline audit verification rate (leaves/s) of a bundle 
 checkpoints are hybrid against one whose are Ed25519-only.
 
 Where this tree has no suite-2 code for a figure (``envelope.seal(..., suite=2)``,
-``receipt.make_receipt(..., suite=2)``, a suite-2 request signature), the suite-2 side is
-the **primitive cost** and is labelled so: the suite-1 operation plus what suite 2 adds,
-timed on the raw primitives (ML-DSA-65 sign/verify over the same bytes; one HPKE
-ML-KEM-768+X25519 wrap of a 32-byte key per recipient, HKDF-SHA256, ChaCha20-Poly1305;
-requests: Ed25519 against Ed25519 + ML-DSA-65 over a 200-byte request base).
+``receipt.make_receipt(..., suite=2)``, the version-2 request signature of
+``gateway.protocol.httpsig``), the suite-2 side is the **primitive cost** and is labelled
+so: the suite-1 operation plus what suite 2 adds, timed on the raw primitives (ML-DSA-65
+sign/verify over the same bytes; one HPKE ML-KEM-768+X25519 wrap of a 32-byte key per
+recipient, HKDF-SHA256, ChaCha20-Poly1305). Requests are also given as primitives alone:
+Ed25519 against Ed25519 + ML-DSA-65 over a 200-byte request base.
 Checkpoints and the audit figures are always the real code (gateway/audit/notes.py).
 
 ``--write FILE`` puts the figures in FILE's "Suite 2" section (the part of
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import importlib
 import inspect
 import io
 import json
@@ -229,30 +231,43 @@ def receipts(s1: Network, s2: Network, now: int, seconds: float) -> Row:
 
 
 
-def requests(s1: Network, now: int, seconds: float) -> list[Row]:
-    """Always primitives (the request base of the version-2 request signature is not in this
-    tree as a function to time alone); our suite-1 request code beside them for scale."""
+def requests(s1: Network, s2: Network, now: int, seconds: float) -> list[Row]:
+    """Our suite-1 peer request (peerauth) beside the version-2 one (issue 19b's ``httpsig``)
+    if this tree has it, else beside the primitive cost; and the primitives alone, Ed25519
+    against Ed25519 + ML-DSA-65 over a 200-byte request base."""
     base = nacl.utils.random(200)
     ed = nacl.signing.SigningKey.generate()
     pq = mldsa.MLDSA65PrivateKey.generate()
-    ed_sig, pq_sig = ed.sign(base).signature, pq.sign(base)
     pq_pub = pq.public_key()
     t_ed = per_op(lambda: ed.verify_key.verify(base, ed.sign(base).signature), seconds)
     t_pq = per_op(lambda: pq_pub.verify(pq.sign(base), base), seconds)
-    _ = ed_sig, pq_sig
-    d1 = s1.directory()
+    d1, d2 = s1.directory(), s2.directory()
+    path, body = "/peer/v1/witness/add-checkpoint", b"old 0\n\n" + b"x" * 200
 
     def ours() -> None:
-        h = peerauth.sign_request(s1.keyrings[LAOCAI], method="POST", path_qs="/peer/v1/x",
-                                  destination=HEKOU, body=b"{}", now_ms=now)
-        peerauth.verify_request(h, method="POST", path_qs="/peer/v1/x", body=b"{}",
+        h = peerauth.sign_request(s1.keyrings[LAOCAI], method="POST", path_qs=path,
+                                  destination=HEKOU, body=body, now_ms=now)
+        peerauth.verify_request(h, method="POST", path_qs=path, body=body,
                                 directory=d1, me=HEKOU, now_ms=now, max_skew_ms=60_000)
 
     t_ours = per_op(ours, seconds)
-    return [Row("request sign + verify (200-byte base)", t_ed, t_ed + t_pq, "us",
-                "primitive cost"),
-            Row("  our suite-1 request sign + verify (peerauth)", t_ours,
-                t_ours + t_pq, "us", "primitive cost")]
+    t_v2, how = t_ours + t_pq, "primitive cost"
+    try:
+        httpsig: Any = importlib.import_module("gateway.protocol.httpsig")
+
+        def v2() -> None:
+            h, _ = httpsig.sign_request(s2.keyrings[LAOCAI], method="POST", path_qs=path,
+                                        destination=HEKOU, body=body, now_ms=now)
+            req = httpsig.check_headers(h, method="POST", path=path, query="", directory=d2,
+                                        me=HEKOU, now_ms=now, max_skew_ms=60_000)
+            httpsig.check_body(req, body)
+
+        v2()
+        t_v2, how = per_op(v2, seconds), "real"
+    except (ImportError, AttributeError, TypeError):
+        pass
+    return [Row("peer request sign + verify", t_ours, t_v2, "us", how),
+            Row("  primitives: 200-byte request base", t_ed, t_ed + t_pq, "us", "primitive")]
 
 
 def checkpoints(s1: Network, s2: Network, now: int, seconds: float) -> list[Row]:
@@ -335,7 +350,7 @@ def run(seconds: float, leaves: int, k: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     s1, s2 = _nets(now)
     rows = [*envelopes(s1, s2, now, seconds), receipts(s1, s2, now, seconds),
-            *requests(s1, now, seconds), *checkpoints(s1, s2, now, seconds),
+            *requests(s1, s2, now, seconds), *checkpoints(s1, s2, now, seconds),
             *audit(s1, s2, leaves, k, now)]
     return {"rows": rows, "started": started, "load": (load0, "{:.1f} {:.1f} {:.1f}".format(
         *os.getloadavg())), "wall_s": time.perf_counter() - t0, "seconds": seconds,
