@@ -166,7 +166,8 @@ time**: the user and system time both gateway processes used per message, over t
 of the raw crypto. The benches: `bench/bench_gateways.py` (throughput, latency at each
 offered rate, store bytes), `bench/bench_catchup.py` (backlog drain, urgent messages during
 it), `bench/bench_audit.py` (offline verification), `bench/bench_federation.py` (twenty
-gateways; not run here).
+gateways; not run here); `bench/bench_suite2.py` writes the "Suite 2" section at the end
+(suite 1 beside suite 2), which this report keeps as it is.
 
 ## The targets of issue 14
 
