@@ -22,6 +22,12 @@ from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
 PG_DSN = os.environ.get("GATEWAY_TEST_PG_DSN", "")
 BACKENDS = ["sqlite", "postgres"] if PG_DSN else ["sqlite"]
+#: Browser tests drive the pages, which reach the store only through the same handlers as
+#: the HTTP-level web tests (tests/test_web_*.py), and those run on both backends. So each
+#: browser test runs once: the production store (PostgreSQL) where it is set up, half of
+#: them on SQLite (the demo's store), to keep the suite well inside its time.
+BROWSER_PG = BACKENDS[-1:]
+BROWSER_SQLITE = ["sqlite"]
 
 
 class Pair:

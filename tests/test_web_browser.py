@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from harness import BACKENDS, Pair, wait_for
+from harness import BROWSER_PG, BROWSER_SQLITE, Pair, wait_for
 from webtools import PASSWORD, code, web_user
 
 from gateway.protocol.scenario import HEKOU, LAOCAI
@@ -45,7 +45,7 @@ async def _shot(page: Page, shots: Path, name: str) -> None:
     await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BROWSER_SQLITE)
 async def test_officers_send_and_open_an_identification_request_in_the_browser(
         backend: str, tmp_path: Path) -> None:
     shots = Path(os.environ.get("BLO_SCREENSHOTS") or tmp_path / "shots") / backend
@@ -188,7 +188,7 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
         await pair.close()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BROWSER_PG)
 async def test_alert_statistics_audit_and_admin_pages_in_the_browser(
         backend: str, tmp_path: Path) -> None:
     """A Hekou officer on the dashboard sees the banner of an urgent message from Lào Cai

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Pair, wait_for
+from harness import BROWSER_PG, Pair, wait_for
 from test_web_browser import CHROMIUM, _shot, _sign_in, async_playwright
 from test_web_roles import _notice
 from webtools import web_user
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(
     reason="browser tests need playwright and Debian's chromium")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", BROWSER_PG)
 async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_browser(
         backend: str, tmp_path: Path) -> None:
     shots = Path(os.environ.get("BLO_SCREENSHOTS") or tmp_path / "shots") / backend

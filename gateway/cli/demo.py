@@ -18,6 +18,7 @@ demo's home only), until Ctrl-C (or SIGTERM); then both stop and the demo exits 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -45,6 +46,9 @@ __all__ = ["GatewayProcess", "free_port", "run_demo"]
 
 
 _PORTS_GIVEN: set[int] = set()
+#: "LOW-HIGH": take ports from this range only (parallel test workers each get their own,
+#: so that two of them never reserve the same port)
+PORT_RANGE_ENV = "GATEWAY_FREE_PORTS"
 
 
 def _ephemeral_floor() -> int:
@@ -67,6 +71,8 @@ def free_port() -> int:
     """
     floor = _ephemeral_floor()
     low = max(1024, floor - 12000)
+    if m := re.fullmatch(r"(\d+)-(\d+)", os.environ.get(PORT_RANGE_ENV, "")):
+        low, floor = int(m[1]), int(m[2])  # a test worker's own share (tests/conftest.py)
     for _ in range(200):
         port = low + secrets.randbelow(floor - low)
         if port in _PORTS_GIVEN:
