@@ -7,7 +7,9 @@
 # STEP is one of
 #   office-key  rotate OFFICE's keys (keys rotate on OFFICE_HOME/private/keyring.json; the old
 #               keys stay valid OVERLAP_DAYS), rebuild the directory (next serial), both roots
-#               sign it, install it on both gateways;
+#               sign it, install it on both gateways; with POST_QUANTUM=1 the new keys include
+#               suite-2 keys (ML-DSA-65, ML-KEM-768 + X25519) and the entry lists suites [1, 2]
+#               (docs/wire-format.md §14): the upgrade of a suite-1 office;
 #   roots       rotate the ROOT_COUNTRY (default VN) root: a new root key, a root set signed by
 #               both roots in force and the new one, a directory signed by the new roots,
 #               installed together on both gateways; the retired root key is kept aside;
@@ -30,11 +32,12 @@ set -euo pipefail
 
 BLO=${BLO_GATEWAY:-blo-gateway}
 OVERLAP_DAYS=${OVERLAP_DAYS:-14}
+POST_QUANTUM=${POST_QUANTUM:-0}
 ROOT_COUNTRY=${ROOT_COUNTRY:-VN}
 ADMIN_USER=${ADMIN_USER:-admin}
 
 if [ $# -ne 5 ]; then
-  sed -n '2,28p' "$0" >&2
+  sed -n '2,31p' "$0" >&2
   exit 2
 fi
 STEP=$1 DIR=$2 OFFICE=$3 HOME_A=$4 HOME_B=$5
@@ -76,8 +79,10 @@ step_office_key() {
   say "office key rotation: $OFFICE"
   local entry="$DIR/offices/$OFFICE.office.json" file
   key_ids "$entry" > "$DIR/replaced-keys.txt"
+  local pq=()
+  [ "$POST_QUANTUM" = 1 ] && pq=(--post-quantum)
   "$BLO" keys rotate --keyring "$HOME_A/private/keyring.json" --public "$entry" \
-    --overlap-days "$OVERLAP_DAYS"
+    --overlap-days "$OVERLAP_DAYS" "${pq[@]}"
   file=$(build_next)
   sign_both "$file"
   "$BLO" directory verify "$file" --roots "$DIR/roots.json"

@@ -6,6 +6,7 @@ import os
 import secrets
 import subprocess
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +35,14 @@ class Pair:
     """Lào Cai and Hekou gateways with fresh keys, homes under ``root``."""
 
     def __init__(self, root: Path, backend: str, now_ms: int | None = None,
-                 post_quantum: bool = False, **settings: Any) -> None:
+                 post_quantum: bool | Collection[str] = False, **settings: Any) -> None:
         """``now_ms``: when the keys and directory start to be valid (a FakeClock's start);
-        ``post_quantum``: every office has suite-2 keys and accepts suite 2."""
+        ``post_quantum``: suite-2 keys for every office, or for these (``provision``)."""
         self.root = root
         self.backend = backend
         self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)}
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        self.net: Network = provision(now, endpoints={
-            o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()},
-            post_quantum=post_quantum)
+        self.net: Network = provision(now, endpoints=self.endpoints(), post_quantum=post_quantum)
         self.homes: dict[str, Path] = {}
         self.schemas: list[str] = []
         self.gateways: dict[str, Gateway] = {}
@@ -63,6 +62,9 @@ class Pair:
             for user, role in (("officer", "officer"), ("auditor", "auditor")):
                 path = add_user(home, user, role)
                 self.tokens[office][user] = path.read_text().strip()
+
+    def endpoints(self) -> dict[str, str]:
+        return {o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()}
 
     def config(self, office: str) -> Config:
         return load_config(self.homes[office])

@@ -99,12 +99,15 @@ class Nginx:
         return (self.folder / "access.log").read_text(errors="replace")
 
 
-async def test_two_gateways_through_nginx_with_mutual_tls(tmp_path):
+@pytest.mark.parametrize("post_quantum", [False, True], ids=["suite1", "suite2"])
+async def test_two_gateways_through_nginx_with_mutual_tls(tmp_path, post_quantum):
+    """Suite 2: version-2 requests and signed answers carry ~5 KB of signature headers each
+    way, which must pass nginx's default header buffers (wire-format §15)."""
     ca = ThrowawayCA(tmp_path / "ca", "BLO test CA")
     server_cert, server_key = ca.issue("localhost", server=True)
     client = {o: ca.issue(o, client=True) for o in (LAOCAI, HEKOU)}
     stranger = ThrowawayCA(tmp_path / "other-ca", "another CA").issue("stranger", client=True)
-    pair = Pair(tmp_path / "gw", "sqlite")
+    pair = Pair(tmp_path / "gw", "sqlite", post_quantum=post_quantum)
     front = {o: free_port() for o in (LAOCAI, HEKOU)}
     template = TEMPLATE.read_text(encoding="utf-8")
     nginx = Nginx(tmp_path / "nginx", {o: render(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import nacl.signing
 import pytest
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem, x25519
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -22,14 +23,16 @@ from gateway.protocol.messages import Payload
 from tests.harness import load_script
 
 HERE = Path(__file__).parent / "vectors"
-VECTORS = sorted((HERE / "envelope").glob("*.json"))
+ALL_VECTORS = sorted((HERE / "envelope").glob("*.json"))
+VECTORS = [p for p in ALL_VECTORS if not p.name.startswith("suite2-")]  # suite 1
+SUITE2 = [p for p in ALL_VECTORS if p.name.startswith("suite2-")]
 
 
 def test_vectors_regenerate_identically(tmp_path):
     generate = load_script(HERE / "generate.py", "envelope_vectors_generate")
 
     generate.write(tmp_path)
-    fresh = sorted(p.name for p in tmp_path.iterdir())
+    fresh = sorted(p.name for p in tmp_path.iterdir())  # the suite-2 ones: see below
     assert fresh == [p.name for p in VECTORS]
     for p in VECTORS:
         assert (tmp_path / p.name).read_bytes() == p.read_bytes(), p.name
@@ -108,4 +111,102 @@ def test_vector_decoded_by_hand_from_the_spec(path):
         assert cek.hex() == vec["content_key_hex"]
         plain = ChaCha20Poly1305(cek).decrypt(bytes.fromhex(vec["payload_nonce_hex"]), ct,
                                               b"blo-gateway/payload/v1\x00" + header)
+        assert plain.hex() == vec["payload_hex"]
+
+
+# Suite 2 (docs/wire-format.md §14): verify vectors (HPKE enc and ML-DSA-65 are randomised).
+
+def test_suite2_vectors_regenerate_their_deterministic_parts():
+    generate = load_script(HERE / "generate_suite2.py", "envelope_vectors_generate_suite2")
+    fresh = generate.build()
+    assert sorted(f"{n}.json" for n in fresh) == [p.name for p in SUITE2]
+    for p in SUITE2:
+        stored = json.loads(p.read_text(encoding="utf-8"))
+        new = fresh[p.stem]
+        for k in generate.DETERMINISTIC:
+            assert stored.get(k) == new.get(k), (p.name, k)
+
+
+@pytest.mark.parametrize("path", SUITE2, ids=lambda p: p.stem)
+def test_suite2_vector_through_the_api(path):
+    vec = json.loads(path.read_text(encoding="utf-8"))
+    roots = TrustRoots.from_json(json.dumps(vec["roots_json"]))
+    at = vec["verify_at_ms"]
+    d = Directory.verify(bytes.fromhex(vec["directory_hex"]), roots, now_ms=at)
+    data = bytes.fromhex(vec["envelope_hex"])
+    if vec["expect"] == "DOWNGRADE":
+        # Stored before an upgrade, it still verifies and opens; on reception it is refused.
+        env = envelope.verify_stored(data, d, received_at_ms=at)
+        for o in vec["open_as"]:
+            assert envelope.open_envelope(env, _ring(vec, o)).to_bytes().hex() \
+                == vec["payload_hex"]
+    try:
+        env = envelope.verify(data, d, now_ms=at)
+        if vec.get("receive"):
+            envelope.check_downgrade(env, d)
+        opened = [envelope.open_envelope(env, _ring(vec, o)) for o in vec.get("open_as", [])]
+    except GatewayError as e:
+        assert e.code == vec["expect"]
+        return
+    assert vec["expect"] == "OK" and env.suite == 2
+    for p in opened:
+        assert p.to_bytes().hex() == vec["payload_hex"]
+        assert p == Payload.from_dict(vec["payload_json"])
+
+
+@pytest.mark.parametrize("path", [p for p in SUITE2
+                                  if json.loads(p.read_text())["expect"] == "OK"],
+                         ids=lambda p: p.stem)
+def test_suite2_vector_decoded_by_hand_from_the_spec(path):
+    """§14 by hand, with the raw primitives only."""
+    vec = json.loads(path.read_text(encoding="utf-8"))
+    data = bytes.fromhex(vec["envelope_hex"])
+    assert data[:4] == b"BLOE" and data[4] == 2 and data[5] == 2
+    pos = 6
+    kids = []
+    for _ in range(2):
+        n = data[pos]
+        kids.append(data[pos + 1:pos + 1 + n].decode())
+        pos += 1 + n
+    (hlen,) = struct.unpack(">I", data[pos:pos + 4])
+    header = data[pos + 4:pos + 4 + hlen]
+    pos += 4 + hlen
+    (clen,) = struct.unpack(">I", data[pos:pos + 4])
+    ct = data[pos + 4:pos + 4 + clen]
+    pos += 4 + clen
+    ed_sig, pq_sig = data[pos:pos + 64], data[pos + 64:]
+    assert len(pq_sig) == 3309 and kids == [vec["signer_key_id"], vec["pq_signer_key_id"]]
+    assert header.hex() == vec["header_hex"] and ct.hex() == vec["ciphertext_hex"]
+    keys = {k["key_id"]: k for ks in vec["test_only_private_keys"].values() for k in ks}
+    for kid, alg in zip(kids, ("ed25519", "mldsa65"), strict=True):
+        pub = bytes.fromhex(keys[kid]["public_hex"])
+        digest = hashlib.sha256(b"blo-gateway/key-id/v1\x00" + alg.encode() + b"\x00" + pub)
+        assert kid == f"{alg}:{digest.digest()[:16].hex()}"
+    signed = b"blo-gateway/envelope/v2\x00" + data[:pos]
+    assert hashlib.sha256(signed).hexdigest() == vec["signed_message_sha256_hex"]
+    nacl.signing.VerifyKey(bytes.fromhex(keys[kids[0]]["public_hex"])).verify(signed, ed_sig)
+    mldsa.MLDSA65PublicKey.from_public_bytes(bytes.fromhex(keys[kids[1]]["public_hex"])) \
+        .verify(pq_sig, signed)
+    # The ML-DSA-65 key derives from its 32-byte seed.
+    assert mldsa.MLDSA65PrivateKey.from_seed_bytes(bytes.fromhex(keys[kids[1]]["secret_hex"])) \
+        .public_key().public_bytes_raw().hex() == keys[kids[1]]["public_hex"]
+    # Unwrap for each recipient (HPKE Base mode, single shot) and decrypt.
+    mid = bytes.fromhex(vec["message_id_hex"])
+    suite = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256,
+                       hpke.AEAD.CHACHA20_POLY1305)
+    for r in vec["recipients"]:
+        rk = keys[r["key_id"]]
+        secret = bytes.fromhex(rk["secret_hex"])
+        private = hpke.MLKEM768X25519PrivateKey(
+            mlkem.MLKEM768PrivateKey.from_seed_bytes(secret[:64]),
+            x25519.X25519PrivateKey.from_private_bytes(secret[64:]))
+        k = r["key_id"].encode()
+        info = b"blo-gateway/wrap/v2\x00" + mid + bytes([len(k)]) + k
+        assert info.hex() == r["hpke_info_hex"]
+        enc = bytes.fromhex(r["hpke_encapsulated_hex"])
+        assert len(enc) == 1168
+        cek = suite.decrypt(enc, private, info=info)
+        assert cek.hex() == vec["content_key_hex"]
+        plain = ChaCha20Poly1305(cek).decrypt(bytes.fromhex(vec["payload_nonce_hex"]), ct,
+                                              b"blo-gateway/payload/v2\x00" + header)
         assert plain.hex() == vec["payload_hex"]

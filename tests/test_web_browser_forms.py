@@ -7,6 +7,7 @@ temporary directory), as in ``test_web_browser``."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,6 +161,27 @@ async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
             await other.click("#signin")
             await other.wait_for_url(f"{base}/app/")
             assert "工作台" in await other.inner_text("nav")  # the language the admin chose
+            # ... and changes the first password for one of their own (account page)
+            await other.click("#account-link")
+            await other.wait_for_url(f"{base}/app/account")
+            mine = "红河-口岸 new password 2026"
+            await other.fill("#current-password", password)
+            await other.fill("#new-password", mine)
+            await other.fill("#repeat-password", mine + "!")
+            await other.click("#change-password")
+            assert "不一致" in await other.inner_text("#password-problem")
+            await other.fill("#current-password", password)
+            await other.fill("#new-password", mine)
+            await other.fill("#repeat-password", mine)
+            await _shot(other, shots, "zh-account-password")
+            await other.click("#change-password")
+            await other.wait_for_url(f"{base}/app/signin?changed=1&lang=zh")
+            assert "密码已修改" in await other.inner_text("#password-changed")
+            await other.fill("#user", "wang.fang")
+            await other.fill("#password", mine)
+            await other.fill("#code", pyotp.TOTP(secret).at(int(time.time()) + 30))
+            await other.click("#signin")
+            await other.wait_for_url(f"{base}/app/")
             # the admin resets the second factor, in Vietnamese: a new secret, shown once
             await page.click("#back-to-admin")
             await page.wait_for_url(f"{base}/app/admin")

@@ -5,7 +5,8 @@
 
 Parser targets (called directly, mutations of valid seeds: bit flips, truncation,
 insertion, deletion, splices and random bytes): envelope framing and verification,
-request-authentication headers, batch framing, checkpoint and cosignature notes,
+request-authentication headers (version 1, and version 2: RFC 9421 between suite-2
+offices), batch framing, checkpoint and cosignature notes,
 witness request bodies, receipts, payload JSON and binary, the trust directory.
 A target may only raise ``GatewayError`` (a stable code); anything else is a crash,
 written with its input to ``--out``.
@@ -42,7 +43,7 @@ from gateway.audit import notes  # noqa: E402
 from gateway.cli.provision import Network, provision  # noqa: E402
 from gateway.node import witness  # noqa: E402
 from gateway.node.delivery import frame_batch, parse_batch  # noqa: E402
-from gateway.protocol import envelope, peerauth, receipt  # noqa: E402
+from gateway.protocol import envelope, httpsig, peerauth, receipt  # noqa: E402
 from gateway.protocol.errors import GatewayError  # noqa: E402
 from gateway.protocol.identity import Directory  # noqa: E402
 from gateway.protocol.messages import Payload  # noqa: E402
@@ -83,12 +84,14 @@ class Seeds:
 
     def __init__(self, now_ms: int) -> None:
         self.now = now_ms
-        self.net: Network = provision(now_ms)
+        # Lào Cai and Hekou on suite 2 (docs/wire-format.md §14): seeds of both suites.
+        self.net: Network = provision(now_ms, post_quantum=(LAOCAI, HEKOU))
         self.directory = self.net.directory()
         ring = self.net.keyrings[LAOCAI]
         self.envelopes = [envelope.seal(s.payload, sender=self.net.keyrings[s.sender],
                                         recipients=list(s.recipients), directory=self.directory,
-                                        now_ms=now_ms) for s in case_payloads()]
+                                        now_ms=now_ms, suite=suite)
+                          for suite in (1, 2) for s in case_payloads()]
         self.batch = frame_batch(self.envelopes[:3])
         self.payload_json = [json.dumps(s.payload.to_dict()).encode() for s in case_payloads()]
         self.payload_bin = [s.payload.to_bytes() for s in case_payloads()]
@@ -99,11 +102,17 @@ class Seeds:
         self.witness_body = (b"old 3\n" + base64.b64encode(b"\x22" * 32) + b"\n\n"
                              + self.checkpoint)
         env = envelope.verify(self.envelopes[0], self.directory, now_ms=now_ms)
-        self.receipt = receipt.make_receipt(self.net.keyrings[HEKOU],
-                                            message_id=env.header.message_id, sender=LAOCAI,
-                                            envelope_sha256=env.sha256, received_at_ms=now_ms)
+        self.receipts = [receipt.make_receipt(self.net.keyrings[HEKOU],
+                                              message_id=env.header.message_id, sender=LAOCAI,
+                                              envelope_sha256=env.sha256, received_at_ms=now_ms,
+                                              suite=suite) for suite in (1, 2)]
         self.headers = peerauth.sign_request(ring, method="POST", path_qs="/peer/v1/envelopes",
                                              destination=HEKOU, body=self.batch, now_ms=now_ms)
+        self.pq_net: Network = provision(now_ms, post_quantum=True)
+        self.pq_directory = self.pq_net.directory()
+        self.v2_headers, _ = httpsig.sign_request(
+            self.pq_net.keyrings[LAOCAI], method="POST", path_qs="/peer/v1/envelopes",
+            destination=HEKOU, body=self.batch, now_ms=now_ms)
 
 
 def parser_targets(s: Seeds) -> dict[str, tuple[list[bytes], Callable[[bytes], Any]]]:
@@ -118,6 +127,17 @@ def parser_targets(s: Seeds) -> dict[str, tuple[list[bytes], Callable[[bytes], A
         return peerauth.verify_request(h, method="POST", path_qs="/peer/v1/envelopes",
                                        body=s.batch, directory=d, me=HEKOU, now_ms=now,
                                        max_skew_ms=300_000)
+
+    def headers_v2(data: bytes) -> Any:
+        h: dict[str, str] = {}
+        for line in data.decode("utf-8", "replace").split("\n"):
+            k, _, v = line.partition(": ")
+            h[k] = v
+        v2 = httpsig.check_headers(h, method="POST", path="/peer/v1/envelopes", query="",
+                                   directory=s.pq_directory, me=HEKOU, now_ms=now,
+                                   max_skew_ms=300_000)
+        httpsig.check_body(v2, s.batch)
+        return v2
 
     def note(data: bytes) -> Any:
         text = data.decode("utf-8", "replace")
@@ -144,9 +164,11 @@ def parser_targets(s: Seeds) -> dict[str, tuple[list[bytes], Callable[[bytes], A
         "batch": ([s.batch], lambda b: [envelope.verify(e, d, now_ms=now)
                                         for e in parse_batch(b, 256)]),
         "request-headers": ([header_seed], headers),
+        "request-headers-v2": (["\n".join(f"{k}: {v}" for k, v in s.v2_headers.items())
+                                .encode()], headers_v2),
         "checkpoint-note": ([s.checkpoint, s.cosigned], note),
         "witness-body": ([s.witness_body], witness._parse),
-        "receipt": ([s.receipt], rec),
+        "receipt": (s.receipts, rec),
         "payload-json": (s.payload_json, json_payload),
         "payload-binary": (s.payload_bin, Payload.from_bytes),
         "directory": ([s.net.directory_bytes],

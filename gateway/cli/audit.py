@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.protocol.errors import ConfigError, GatewayError
-from gateway.protocol.identity import Keyring, TrustRoots
+from gateway.protocol.identity import Directory, Keyring, TrustRoots
 
 if TYPE_CHECKING:
     pass
@@ -47,7 +48,9 @@ def cmd_audit_verify(a: argparse.Namespace) -> int:
             roots = roots or TrustRoots.load(cfg.path(cfg.roots))
             max_lag_ms = int(6 * cfg.checkpoint_interval_s * 1000)
             if a.peer:
-                peer = HttpPeer(a.peer, Keyring.load(cfg.path(cfg.keyring)))
+                directory = Directory.verify(cfg.path(cfg.directory).read_bytes(), roots,
+                                             now_ms=int(time.time() * 1000))
+                peer = HttpPeer(a.peer, Keyring.load(cfg.path(cfg.keyring)), directory)
         elif a.peer:
             raise ConfigError("--peer needs --home DIR: the peer API answers signed requests "
                               "only, so the command signs as that gateway's office")

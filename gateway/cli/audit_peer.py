@@ -16,8 +16,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from gateway.protocol import peerrequest
 from gateway.protocol.errors import Malformed, PeerUnavailable, RemoteError
-from gateway.protocol.peerauth import sign_request
+from gateway.protocol.identity import Directory
 
 __all__ = ["HttpPeer"]
 
@@ -27,15 +28,18 @@ class HttpPeer:
     request, so the auditor's command signs as an office: run it with that office gateway's
     ``--home`` (its keyring stays on that machine; docs/audit-log.md)."""
 
-    def __init__(self, base_url: str, keyring: Any, timeout: float = 15.0) -> None:
+    def __init__(self, base_url: str, keyring: Any, directory: Directory,
+                 timeout: float = 15.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.keyring = keyring
+        self.directory = directory  # says whether requests are version 1 or 2
         self.timeout = timeout
 
     def _get(self, office: str, path_qs: str) -> str:
-        headers = sign_request(self.keyring, method="GET", path_qs=path_qs, destination=office,
-                               body=b"", now_ms=int(time.time() * 1000))
-        req = urllib.request.Request(self.base_url + path_qs, headers=headers)  # noqa: S310
+        signed = peerrequest.sign(self.keyring, self.directory, method="GET", path_qs=path_qs,
+                                  destination=office, body=b"", now_ms=int(time.time() * 1000))
+        req = urllib.request.Request(self.base_url + path_qs,  # noqa: S310
+                                     headers=signed.headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
                 return bytes(resp.read(64 * 1024)).decode("utf-8")

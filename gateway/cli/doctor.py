@@ -115,20 +115,26 @@ def _directory(cfg: Config) -> tuple[Finding, Directory | None]:
     return ("directory", True, f"serial {d.serial}, expires in {left / DAY_MS:.0f} days"), d
 
 
-def ping_peer(keyring: Keyring, peer: str, url: str, *,
-              timeout: float = 5.0) -> int:
+def ping_peer(keyring: Keyring, directory: Directory, peer: str, url: str, *,
+              timeout: float = 5.0, max_skew_ms: int = 300_000) -> int:
     """Our clock's skew against ``peer`` in ms (its clock minus ours), by a signed ping;
-    raises ``GatewayError`` or ``OSError`` when the peer does not answer properly."""
-    from gateway.protocol.peerauth import sign_request
+    raises ``GatewayError`` or ``OSError`` when the peer does not answer properly (a
+    suite-2 peer's answer must be signed: docs/wire-format.md §15)."""
+    from gateway.protocol import peerrequest
 
     path = "/peer/v1/ping"
     t0 = _now_ms()
-    headers = sign_request(keyring, method="GET", path_qs=path, destination=peer, body=b"",
-                           now_ms=t0)
-    req = urllib.request.Request(url.rstrip("/") + path, headers=headers)  # noqa: S310
+    signed = peerrequest.sign(keyring, directory, method="GET", path_qs=path, destination=peer,
+                              body=b"", now_ms=t0)
+    req = urllib.request.Request(url.rstrip("/") + path, headers=signed.headers)  # noqa: S310
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
-            data = json.loads(resp.read(64 * 1024))
+            raw = resp.read(64 * 1024)
+            if signed.version >= 2 and not peerrequest.answer_verified(
+                    signed, status=resp.status, headers=resp.headers, body=raw,
+                    directory=directory, now_ms=_now_ms(), max_skew_ms=max_skew_ms):
+                raise GatewayError("the ping answer of a suite-2 peer is not signed by it")
+            data = json.loads(raw)
     except urllib.error.HTTPError as e:
         try:
             body = json.loads(e.read(64 * 1024))
@@ -158,7 +164,7 @@ def _clock(cfg: Config, d: Directory) -> list[Finding]:
             continue
         name = f"clock skew {office.office_id}"
         try:
-            skew = ping_peer(keyring, office.office_id, url)
+            skew = ping_peer(keyring, d, office.office_id, url, max_skew_ms=cfg.max_skew_ms)
         except (GatewayError, OSError) as e:
             msg = e.message if isinstance(e, GatewayError) else f"{type(e).__name__}: {e}"
             out.append((name, False, f"{url} did not answer the signed ping ({msg}); check "

@@ -33,13 +33,15 @@ __all__ = ["cmd_directory_build", "cmd_directory_install", "cmd_directory_show",
 
 
 def cmd_keys_create(a: argparse.Namespace) -> int:
-    ring = Keyring.generate(a.office, now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS)
+    ring = Keyring.generate(a.office, now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS,
+                            post_quantum=a.post_quantum)
     entry = ring.public_office(country=a.country, name_vi=a.name_vi, name_zh=a.name_zh,
                                role=a.role, endpoint=a.endpoint, time_zone=a.time_zone)
     private = Path(a.private)
     ring.save(private)
     Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
-    print(f"office {a.office}: private keyring {private} (mode 600), public entry {a.public}")
+    print(f"office {a.office}: private keyring {private} (mode 600), public entry {a.public}"
+          f"; suites {', '.join(map(str, ring.suites))}")
     _print_keys(entry.keys)
     return 0
 
@@ -47,7 +49,8 @@ def cmd_keys_create(a: argparse.Namespace) -> int:
 def cmd_keys_rotate(a: argparse.Namespace) -> int:
     path = Path(a.keyring)
     ring = Keyring.load(path).rotate(now_ms=_now_ms(), valid_ms=a.valid_days * DAY_MS,
-                                     overlap_ms=a.overlap_days * DAY_MS)
+                                     overlap_ms=a.overlap_days * DAY_MS,
+                                     post_quantum=True if a.post_quantum else None)
     tmp = path.with_name(path.name + ".new")
     ring.save(tmp)
     os.replace(tmp, path)
@@ -56,7 +59,8 @@ def cmd_keys_rotate(a: argparse.Namespace) -> int:
                                role=_role_name(old.role), endpoint=old.endpoint,
                                time_zone=old.time_zone)
     Path(a.public).write_text(office_to_json(entry), encoding="utf-8")
-    print(f"office {ring.office_id}: new keys added; old keys valid {a.overlap_days} more days")
+    print(f"office {ring.office_id}: new keys added; old keys valid {a.overlap_days} more days"
+          f"; suites {', '.join(map(str, ring.suites))}")
     _print_keys(entry.keys)
     return 0
 
@@ -145,6 +149,7 @@ def cmd_directory_show(a: argparse.Namespace) -> int:
         if o.endpoint:
             print(f"  endpoint {o.endpoint}")
         print(f"  time zone {office_zone(o).key}" + ("" if o.time_zone else " (country default)"))
+        print(f"  suites {', '.join(map(str, o.suites))}")
         for k in o.keys:
             state = " REVOKED" if k.key_id in d.revoked else ""
             print(f"  {k.key_id}{state}\n    fingerprint {fingerprint(k.public_key)}")

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("keys", help="office and root keys").add_subparsers(dest="keys_cmd",
                                                                            required=True)
-    kc = k.add_parser("create", help="new Ed25519 + X25519 keys for an office")
+    kc = k.add_parser("create", help="new Ed25519 + X25519 keys for an office (with "
+                      "--post-quantum also ML-DSA-65 + ML-KEM-768/X25519: suite 2)")
     kc.add_argument("--office", required=True, help="office id, e.g. vn.laocai.blo")
     kc.add_argument("--country", required=True, choices=("VN", "CN"))
     kc.add_argument("--name-vi", required=True)
@@ -109,12 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
     kc.add_argument("--private", required=True,
                     help="keyring file to create (mode 600; never inside the repository)")
     kc.add_argument("--public", required=True, help="public office entry (JSON) to write")
+    kc.add_argument("--post-quantum", action="store_true",
+                    help="also ML-DSA-65 and ML-KEM-768 + X25519 keys; the entry then lists "
+                         "suites [1, 2] (docs/wire-format.md §14)")
     kc.set_defaults(func=cmd_keys_create)
     kr = k.add_parser("rotate", help="add new keys; old keys stay valid for an overlap")
     kr.add_argument("--keyring", required=True)
     kr.add_argument("--public", required=True, help="the office entry to update")
     kr.add_argument("--valid-days", type=int, default=365)
     kr.add_argument("--overlap-days", type=int, default=14)
+    kr.add_argument("--post-quantum", action="store_true",
+                    help="also make suite-2 keys (ML-DSA-65, ML-KEM-768 + X25519): upgrades a "
+                         "suite-1 keyring; the entry then lists suites [1, 2]")
     kr.set_defaults(func=cmd_keys_rotate)
     kt = k.add_parser("root-create", help="a country root key (for signing directories)")
     kt.add_argument("--country", required=True, choices=("VN", "CN"))

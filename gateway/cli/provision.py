@@ -7,7 +7,7 @@ deployment runs the same steps as separate key ceremonies on each side
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,15 +76,21 @@ class Network:
 
 def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
               endpoints: dict[str, str] | None = None, serial: int = 1,
-              rng: Random = nacl.utils.random, post_quantum: bool = False) -> Network:
-    """Fresh keys for every office and both roots, and a directory both roots signed;
-    with ``post_quantum`` every office also has suite-2 keys and accepts suite 2."""
+              rng: Random = nacl.utils.random,
+              post_quantum: bool | Collection[str] = False) -> Network:
+    """Fresh keys for every office and both roots, and a directory both roots signed.
+
+    ``post_quantum``: True for suite-2 keys (ML-DSA-65, ML-KEM-768 + X25519) in every
+    office's keyring, or the office ids that get them; the directory then lists those
+    offices with ``suites: [1, 2]`` (docs/wire-format.md §14)."""
     vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
     roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
+    pq = {o.office_id for o in offices} if post_quantum is True else set(post_quantum or ())
     keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
                                               valid_ms=YEAR_MS, rng=rng,
-                                              post_quantum=post_quantum) for o in offices}
+                                              post_quantum=o.office_id in pq)
+                for o in offices}
     signed = cosigned_directory(keyrings, (vn, cn), offices, endpoints or {}, serial=serial,
                                 now_ms=now_ms)
     return Network(roots, (vn, cn), keyrings, signed, now_ms)

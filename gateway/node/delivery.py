@@ -12,21 +12,24 @@ envelope in one transaction:
   and names this message id and envelope hash; the receipt is stored.
 * **retry** (transient) — the peer is unreachable, times out, answers 429, or
   refuses the request as a whole for a reason that is not about its envelopes
-  (``REQUEST_LEVEL_CODES``: auth, clock, busy): the peer's backoff grows
+  (``REQUEST_LEVEL_CODES``: auth, clock, busy, a downgrade while the two directories
+  disagree on the suite): the peer's backoff grows
   ``base·2^(n-1)`` capped at ``retry_cap_ms``, ±20 % jitter, and is persisted so a
-  restart continues where it was. A ``Retry-After`` from the peer (unsigned, so only a
-  hint) replaces it when it is ASCII digits or an HTTP date, clamped to
-  ``[retry_base_ms, retry_cap_ms]``; anything else is ignored. Success resets the
-  backoff, and so does any authenticated request from that peer (it is evidently back).
+  restart continues where it was. A ``Retry-After`` from the peer (a hint only) replaces
+  it when it is ASCII digits or an HTTP date, clamped to ``[retry_base_ms,
+  retry_cap_ms]``; anything else is ignored, and so is one in an answer to a version-2
+  request whose RFC 9421 response signature does not verify (docs/wire-format.md §15).
+  Success resets the backoff, and so does any authenticated request from that peer (it
+  is evidently back).
 * **held back** — the peer answered but refused the request for any other reason
   (5xx, a malformed batch): the worker sends one envelope per request until one
   succeeds, and an envelope refused on its own backs off alone, so that one
   envelope the peer cannot take never holds back the ones behind it.
 * **dead** (permanent) — the peer refused that one envelope for a reason that
-  will not change (malformed, bad signature, conflict, not a recipient, expired,
-  too large). The row keeps the code and the reason for the officer. One poison
-  envelope never blocks the others: results are per envelope, and a batch the
-  peer refuses as too large is split.
+  will not change (malformed, unsupported version, downgrade, bad signature, conflict,
+  not a recipient, expired, too large). The row keeps the code and the reason for
+  the officer. One poison envelope never blocks the others: results are per
+  envelope, and a batch the peer refuses as too large is split.
 
 Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
 envelope stored by the peer but not yet marked delivered here (we crashed) is
@@ -49,8 +52,9 @@ import aiohttp
 
 from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
+from gateway.protocol import peerrequest
+from gateway.protocol.envelope import suite_of
 from gateway.protocol.errors import GatewayError
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
@@ -59,7 +63,7 @@ __all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "rec
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
-    "MALFORMED", "UNSUPPORTED_VERSION", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
+    "MALFORMED", "UNSUPPORTED_VERSION", "DOWNGRADE", "TOO_LARGE", "BAD_SIGNATURE", "UNKNOWN_KEY",
     "KEY_REVOKED", "KEY_EXPIRED", "EXPIRED", "NOT_A_RECIPIENT", "CONFLICT", "DECRYPTION_FAILED",
     "INVALID_TRANSITION",
 })
@@ -67,7 +71,7 @@ PERMANENT_CODES = frozenset({
 # is busy, our clock or key is wrong): the whole queue waits, with backoff.
 REQUEST_LEVEL_CODES = frozenset({
     "RATE_LIMITED", "ADDRESS_BLOCKED", "UNAUTHORIZED", "WRONG_DESTINATION", "REPLAY", "BUSY",
-    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE",
+    "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
 _U32 = struct.Struct(">I")
@@ -202,9 +206,9 @@ class PeerDelivery:
                                 delivered=[], retry=[], dead=dead, items=items)
             return
         body = frame_batch([i.raw for i in live])
-        headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=self.peer,
-                               body=body, now_ms=now)
-        headers["Content-Type"] = "application/octet-stream"
+        req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                               destination=self.peer, body=body, now_ms=now)
+        headers = {**req.headers, "Content-Type": "application/octet-stream"}
         try:
             async with gw.http.post(self.url + PATH, data=body, headers=headers,
                                     timeout=aiohttp.ClientTimeout(
@@ -212,6 +216,12 @@ class PeerDelivery:
                 status = resp.status
                 payload = await resp.read()
                 retry_after = resp.headers.get("Retry-After")
+                if retry_after is not None and req.version >= 2 and not \
+                        peerrequest.answer_verified(req, status=status, headers=resp.headers,
+                                                    body=payload, directory=gw.directory,
+                                                    now_ms=gw.clock.now_ms(),
+                                                    max_skew_ms=gw.config.max_skew_ms):
+                    retry_after = None  # unsigned by a suite-2 peer: not even a hint
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
@@ -334,11 +344,14 @@ def receipted(gw: Node, peer: str, item: OutboxItem, receipt: bytes,
               now_ms: int) -> tuple[int, int, bytes, int]:
     """The delivery that ``receipt`` proves for ``item`` (outbox id, envelope id, receipt,
     received at), for ``record_delivered``: the receipt must verify under a key of ``peer`` and
-    name the item's message id and envelope hash (``protocol.receipt.verify_receipt``).
+    name the item's message id and envelope hash, in the envelope's suite
+    (``protocol.receipt.verify_receipt``: a suite-1 receipt for a suite-2 envelope is
+    ``DOWNGRADE``).
     Raises (and logs) if it does not; whether it came over HTTP or in a courier bundle."""
     try:
         rec = verify_receipt(receipt, gw.directory, receiver=peer, message_id=item.message_id,
-                             envelope_sha256=item.sha256, now_ms=now_ms)
+                             envelope_sha256=item.sha256, now_ms=now_ms,
+                             suite=suite_of(item.raw))
     except GatewayError as e:
         log.error("bad_receipt", peer=peer, message_id=item.message_id.hex(), code=e.code)
         raise

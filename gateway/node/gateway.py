@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import ssl
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -45,12 +46,11 @@ from gateway.node.redelivery import MARKER as REDELIVER_MARKER
 from gateway.node.redelivery import ask_peers
 from gateway.node.trust import DirectoryKeeper, load_keyring
 from gateway.node.witness import checkpoint_and_witness
-from gateway.protocol import envelope
+from gateway.protocol import envelope, peerrequest
 from gateway.protocol.errors import ConfigError, GatewayError, Malformed, NotFound
 from gateway.protocol.identity import Directory, TrustRoots
 from gateway.protocol.localtime import office_zone
 from gateway.protocol.messages import MessageType, Payload
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.workflow import deadline_table, transition
 from gateway.store import (
     AsyncStore,
@@ -330,16 +330,23 @@ class Gateway:
         d = self.deliveries[peer]
         t0 = self.clock.now_ms()
         path = f"/peer/v1/ping?directory_serial={self.directory.serial}"
-        headers = sign_request(self.keyring, method="GET", path_qs=path, destination=peer,
-                               body=b"", now_ms=t0)
+        req = peerrequest.sign(self.keyring, self.directory, method="GET", path_qs=path,
+                               destination=peer, body=b"", now_ms=t0)
         info = self.peer_info.setdefault(peer, {})
         try:
-            async with self.http.get(d.url + path, headers=headers,
+            async with self.http.get(d.url + path, headers=req.headers,
                                      timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                data = await resp.json(content_type=None)
+                raw = await resp.content.read(64 * 1024)
+                data = json.loads(raw)
                 if resp.status != 200:
                     raise GatewayError(f"{data.get('code')}: {data.get('message')}")
-            t1 = self.clock.now_ms()
+                t1 = self.clock.now_ms()
+                if req.version >= 2 and not peerrequest.answer_verified(
+                        req, status=resp.status, headers=resp.headers, body=raw,
+                        directory=self.directory, now_ms=t1,
+                        max_skew_ms=self.config.max_skew_ms):
+                    # Its time and serial could be anyone's: use neither (§11, §15).
+                    raise GatewayError("the ping answer of a suite-2 peer is not signed by it")
             info.update(reachable=True, last_ping_ms=t1, rtt_ms=t1 - t0,
                         clock_skew_ms=int(data["time_ms"]) - (t0 + t1) // 2, ping_error=None)
             serial = data.get("directory_serial")

@@ -18,7 +18,8 @@ repatriation notices and handover records only, and reads and countersigns recor
   field by its label, in ``?lang=vi|zh|both`` (default both; ``gateway.views.payload_json``).
 * ``GET /api/v1/messages`` — what we sent, with each recipient's state.
 * ``GET /api/v1/messages/{id}`` — per recipient: queued / delivered (with the
-  verified receipt) / dead (with code and reason), attempts, next attempt.
+  verified receipt and its suite, 1 or 2) / dead (with code and reason), attempts, next
+  attempt.
 * ``GET /api/v1/inbox`` — received messages, metadata only.
 * ``GET /api/v1/inbox/{id}?lang=vi|zh|both`` — decrypts in this process, renders
   in both languages, and records who opened it.
@@ -271,6 +272,7 @@ def build_officer_app(gw: OfficerHost) -> web.Application:
                                      stored_at_ms=d["delivered_at_ms"])
                 item["receipt"] = {"received_at_ms": rec.received_at_ms,
                                    "signed_by": rec.signer_key_id, "verified": True,
+                                   "suite": rec.suite,
                                    "raw": base64.b64encode(rec.raw).decode("ascii")}
             deliveries.append(item)
         return web.json_response({

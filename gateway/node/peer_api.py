@@ -1,6 +1,7 @@
 """The peer API (gateway ↔ gateway), kept apart from the officer API.
 
-Routes (all authenticated per ``gateway.protocol.peerauth``):
+Routes (all authenticated per ``gateway.protocol.peerauth`` (version 1) or
+``gateway.protocol.httpsig`` (version 2, RFC 9421); docs/wire-format.md §11, §15):
 
 * ``POST /peer/v1/envelopes`` — a batch (u32be length ‖ envelope, repeated); answers
   ``{"results": [...]}``, one entry per envelope in order: ``{"status":
@@ -21,9 +22,13 @@ While our trust directory has expired every route answers 503 ``DIRECTORY_EXPIRE
 
 Order of checks per request (``authenticate``): the remote address's budget for
 failed requests, the declared size, the signature headers over the signed body
-digest (``BLO-Body-SHA256``), the rate limit of the *authenticated* origin, and only
-then the body, streamed under the size limit and a read timeout and compared with
-the signed digest; then the nonce (replay). Then each envelope, by
+digest (``BLO-Body-SHA256``, or for version 2 ``Content-Digest``), the rate limit of the
+*authenticated* origin, and only then the body, streamed under the size limit and a read
+timeout and compared with the signed digest; then the nonce (replay). A version-1 request
+between two offices whose required suite is 2 is refused ``DOWNGRADE`` (except the three
+reads whose answers carry no authority of their own: ping, directory, roots). Every answer
+to an authenticated version-2 request is signed (``sign_answers``, RFC 9421 response
+signature bound to the request's signature). Then each envelope, by
 ``gateway.node.reception`` (which courier bundles go through too): verify (signature
 before parsing), the sender must be the authenticated origin, we must be a recipient,
 then dedupe and store, and only then a signed receipt. Connections are capped and timed
@@ -43,7 +48,7 @@ from aiohttp import web
 
 from gateway.node.delivery import parse_batch
 from gateway.node.guard import AddressLimiter, ConnectionGuard, TokenBucket, address_key
-from gateway.node.http import error_middleware
+from gateway.node.http import Handler, error_middleware
 from gateway.node.logs import get_logger
 from gateway.node.ports import PeerApiHost
 from gateway.node.reception import receive_envelopes
@@ -51,10 +56,11 @@ from gateway.node.redelivery import PATH as REDELIVER_PATH
 from gateway.node.redelivery import parse_request
 from gateway.node.trust import DIRECTORY_PATH, ROOTS_PATH
 from gateway.node.witness import add_checkpoint
-from gateway.protocol import envelope, strict
+from gateway.protocol import envelope, httpsig, strict
 from gateway.protocol.errors import (
     AddressBlocked,
     Busy,
+    Downgrade,
     GatewayError,
     Malformed,
     NotFound,
@@ -63,6 +69,7 @@ from gateway.protocol.errors import (
     RequestTimeout,
     status_for,
 )
+from gateway.protocol.identity import SUITE_2
 from gateway.protocol.peerauth import (
     BODY_HEADER,
     AuthenticatedRequest,
@@ -91,11 +98,37 @@ class Limits:
 
 
 LIMITS_KEY: web.AppKey[Limits] = web.AppKey("limits")
+#: set on a request whose version-2 headers verified: its answer is signed (a RequestKey
+#: where aiohttp has them, 3.14 on; a plain string before)
+V2_KEY: Any = (web.RequestKey("v2_request", httpsig.V2Request)
+               if hasattr(web, "RequestKey") else "blo_httpsig_request")
+#: reads a version-1 sender may still make of a suite-2 peer: their answers carry no
+#: authority (a ping's answer is unsigned in version 1; the directory and roots are
+#: root-signed), and they are how a gateway holding an older directory learns the new one
+_V1_READS = frozenset({"/peer/v1/ping", "/peer/v1/directory", "/peer/v1/roots"})
 
 
 def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web.Application:
     cfg = gw.config
-    app = web.Application(middlewares=[error_middleware, gw.trust.middleware()],
+
+    @web.middleware
+    async def sign_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Sign every answer to an authenticated version-2 request (errors too: a 429's
+        Retry-After is only believed signed)."""
+        resp = await handler(request)
+        v2 = request.get(V2_KEY)
+        if isinstance(v2, httpsig.V2Request) and isinstance(resp, web.Response):
+            body = resp.body if isinstance(resp.body, bytes) else b""
+            try:
+                resp.headers.update(httpsig.sign_response(
+                    gw.keyring, status=resp.status, body=body,
+                    request_ed_signature=v2.ed_signature, now_ms=gw.clock.now_ms()))
+            except GatewayError as e:  # no valid ML-DSA key: the sender ignores the answer
+                log.error("answer_not_signed", code=e.code)
+        return resp
+
+    app = web.Application(middlewares=[sign_answers, error_middleware,
+                                       gw.trust.middleware()],
                           client_max_size=cfg.max_request_bytes)
     app[GATEWAY_KEY] = gw
     limiter = TokenBucket(cfg.peer_rate, cfg.peer_burst)  # per authenticated origin
@@ -140,16 +173,25 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
         them, saving a commit."""
         remote = request.remote
         blocked = failures.blocked(remote)
-        if blocked and BODY_HEADER not in request.headers:
+        v2_claimed = httpsig.is_v2(request.headers)
+        if blocked and BODY_HEADER not in request.headers and not v2_claimed:
             raise _blocked(remote)
         now = gw.clock.now_ms()
+        v2: httpsig.V2Request | None = None
         try:
             if request.headers.get("Content-Encoding", "identity") != "identity":
                 raise Malformed("Content-Encoding is not accepted on the peer API")
             declared = request.content_length
             if declared is not None and declared > cfg.max_request_bytes:
                 raise PayloadTooLarge(f"request body over {cfg.max_request_bytes} bytes")
-            if BODY_HEADER in request.headers:
+            if v2_claimed:  # version 2 (RFC 9421): path and query exactly as sent
+                path, _, query = request.raw_path.partition("?")
+                v2 = httpsig.check_headers(request.headers, method=request.method, path=path,
+                                           query=query, directory=gw.directory,
+                                           me=gw.office_id, now_ms=now,
+                                           max_skew_ms=cfg.max_skew_ms)
+                auth, body = v2.auth, None
+            elif BODY_HEADER in request.headers:
                 auth = check_headers(request.headers, method=request.method,
                                      path_qs=request.path_qs, body_sha256=None,
                                      directory=gw.directory, me=gw.office_id, now_ms=now,
@@ -164,15 +206,24 @@ def build_peer_app(gw: PeerApiHost, guard: ConnectionGuard | None = None) -> web
                                       path_qs=request.path_qs, body=body,
                                       directory=gw.directory, me=gw.office_id, now_ms=now,
                                       max_skew_ms=cfg.max_skew_ms)
+            if (v2 is None and not (request.method == "GET" and request.path in _V1_READS)
+                    and gw.directory.required_suite(auth.origin, gw.office_id) >= SUITE_2):
+                raise Downgrade(f"{auth.origin} and {gw.office_id} both accept suite 2: "
+                                "sign requests as version 2 (RFC 9421, wire-format §15)")
         except GatewayError:
             failures.fail(remote)
             if blocked:
                 raise _blocked(remote) from None
             raise
+        if v2 is not None:
+            request[V2_KEY] = v2
         limiter.take(auth.origin)
         if body is None:
             body = await read_body(request)
-            check_body(request.headers, body_digest(body))
+            if v2 is not None:
+                httpsig.check_body(v2, body)
+            else:
+                check_body(request.headers, body_digest(body))
         if not nonce_later:
             fresh = await gw.store.call(gw.store.sync.remember_nonce, auth.origin, auth.nonce,
                                         now_ms=now, expires_ms=now + 2 * cfg.max_skew_ms)

@@ -4,11 +4,14 @@ bundle), checked and stored the one way.
 ``receive_envelopes`` is the only path by which a peer's envelope enters the store. Per
 envelope, in order: ``envelope.verify`` (size limit, framing, signer key, signature over the
 exact bytes before any parsing, then the header's times), the sender must be the
-authenticated origin (the request's signer, or the bundle's issuer: no relaying), and this
-office must be a recipient; refusals are audit leaves (``envelope.rejected``). Then one
-transaction: the request's nonce or the courier bundle's claim (a replay fails it whole),
-dedupe on (sender, message id) with the stored receipt for a repeat, the workflow step, the
-audit leaves, and for each new envelope a receipt signed by this office.
+authenticated origin (the request's signer, or the bundle's issuer: no relaying), this
+office must be a recipient, and the envelope's suite must not be lower than the one its
+sender and recipients all accept (``envelope.check_downgrade``: ``DOWNGRADE``); refusals are
+audit leaves (``envelope.rejected``). Then one transaction: the request's nonce or the
+courier bundle's claim (a replay fails it whole), dedupe on (sender, message id) with the
+stored receipt for a repeat, the workflow step, the audit leaves, and for each new envelope
+a receipt signed by this office, in the envelope's suite (a suite-2 envelope gets a
+version-2 receipt with both signatures).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ async def receive_envelopes(gw: ReceptionHost, origin: str, blobs: Sequence[byte
                 raise BadSignature(f"envelope from {h.sender} relayed by {origin}")
             if gw.office_id not in h.recipient_offices:
                 raise NotARecipient(f"{gw.office_id} is not a recipient")
+            envelope.check_downgrade(env, gw.directory)
         except GatewayError as e:
             log.warning("envelope_refused", origin=origin, index=i, code=e.code, via=via)
             results.append({"code": e.code, "message": e.message})
@@ -67,7 +71,8 @@ async def receive_envelopes(gw: ReceptionHost, origin: str, blobs: Sequence[byte
 
     def sign(inc: Incoming, at_ms: int) -> bytes:
         return make_receipt(gw.keyring, message_id=inc.message_id, sender=inc.sender,
-                            envelope_sha256=inc.sha256, received_at_ms=at_ms)
+                            envelope_sha256=inc.sha256, received_at_ms=at_ms,
+                            suite=envelope.suite_of(inc.raw))
 
     # One transaction: the request's nonce or the bundle's claim (a replay fails it whole),
     # the refusals for the audit log, and the accepted envelopes with their receipts.

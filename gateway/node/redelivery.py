@@ -31,8 +31,8 @@ import aiohttp
 from gateway.audit.notes import log_origin
 from gateway.node.logs import get_logger
 from gateway.node.ports import RedeliveryHost
+from gateway.protocol import peerrequest
 from gateway.protocol.errors import GatewayError, Malformed
-from gateway.protocol.peerauth import sign_request
 
 __all__ = ["MARKER", "PATH", "ask_peers", "parse_request", "write_marker"]
 
@@ -71,9 +71,9 @@ def parse_request(body: bytes, now_ms: int) -> int:
 async def _ask(gw: RedeliveryHost, peer: str, url: str, since_ms: int) -> bool:
     """Ask one peer; True when it is done with (answered, or will never answer)."""
     body = json.dumps({"since_ms": since_ms}).encode()
-    headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=peer,
-                           body=body, now_ms=gw.clock.now_ms())
-    headers["Content-Type"] = "application/json"
+    req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                           destination=peer, body=body, now_ms=gw.clock.now_ms())
+    headers = {**req.headers, "Content-Type": "application/json"}
     try:
         async with gw.http.post(url + PATH, data=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=30)) as resp:

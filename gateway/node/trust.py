@@ -56,6 +56,7 @@ from aiohttp.typedefs import Middleware
 from gateway.node.config import Config
 from gateway.node.logs import get_logger
 from gateway.node.ports import TrustHost
+from gateway.protocol import peerrequest
 from gateway.protocol.errors import (
     ConfigError,
     DirectoryError,
@@ -66,7 +67,6 @@ from gateway.protocol.errors import (
 )
 from gateway.protocol.identity import MAX_DIRECTORY_BYTES, Directory, Keyring, TrustRoots
 from gateway.protocol.localtime import iso_time
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.rootset import verify_root_set
 from gateway.store import Store, make_engine, prepare_schema
 
@@ -334,9 +334,9 @@ class DirectoryKeeper:
     async def _get(self, peer: str, path: str) -> bytes:
         """A signed GET of ``path`` from ``peer``'s peer API; the body (at most 1 MiB)."""
         gw = self.gw
-        headers = sign_request(gw.keyring, method="GET", path_qs=path, destination=peer,
-                               body=b"", now_ms=gw.clock.now_ms())
-        async with gw.http.get(gw.deliveries[peer].url + path, headers=headers,
+        req = peerrequest.sign(gw.keyring, gw.directory, method="GET", path_qs=path,
+                               destination=peer, body=b"", now_ms=gw.clock.now_ms())
+        async with gw.http.get(gw.deliveries[peer].url + path, headers=req.headers,
                                timeout=aiohttp.ClientTimeout(total=10)) as resp:
             body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
             if resp.status != 200:

@@ -40,9 +40,8 @@ from gateway.audit.notes import (
 )
 from gateway.node.logs import get_logger
 from gateway.node.ports import WitnessHost
-from gateway.protocol import strict
+from gateway.protocol import peerrequest, strict
 from gateway.protocol.errors import Downgrade, GatewayError, Malformed
-from gateway.protocol.peerauth import sign_request
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
            "current_checkpoint", "witness_request"]
@@ -178,14 +177,24 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
             continue  # this peer has already cosigned this size
         for _ in range(2):  # a 409 tells us the size the witness holds; retry once with it
             request = await witness_request(gw, old, size, body_note)
-            headers = sign_request(gw.keyring, method="POST", path_qs=PATH, destination=peer,
-                                   body=request, now_ms=gw.clock.now_ms())
+            req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                                   destination=peer, body=request, now_ms=gw.clock.now_ms())
             try:
-                async with gw.http.post(d.url + PATH, data=request, headers=headers,
+                async with gw.http.post(d.url + PATH, data=request, headers=req.headers,
                                         timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                    status, text = resp.status, await resp.text()
+                    status, raw = resp.status, await resp.read()
+                    answer_headers = resp.headers.copy()
+                text = raw.decode("utf-8", "replace")
             except (aiohttp.ClientError, TimeoutError, OSError):
                 break  # unreachable: next round
+            if status != 200 and req.version >= 2 and not peerrequest.answer_verified(
+                    req, status=status, headers=answer_headers, body=raw,
+                    directory=gw.directory, now_ms=gw.clock.now_ms(),
+                    max_skew_ms=gw.config.max_skew_ms):
+                # A refusal a suite-2 witness did not sign may not be its own: act on
+                # nothing it says (no size, no alert); the next round asks again.
+                log.warning("witness_answer_unsigned", peer=peer, status=status)
+                break
             try:
                 held = strict.uint(text.strip(), "size") if status == 409 else None
             except GatewayError:

@@ -5,10 +5,20 @@ Wire layout (docs/wire-format.md is the normative text)::
     "BLOE" | version u8 | suite u8 | kid_len u8 | signer key id
            | header_len u32be | header | ct_len u32be | ciphertext | signature[64]
 
+    version 2 / suite 2 (post-quantum hybrid, docs/wire-format.md §14):
+    "BLOE" | 0x02 | 0x02 | kid_len u8 | Ed25519 key id | pq_kid_len u8 | ML-DSA-65 key id
+           | header_len u32be | header | ct_len u32be | ciphertext
+           | Ed25519 signature[64] | ML-DSA-65 signature[3309]
+
 Suite 1: Ed25519 signature over ``SIGN_DOMAIN ‖ every byte before the signature``;
 payload under ChaCha20-Poly1305 (RFC 8439) with a fresh 32-byte content key and
 ``AAD_DOMAIN ‖ header`` as associated data; the content key wrapped for each
 recipient: X25519 with an ephemeral key → HKDF-SHA256 → ChaCha20-Poly1305.
+Suite 2: the same, with ``…/v2`` domains, both an Ed25519 and an ML-DSA-65 signature
+(both must verify, by keys of the one sender office), and the content key wrapped by HPKE
+(RFC 9180 Base mode, ML-KEM-768 + X25519, HKDF-SHA256, ChaCha20-Poly1305). ``seal`` uses
+the highest suite that the sender and every recipient accept (``Directory.required_suite``);
+``check_downgrade`` is the receiver's side of that rule.
 
 Opening order is part of the security contract: size limit, framing, signer
 key from the directory (known, unrevoked), signature over the exact bytes, and
@@ -18,7 +28,7 @@ payload is decrypted and parsed last, and only by a recipient office.
 ``verify`` is for reception (the receiver's clock); ``verify_stored`` re-verifies
 what this gateway stored, as of when it stored it.
 
-Just over 400 lines on purpose: the opening order above is the security contract, kept
+Under 600 lines on purpose: the opening order above is the security contract, kept
 in one file so that it reads top to bottom.
 """
 
@@ -35,7 +45,8 @@ import nacl.exceptions
 import nacl.signing
 import nacl.utils
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, hpke
+from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from google.protobuf.message import DecodeError
@@ -43,13 +54,26 @@ from google.protobuf.message import DecodeError
 from gateway.protocol.errors import (
     BadSignature,
     DecryptionFailed,
+    Downgrade,
     Expired,
     Malformed,
     NotARecipient,
     PayloadTooLarge,
     UnsupportedVersion,
 )
-from gateway.protocol.identity import ED25519, Directory, Keyring
+from gateway.protocol.hybrid import MLDSA65_SIG_LEN, HybridSignature
+from gateway.protocol.hybrid import verify as verify_hybrid
+from gateway.protocol.identity import (
+    ED25519,
+    ML_DSA_65,
+    ML_KEM_768_X25519,
+    SUITE_1,
+    SUITE_2,
+    X25519,
+    Directory,
+    KeyInfo,
+    Keyring,
+)
 from gateway.protocol.messages import HandlingCode, MessageType, Payload, Priority
 from gateway.schemas.blo.v1 import common_pb2, envelope_pb2
 
@@ -57,25 +81,41 @@ __all__ = [
     "MAX_ENVELOPE_BYTES",
     "MAX_LIFETIME_MS",
     "SUITE_ED25519_X25519_CHACHA20POLY1305",
+    "SUITE_HYBRID_MLDSA65_MLKEM768X25519",
     "Header",
     "Recipient",
     "VerifiedEnvelope",
+    "check_downgrade",
     "open_envelope",
     "open_with_plaintext",
     "peek_signer",
     "seal",
     "seal_with_header",
+    "suite_of",
     "verify",
     "verify_stored",
 ]
 
 MAGIC = b"BLOE"
 VERSION = 1
-SUITE_ED25519_X25519_CHACHA20POLY1305 = 1
-SUITES = {SUITE_ED25519_X25519_CHACHA20POLY1305: "Ed25519 / X25519-HKDF-SHA256 / ChaCha20-Poly1305"}
+VERSION_2 = 2
+SUITE_ED25519_X25519_CHACHA20POLY1305 = SUITE_1
+SUITE_HYBRID_MLDSA65_MLKEM768X25519 = SUITE_2
+#: suite → the one framing version that carries it
+SUITES = {SUITE_1: VERSION, SUITE_2: VERSION_2}
+SUITE_NAMES = {SUITE_1: "Ed25519 / X25519-HKDF-SHA256 / ChaCha20-Poly1305",
+               SUITE_2: "Ed25519+ML-DSA-65 / HPKE ML-KEM-768+X25519 / ChaCha20-Poly1305"}
 SIGN_DOMAIN = b"blo-gateway/envelope/v1\x00"
 AAD_DOMAIN = b"blo-gateway/payload/v1\x00"
 WRAP_DOMAIN = b"blo-gateway/wrap/v1\x00"
+SIGN_DOMAIN_V2 = b"blo-gateway/envelope/v2\x00"
+AAD_DOMAIN_V2 = b"blo-gateway/payload/v2\x00"
+WRAP_DOMAIN_V2 = b"blo-gateway/wrap/v2\x00"
+HPKE_SUITE = hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256,
+                        hpke.AEAD.CHACHA20_POLY1305)
+#: enc (1088-byte ML-KEM-768 ciphertext ‖ 32-byte X25519 ephemeral key) ‖ 32-byte key + tag
+HPKE_ENCAPSULATED_LEN = 1120 + 32 + 16
+MLKEM768_PUBLIC_LEN = 1184
 MAX_ENVELOPE_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 MAX_RECIPIENTS = 16
@@ -94,10 +134,13 @@ DEFAULT_TTL_MS = 30 * 24 * 3600 * 1000
 #: its expiry a key that was stolen (and not revoked) can still sign backdated envelopes.
 MAX_LIFETIME_MS = 90 * 24 * 3600 * 1000
 TAG_LEN = 16
-_PREFIX = struct.Struct(">4sBBB")
+_PREFIX = struct.Struct(">4sBBB")  # magic, version, suite, first key id's length
 _U32 = struct.Struct(">I")
 _ZERO_NONCE = bytes(12)
 SIG_LEN = 64
+SIG_LENS = {SUITE_1: SIG_LEN, SUITE_2: SIG_LEN + MLDSA65_SIG_LEN}
+SIGN_DOMAINS = {SUITE_1: SIGN_DOMAIN, SUITE_2: SIGN_DOMAIN_V2}
+AAD_DOMAINS = {SUITE_1: AAD_DOMAIN, SUITE_2: AAD_DOMAIN_V2}
 
 Random = Callable[[int], bytes]
 
@@ -106,8 +149,9 @@ Random = Callable[[int], bytes]
 class Recipient:
     office_id: str
     key_id: str
-    ephemeral_public_key: bytes
-    wrapped_key: bytes
+    ephemeral_public_key: bytes  # suite 1
+    wrapped_key: bytes  # suite 1
+    hpke_encapsulated: bytes = b""  # suite 2: enc ‖ ct
 
 
 @dataclass(frozen=True)
@@ -137,7 +181,7 @@ class Header:
         return tuple(r.office_id for r in self.recipients)
 
     @classmethod
-    def _from_pb(cls, h: envelope_pb2.EnvelopeHeader) -> Header:
+    def _from_pb(cls, h: envelope_pb2.EnvelopeHeader, suite: int) -> Header:
         if len(h.message_id) != 16:
             raise Malformed("message id must be 16 bytes")
         if len(h.payload_nonce) != 12:
@@ -152,9 +196,17 @@ class Header:
             raise Malformed(f"an envelope needs 1 to {MAX_RECIPIENTS} recipients")
         recips = []
         for r in h.recipients:
-            if len(r.ephemeral_public_key) != 32 or len(r.wrapped_key) != 48:
-                raise Malformed("recipient key entry has wrong lengths")
-            recips.append(Recipient(r.office_id, r.key_id, r.ephemeral_public_key, r.wrapped_key))
+            if suite == SUITE_1:
+                ok = (len(r.ephemeral_public_key) == 32 and len(r.wrapped_key) == 48
+                      and not r.hpke_encapsulated and r.key_id.startswith(X25519 + ":"))
+            else:
+                ok = (len(r.hpke_encapsulated) == HPKE_ENCAPSULATED_LEN
+                      and not r.ephemeral_public_key and not r.wrapped_key
+                      and r.key_id.startswith(ML_KEM_768_X25519 + ":"))
+            if not ok:
+                raise Malformed(f"recipient key entry does not fit suite {suite}")
+            recips.append(Recipient(r.office_id, r.key_id, r.ephemeral_public_key, r.wrapped_key,
+                                    r.hpke_encapsulated))
         if len({r.office_id for r in recips}) != len(recips):
             raise Malformed("a recipient office is listed twice")
         _check_fields(h)
@@ -197,6 +249,9 @@ class VerifiedEnvelope:
     signer_key_id: str
     header_bytes: bytes = field(repr=False)
     ciphertext: bytes = field(repr=False)
+    suite: int = SUITE_1
+    #: the ML-DSA-65 signer key id (suite 2), else ""
+    pq_signer_key_id: str = ""
 
     @property
     def sha256(self) -> bytes:
@@ -210,7 +265,16 @@ class _Frame:
     header: bytes
     ciphertext: bytes
     signed_part: bytes
-    signature: bytes
+    signature: bytes  # suite 2: the Ed25519 signature ‖ the ML-DSA-65 signature
+    pq_key_id: str = ""
+
+
+def suite_of(data: bytes) -> int:
+    """The suite an envelope's framing names (after its magic), unverified: for choosing
+    which receipt to sign or expect; ``MALFORMED`` if it is not an envelope."""
+    if len(data) < _PREFIX.size or data[:4] != MAGIC:
+        raise Malformed("not a BLO envelope")
+    return data[5]
 
 
 def _parse_frame(data: bytes, max_size: int) -> _Frame:
@@ -221,13 +285,23 @@ def _parse_frame(data: bytes, max_size: int) -> _Frame:
     magic, version, suite, kid_len = _PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise Malformed("not a BLO envelope (bad magic)")
-    if version != VERSION:
-        raise UnsupportedVersion(f"envelope version {version} is not supported (want {VERSION})")
-    if suite not in SUITES:
-        raise UnsupportedVersion(f"algorithm suite {suite} is not supported")
+    if version not in SUITES.values():
+        raise UnsupportedVersion(f"envelope version {version} is not supported")
+    if SUITES.get(suite) != version:
+        raise UnsupportedVersion(f"algorithm suite {suite} is not supported in envelope "
+                                 f"version {version}")
     pos = _PREFIX.size
     key_id_b = data[pos : pos + kid_len]
     pos += kid_len
+    pq_key_id_b = b""
+    if suite == SUITE_2:
+        if len(data) <= pos:
+            raise Malformed("envelope is truncated")
+        pq_len = data[pos]
+        pq_key_id_b = data[pos + 1 : pos + 1 + pq_len]
+        if len(pq_key_id_b) != pq_len:
+            raise Malformed("envelope is truncated")
+        pos += 1 + pq_len
     if len(data) < pos + _U32.size:
         raise Malformed("envelope is truncated")
     (hlen,) = _U32.unpack_from(data, pos)
@@ -246,17 +320,19 @@ def _parse_frame(data: bytes, max_size: int) -> _Frame:
     pos += clen
     if len(key_id_b) != kid_len or len(header) != hlen or len(ciphertext) != clen:
         raise Malformed("envelope is truncated")
-    if len(data) != pos + SIG_LEN:
+    if len(data) != pos + SIG_LENS[suite]:
         raise Malformed("envelope length does not match its framing (truncated or trailing bytes)")
     try:
         key_id = key_id_b.decode("ascii")
+        pq_key_id = pq_key_id_b.decode("ascii")
     except UnicodeDecodeError as e:
         raise Malformed("signer key id is not ASCII") from e
-    return _Frame(suite, key_id, header, ciphertext, data[:pos], data[pos:])
+    return _Frame(suite, key_id, header, ciphertext, data[:pos], data[pos:], pq_key_id)
 
 
 def peek_signer(data: bytes, *, max_size: int = MAX_ENVELOPE_BYTES) -> str:
-    """The signer key id from the framing, before any verification (for routing only)."""
+    """The (Ed25519) signer key id from the framing, before any verification (for routing
+    only)."""
     return _parse_frame(data, max_size).key_id
 
 
@@ -287,18 +363,28 @@ def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: i
             max_size: int) -> VerifiedEnvelope:
     frame = _parse_frame(data, max_size)
     key = directory.lookup(frame.key_id, algorithm=ED25519, received_at_ms=received_at_ms)
-    try:
-        nacl.signing.VerifyKey(key.public_key).verify(SIGN_DOMAIN + frame.signed_part,
-                                                      frame.signature)
-    except nacl.exceptions.BadSignatureError as e:
-        raise BadSignature("envelope signature does not verify") from e
+    pq_key: KeyInfo | None = None
+    if frame.suite == SUITE_2:
+        pq_key = directory.lookup(frame.pq_key_id, algorithm=ML_DSA_65,
+                                  received_at_ms=received_at_ms)
+        if pq_key.office_id != key.office_id:
+            raise BadSignature("the envelope's two signer keys belong to different offices")
+        sig = HybridSignature(frame.key_id, frame.signature[:SIG_LEN], frame.pq_key_id,
+                              frame.signature[SIG_LEN:])
+        verify_hybrid(key, pq_key, sig, SIGN_DOMAIN_V2 + frame.signed_part)
+    else:
+        try:
+            nacl.signing.VerifyKey(key.public_key).verify(SIGN_DOMAIN + frame.signed_part,
+                                                          frame.signature)
+        except nacl.exceptions.BadSignatureError as e:
+            raise BadSignature("envelope signature does not verify") from e
     # Only now are the header bytes parsed.
     pbh = envelope_pb2.EnvelopeHeader()
     try:
         pbh.ParseFromString(frame.header)
     except DecodeError as e:
         raise Malformed("signed header is not a valid EnvelopeHeader") from e
-    header = Header._from_pb(pbh)
+    header = Header._from_pb(pbh, frame.suite)
     if header.sender != key.office_id:
         raise BadSignature(
             f"envelope claims sender {header.sender!r} but is signed by {key.office_id}'s key")
@@ -306,6 +392,8 @@ def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: i
     # while the key was valid stays verifiable; the creation time itself is judged against
     # the receiver's clock.
     directory.check_validity(key, header.created_at_ms)
+    if pq_key is not None:
+        directory.check_validity(pq_key, header.created_at_ms)
     if header.created_at_ms > now_ms + ALLOWED_SKEW_MS:
         raise Expired(f"message {header.message_id_hex} is dated in the future")
     if header.expires_at_ms <= now_ms:
@@ -313,21 +401,42 @@ def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: i
     if header.expires_at_ms - header.created_at_ms > MAX_LIFETIME_MS:
         raise Expired(f"message {header.message_id_hex} claims a lifetime longer than "
                       f"{MAX_LIFETIME_MS // 86_400_000} days")
-    return VerifiedEnvelope(data, header, frame.key_id, frame.header, frame.ciphertext)
+    return VerifiedEnvelope(data, header, frame.key_id, frame.header, frame.ciphertext,
+                            frame.suite, frame.pq_key_id)
+
+
+def check_downgrade(env: VerifiedEnvelope, directory: Directory) -> None:
+    """The receiver's rule (docs/wire-format.md §14): an envelope must use the suite that its
+    sender and every recipient accept (``Directory.required_suite``); a lower one is
+    ``DOWNGRADE``. For reception only, after ``verify``: stored envelopes are re-verified
+    without it (``verify_stored``), so what was stored before an upgrade stays readable.
+    Recipient offices the directory no longer lists do not count."""
+    h = env.header
+    listed = [o for o in h.recipient_offices if o in directory.offices]
+    required = directory.required_suite(h.sender, *listed)
+    if env.suite < required:
+        raise Downgrade(f"message {h.message_id_hex} uses suite {env.suite}, but "
+                        f"{h.sender} and its recipients all accept suite {required}")
 
 
 def seal(payload: Payload, *, sender: Keyring, recipients: Sequence[str], directory: Directory,
          now_ms: int, ttl_ms: int = DEFAULT_TTL_MS, message_id: bytes | None = None,
-         rng: Random = nacl.utils.random) -> bytes:
-    """Encrypt ``payload`` to each recipient office and sign it as ``sender``."""
+         rng: Random = nacl.utils.random, suite: int | None = None) -> bytes:
+    """Encrypt ``payload`` to each recipient office and sign it as ``sender``, in the suite
+    that the sender and every recipient accept (``suite``: another, for tests and vectors).
+
+    In suite 2 ``rng`` still draws the message id, content key and nonce, but the HPKE
+    encapsulation and the ML-DSA-65 signature take fresh randomness of their own: a
+    suite-2 envelope cannot be reproduced byte for byte."""
     return seal_with_header(payload, sender=sender, recipients=recipients, directory=directory,
-                            now_ms=now_ms, ttl_ms=ttl_ms, message_id=message_id, rng=rng)[0]
+                            now_ms=now_ms, ttl_ms=ttl_ms, message_id=message_id, rng=rng,
+                            suite=suite)[0]
 
 
 def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[str],
                      directory: Directory, now_ms: int, ttl_ms: int = DEFAULT_TTL_MS,
-                     message_id: bytes | None = None,
-                     rng: Random = nacl.utils.random) -> tuple[bytes, Header]:
+                     message_id: bytes | None = None, rng: Random = nacl.utils.random,
+                     suite: int | None = None) -> tuple[bytes, Header]:
     """``seal``, also returning the header it wrote (the sender's own, trusted metadata)."""
     if not recipients or len(recipients) > MAX_RECIPIENTS or len(set(recipients)) != len(
             recipients):
@@ -338,8 +447,14 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
     mid = message_id if message_id is not None else rng(16)
     if len(mid) != 16:
         raise Malformed("message id must be 16 bytes")
+    if suite is None:
+        suite = directory.required_suite(sender.office_id, *recipients)
+    if suite not in SUITES:
+        raise UnsupportedVersion(f"algorithm suite {suite} is not supported")
     content_key = rng(32)
-    recips = [_wrap(content_key, mid, directory, office, now_ms, rng) for office in recipients]
+    recips = [_wrap(content_key, mid, directory, office, now_ms, rng) if suite == SUITE_1
+              else _wrap_hpke(content_key, mid, directory, office, now_ms)
+              for office in recipients]
     ctx = payload.context
     pbh = envelope_pb2.EnvelopeHeader(
         message_id=mid,
@@ -351,17 +466,25 @@ def seal_with_header(payload: Payload, *, sender: Keyring, recipients: Sequence[
         deadline_ms=ctx.deadline_ms, payload_nonce=rng(12),
         workflow_step=payload.workflow_step,
     )
-    checked = Header._from_pb(pbh)  # the same limits the receiver applies, before signing
+    checked = Header._from_pb(pbh, suite)  # the receiver's limits, before signing
     header = pbh.SerializeToString(deterministic=True)
     if len(header) > MAX_HEADER_BYTES:
         raise PayloadTooLarge("header too large")
     ciphertext = ChaCha20Poly1305(content_key).encrypt(pbh.payload_nonce, plaintext,
-                                                        AAD_DOMAIN + header)
+                                                        AAD_DOMAINS[suite] + header)
     sk = sender.signing_key(now_ms)
     kid = sk.key_id.encode("ascii")
-    body = (_PREFIX.pack(MAGIC, VERSION, SUITE_ED25519_X25519_CHACHA20POLY1305, len(kid)) + kid
+    kids = kid
+    if suite == SUITE_2:
+        pq = sender.pq_signing_key(now_ms)
+        pq_kid = pq.key_id.encode("ascii")
+        kids += bytes([len(pq_kid)]) + pq_kid
+    body = (_PREFIX.pack(MAGIC, SUITES[suite], suite, len(kid)) + kids
             + _U32.pack(len(header)) + header + _U32.pack(len(ciphertext)) + ciphertext)
-    sig = sk.signer.sign(SIGN_DOMAIN + body).signature
+    signed = SIGN_DOMAINS[suite] + body
+    sig = sk.signer.sign(signed).signature
+    if suite == SUITE_2:
+        sig += pq.pq_signer.sign(signed)
     out = body + sig
     if len(out) > MAX_ENVELOPE_BYTES:
         raise PayloadTooLarge(f"sealed envelope would be {len(out)} bytes")
@@ -379,15 +502,23 @@ def open_with_plaintext(env: VerifiedEnvelope, keyring: Keyring) -> tuple[Payloa
     mine = next((r for r in h.recipients if r.office_id == keyring.office_id), None)
     if mine is None:
         raise NotARecipient(f"{keyring.office_id} is not a recipient of {h.message_id_hex}")
-    key = keyring.encryption_key(mine.key_id)
+    key = (keyring.encryption_key(mine.key_id) if env.suite == SUITE_1
+           else keyring.encryption_key(mine.key_id, ML_KEM_768_X25519))
     if key is None:
         raise NotARecipient(f"{keyring.office_id} does not hold key {mine.key_id}")
-    kek = _kek(key.secret, mine.ephemeral_public_key, key.public_key, h.message_id, mine.key_id)
     try:
-        content_key = ChaCha20Poly1305(kek).decrypt(_ZERO_NONCE, mine.wrapped_key, h.message_id)
+        if env.suite == SUITE_1:
+            kek = _kek(key.secret, mine.ephemeral_public_key, key.public_key, h.message_id,
+                       mine.key_id)
+            content_key = ChaCha20Poly1305(kek).decrypt(_ZERO_NONCE, mine.wrapped_key,
+                                                        h.message_id)
+        else:
+            content_key = HPKE_SUITE.decrypt(mine.hpke_encapsulated, key.kem_private,
+                                             info=_hpke_info(h.message_id, mine.key_id))
         plaintext = ChaCha20Poly1305(content_key).decrypt(h.payload_nonce, env.ciphertext,
-                                                          AAD_DOMAIN + env.header_bytes)
-    except InvalidTag as e:
+                                                          AAD_DOMAINS[env.suite]
+                                                          + env.header_bytes)
+    except (InvalidTag, ValueError) as e:
         raise DecryptionFailed(f"cannot decrypt {h.message_id_hex}") from e
     payload = Payload.from_bytes(plaintext)
     if payload.message_type != h.message_type:
@@ -410,6 +541,24 @@ def _wrap(content_key: bytes, message_id: bytes, directory: Directory, office_id
     wrapped = ChaCha20Poly1305(kek).encrypt(_ZERO_NONCE, content_key, message_id)
     return envelope_pb2.RecipientKey(office_id=office_id, key_id=rkey.key_id,
                                      ephemeral_public_key=eph_pub, wrapped_key=wrapped)
+
+
+def _hpke_info(message_id: bytes, recipient_key_id: str) -> bytes:
+    kid = recipient_key_id.encode("ascii")
+    return WRAP_DOMAIN_V2 + message_id + bytes([len(kid)]) + kid
+
+
+def _wrap_hpke(content_key: bytes, message_id: bytes, directory: Directory, office_id: str,
+               now_ms: int) -> envelope_pb2.RecipientKey:
+    """Suite 2: HPKE Base mode single-shot to the office's newest hybrid KEM key."""
+    rkey = directory.encryption_key(office_id, now_ms, ML_KEM_768_X25519)
+    pk = rkey.public_key
+    public = hpke.MLKEM768X25519PublicKey(
+        mlkem.MLKEM768PublicKey.from_public_bytes(pk[:MLKEM768_PUBLIC_LEN]),
+        x25519.X25519PublicKey.from_public_bytes(pk[MLKEM768_PUBLIC_LEN:]))
+    enc = HPKE_SUITE.encrypt(content_key, public, info=_hpke_info(message_id, rkey.key_id))
+    return envelope_pb2.RecipientKey(office_id=office_id, key_id=rkey.key_id,
+                                     hpke_encapsulated=enc)
 
 
 def _kek(own_secret: bytes, peer_public: bytes, recipient_public: bytes, message_id: bytes,

@@ -128,19 +128,22 @@ class CourierMixin(StoreBase):
             return [(int(r.envelope_id), bytes(r.raw)) for r in c.execute(q)]
 
     def outbox_queued(self, peer: str, message_ids: Sequence[bytes]) -> list[OutboxItem]:
-        """Our queued outbox items for ``peer`` among ``message_ids`` (receipts by courier)."""
+        """Our queued outbox items for ``peer`` among ``message_ids`` (receipts by courier),
+        with their envelopes (a receipt must be in its envelope's suite)."""
         if not message_ids:
             return []
         q = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts,
                        envelopes.c.message_id, envelopes.c.sha256, envelopes.c.expires_at_ms,
-                       envelopes.c.stored_at_ms)
+                       envelopes.c.stored_at_ms, envelopes.c.raw, content_keys.c.key)
              .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+             .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
              .where(outbox.c.peer == peer, outbox.c.state == "queued",
                     envelopes.c.sender == self.office_id,
                     envelopes.c.message_id.in_(set(message_ids))))
         with self.engine.connect() as c:
-            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256, b"",
-                               r.expires_at_ms, r.attempts, r.stored_at_ms)
+            return [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
+                               open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
+                               r.stored_at_ms)
                     for r in c.execute(q)]
 
     def courier_record_export(self, peer: str, *, sequence: int, sha256: bytes,

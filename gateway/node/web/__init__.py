@@ -5,7 +5,7 @@
 * ``pages_messages`` (dashboard, lists), ``pages_actions`` (the message page and its
   actions), ``pages_cases``, ``pages_handover`` (the steps of a handover), ``pages_compose``,
   ``pages_alerts`` (the live alert stream), ``pages_stats``, ``pages_audit``,
-  ``pages_admin``.
+  ``pages_admin``, ``pages_account`` (every user's own password).
 
 Server-rendered pages (Jinja2, autoescape on); the small script in ``views/static/`` only
 enhances what already works without it. Every page:

@@ -17,6 +17,7 @@ from aiohttp import web
 from gateway.node import webauth as auth
 from gateway.node.ports import WebAppHost
 from gateway.node.web import (
+    pages_account,
     pages_actions,
     pages_admin,
     pages_alerts,
@@ -144,7 +145,8 @@ def build_web_app(gw: WebAppHost) -> web.Application:
         if not (20 <= len(pre) <= 64 and pre.isascii()):
             pre = auth.new_session_id()
         resp = page(request, "signin.html", pre=pre, failed="",
-                    ended=request.query.get("ended") == "1")
+                    ended=request.query.get("ended") == "1",
+                    changed=request.query.get("changed") == "1")
         set_cookie(request, resp, PRE_COOKIE, pre)
         return resp
 
@@ -241,7 +243,7 @@ def build_web_app(gw: WebAppHost) -> web.Application:
     app.router.add_post("/lang", set_lang)
     app.router.add_get("/static/{name}", static_file)
     for module in (pages_messages, pages_actions, pages_cases, pages_handover, pages_compose,
-                   pages_alerts, pages_stats, pages_audit, pages_admin):
+                   pages_alerts, pages_stats, pages_audit, pages_admin, pages_account):
         module.add_routes(app, cx)
     return app
 

@@ -33,16 +33,18 @@ MESSAGE_TYPE_STATUS_UPDATE: MessageType
 MESSAGE_TYPE_REJECTION: MessageType
 
 class RecipientKey(_message.Message):
-    __slots__ = ("office_id", "key_id", "ephemeral_public_key", "wrapped_key")
+    __slots__ = ("office_id", "key_id", "ephemeral_public_key", "wrapped_key", "hpke_encapsulated")
     OFFICE_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     EPHEMERAL_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     WRAPPED_KEY_FIELD_NUMBER: _ClassVar[int]
+    HPKE_ENCAPSULATED_FIELD_NUMBER: _ClassVar[int]
     office_id: str
     key_id: str
     ephemeral_public_key: bytes
     wrapped_key: bytes
-    def __init__(self, office_id: _Optional[str] = ..., key_id: _Optional[str] = ..., ephemeral_public_key: _Optional[bytes] = ..., wrapped_key: _Optional[bytes] = ...) -> None: ...
+    hpke_encapsulated: bytes
+    def __init__(self, office_id: _Optional[str] = ..., key_id: _Optional[str] = ..., ephemeral_public_key: _Optional[bytes] = ..., wrapped_key: _Optional[bytes] = ..., hpke_encapsulated: _Optional[bytes] = ...) -> None: ...
 
 class EnvelopeHeader(_message.Message):
     __slots__ = ("message_id", "message_type", "sender", "recipients", "created_at_ms", "expires_at_ms", "in_reply_to", "case_reference", "priority", "handling_code", "deadline_ms", "payload_nonce", "workflow_step")
