@@ -136,7 +136,7 @@ def envelopes(s1: Network, s2: Network, now: int, seconds: float) -> list[Row]:
         mk[1, n] = envelope.seal(payload, sender=s1.keyrings[LAOCAI], recipients=FOUR[:n],
                                  directory=d1, now_ms=now)
         if real:
-            mk[2, n] = envelope.seal(payload, sender=s2.keyrings[LAOCAI],  # type: ignore[call-arg]
+            mk[2, n] = envelope.seal(payload, sender=s2.keyrings[LAOCAI],
                                      recipients=FOUR[:n], directory=d2, now_ms=now, suite=2)
     # Primitives of suite 2: ML-DSA-65 over the envelope's bytes; one HPKE wrap per recipient.
     pq = next(k for k in s2.keyrings[LAOCAI].keys if k.algorithm == "mldsa65").pq_signer
@@ -171,7 +171,7 @@ def envelopes(s1: Network, s2: Network, now: int, seconds: float) -> list[Row]:
         t1 = per_op(lambda r=r: envelope.seal(payload, sender=s1.keyrings[LAOCAI],  # type: ignore[misc]
                                               recipients=r, directory=d1, now_ms=now), seconds)
         if real:
-            t2 = per_op(lambda r=r: envelope.seal(  # type: ignore[misc, call-arg]
+            t2 = per_op(lambda r=r: envelope.seal(  # type: ignore[misc]
                 payload, sender=s2.keyrings[LAOCAI], recipients=r, directory=d2, now_ms=now,
                 suite=2), seconds)
         else:
