@@ -34,9 +34,9 @@ from gateway.cli.provision import DEFAULT_OFFICES, YEAR_MS, cosigned_directory
 from gateway.node.bundle import export_bundle
 from gateway.node.trust import install_offline
 from gateway.node.witness import checkpoint_and_witness
+from gateway.protocol import peerrequest
 from gateway.protocol.errors import BadSignature, Downgrade
 from gateway.protocol.identity import SUITE_2, TrustRoots
-from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
 CORPUS = Path(__file__).parent / "vectors" / "audit-tamper"
@@ -132,13 +132,8 @@ async def test_hybrid_checkpoints_are_witnessed_and_the_bundles_verify(pq_pair, 
 
 
 def _request_headers(ring, directory, path: str, body: bytes, now: int) -> dict[str, str]:
-    """Headers of a peer request to Hekou as the gateway signs it: once version-2 requests
-    exist (issue 19b's ``peerrequest``), suite-2 offices must use them."""
-    try:
-        from gateway.protocol import peerrequest  # type: ignore[attr-defined]
-    except ImportError:
-        return sign_request(ring, method="POST", path_qs=path, destination=HEKOU, body=body,
-                            now_ms=now)
+    """Headers of a peer request to Hekou as the gateway signs it (version 2 between
+    suite-2 offices)."""
     return dict(peerrequest.sign(ring, directory, method="POST", path_qs=path,
                                  destination=HEKOU, body=body, now_ms=now).headers)
 
@@ -165,6 +160,7 @@ async def test_witness_refuses_an_ed25519_only_checkpoint_with_downgrade(pq_pair
 
     status, text = await submit(make_checkpoint(ring, size, root, now, post_quantum=False))
     assert status == 400 and text.startswith("DOWNGRADE"), (status, text)
+    assert "has no ML-DSA-65 signature" in text  # the checkpoint's, not the request's
     status, text = await submit(make_checkpoint(ring, size, root, now))
     assert status == 200, text
     assert [len(x) > 1000 for x in text.splitlines()] == [False, True]  # Ed25519, ML-DSA-65
