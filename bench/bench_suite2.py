@@ -380,8 +380,8 @@ Suite 1 (Ed25519, X25519) beside suite 2 (Ed25519 **and** ML-DSA-65, HPKE ML-KEM
 X25519), measured one after the other in one run of `python bench/bench_suite2.py`
 (--seconds {r['seconds']} per figure; {r['wall_s']:.0f} s in all) at {r['started']}, load
 average {r['load'][0]} at the start and {r['load'][1]} at the end (2 cores shared with other
-work: absolute times are noisy, the ratios less so). One core, in-process; times are per
-operation.
+work: absolute times are noisy, the ratios less so). In-process, one operation at a time
+(times are per operation); the audit verification as `blo-gateway audit verify` runs it.
 {note}
 | figure | suite 1 | suite 2 | suite 2 / suite 1 | how |
 |---|---|---|---|---|
@@ -395,8 +395,9 @@ peer's it cosigned: {mb[1]:,.1f} MB a day on suite 1, **{mb[2]:,.0f} MB a day on
 
 The audit figure is `verify_bundles` on a bundle of {r['leaves']:,} leaves with
 {r['checkpoints']} checkpoints, each cosigned by the other country's witness (the better of two
-runs each): a hybrid checkpoint adds two ML-DSA-65 verifications (the log's and the
-witness's), {extra:.2f} ms per cosigned checkpoint here (docs/audit-log.md, Suite 2).
+runs each): {extra:.2f} ms more per cosigned checkpoint here, for its two ML-DSA-65
+verifications (the log's and the witness's) and its notes 28 times larger, plus one search of
+the leaves for the entry where the directory came into force (docs/audit-log.md, Suite 2).
 """
 
 
