@@ -9,7 +9,8 @@ PostgreSQL with ``--pg``): throughput, latency at each offered rate, bytes per m
 both stores; ``bench_catchup`` (a backlog of --catchup messages drained, urgent messages sent
 during the drain); ``bench_audit``'s offline verification of --leaves leaves. Each figure is
 printed beside the raw cost measured in the same run, and the ratio is what the targets of
-issue 14 are about. Writes docs/performance.md and docs/performance-latency.svg.
+issue 14 are about. Writes docs/performance.md and docs/performance-latency.svg, keeping
+the "Suite 2" section at its end as it is (``bench/bench_suite2.py --write`` writes that one).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_audit
 import bench_catchup
 import bench_gateways
+from bench_suite2 import MARKER as SUITE2_MARKER
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -164,7 +166,8 @@ time**: the user and system time both gateway processes used per message, over t
 of the raw crypto. The benches: `bench/bench_gateways.py` (throughput, latency at each
 offered rate, store bytes), `bench/bench_catchup.py` (backlog drain, urgent messages during
 it), `bench/bench_audit.py` (offline verification), `bench/bench_federation.py` (twenty
-gateways; not run here).
+gateways; not run here); `bench/bench_suite2.py` writes the "Suite 2" section at the end
+(suite 1 beside suite 2), which this report keeps as it is.
 
 ## The targets of issue 14
 
@@ -239,7 +242,11 @@ def main() -> None:
     catch = bench_catchup.run(a.catchup, a.urgent_every)
     audit = bench_audit.bench_verify(a.leaves)
     chart(runs, a.out.parent / "performance-latency.svg")
-    a.out.write_text(write(a, runs, catch, audit, started, (load0, load())), encoding="utf-8")
+    text = write(a, runs, catch, audit, started, (load0, load()))
+    if a.out.exists() and SUITE2_MARKER in (old := a.out.read_text(encoding="utf-8")):
+        # The Suite 2 section is bench_suite2.py's (--write): kept as it is.
+        text = text.rstrip("\n") + "\n\n" + SUITE2_MARKER + old.split(SUITE2_MARKER, 1)[1]
+    a.out.write_text(text, encoding="utf-8")
     print(f"wrote {a.out} and {a.out.parent / 'performance-latency.svg'}")
 
 

@@ -1,7 +1,7 @@
 """Published signed-note and cosignature/v1 examples (tests/vectors/signed-note/), checked with
 the project's note code so that the format cannot drift: the Go sumdb/note signing vector
-byte for byte, the C2SP signed-note example, and a real checkpoint cosigned by a public
-witness."""
+byte for byte, the C2SP signed-note example, a real checkpoint cosigned by a public
+witness, and our suite-2 (hybrid Ed25519 + ML-DSA-65) checkpoint vector."""
 
 from __future__ import annotations
 
@@ -14,12 +14,16 @@ import nacl.signing
 import pytest
 
 from gateway.audit.notes import (
+    MLDSA65_COSIGNATURE,
+    MLDSA65_NOTE,
     key_id,
     parse_checkpoint,
     sign_line,
     split_note,
     verify_cosignature_line,
+    verify_cosignature_line_mldsa65,
     verify_line,
+    verify_line_mldsa65,
 )
 from gateway.protocol.errors import BadSignature
 
@@ -98,3 +102,44 @@ def test_cosignature_timestamps_of_published_lines():
     _, ex = _blob(v["c2sp_example_line"])
     ts = struct.unpack(">Q", ex[4:12])[0]
     assert v["c2sp_example_signed_message"].startswith(f"cosignature/v1\ntime {ts}\n")
+
+
+def test_hybrid_checkpoint_vector_verifies_line_by_line():
+    """Suite 2 (docs/audit-log.md): the log's Ed25519 and ML-DSA-65 lines and the witness's
+    two cosignature lines, each found by its key ID (type 0xff ‖ identifier for ML-DSA-65)
+    and verified with the public keys alone. Verify-only: ML-DSA-65 signing is hedged."""
+    v = _load("blo-hybrid-checkpoint.json")
+    assert MLDSA65_NOTE.hex() == v["mldsa65_note_type"]
+    assert MLDSA65_COSIGNATURE.hex() == v["mldsa65_cosignature_type"]
+    assert MLDSA65_NOTE[0] == MLDSA65_COSIGNATURE[0] == 0xFF
+    body, sigs = split_note(v["note"])
+    cp = parse_checkpoint(body)
+    assert (cp.origin, cp.size) == (v["log_name"], 7)
+    b64 = base64.b64decode
+    log_ed, log_pq = b64(v["log_ed25519_public_key"]), b64(v["log_mldsa65_public_key"])
+    w_ed, w_pq = b64(v["witness_ed25519_public_key"]), b64(v["witness_mldsa65_public_key"])
+    assert len(log_pq) == len(w_pq) == 1952
+    assert key_id(v["log_name"], 0x01, log_ed).hex() == v["log_ed25519_key_id"]
+    assert key_id(v["log_name"], MLDSA65_NOTE, log_pq).hex() == v["log_mldsa65_key_id"]
+    assert key_id(v["witness_name"], 0x04, w_ed).hex() == v["witness_ed25519_key_id"]
+    assert (key_id(v["witness_name"], MLDSA65_COSIGNATURE, w_pq).hex()
+            == v["witness_mldsa65_key_id"])
+    by_id = {(n, b[:4].hex()): b for n, b in sigs}
+    assert len(by_id) == len(sigs) == 4
+    ed = by_id[(v["log_name"], v["log_ed25519_key_id"])]
+    pq = by_id[(v["log_name"], v["log_mldsa65_key_id"])]
+    wed = by_id[(v["witness_name"], v["witness_ed25519_key_id"])]
+    wpq = by_id[(v["witness_name"], v["witness_mldsa65_key_id"])]
+    assert (len(ed), len(pq), len(wed), len(wpq)) == (68, 3313, 76, 3321)
+    verify_line(body, v["log_name"], log_ed, ed)
+    verify_line_mldsa65(body, v["log_name"], log_pq, pq)
+    ts = v["timestamp"]
+    assert verify_cosignature_line(body, v["witness_name"], w_ed, wed) == ts
+    assert verify_cosignature_line_mldsa65(body, v["witness_name"], w_pq, wpq) == ts
+    other = body.replace("\n7\n", "\n8\n")
+    with pytest.raises(BadSignature):
+        verify_line_mldsa65(other, v["log_name"], log_pq, pq)
+    with pytest.raises(BadSignature):
+        verify_cosignature_line_mldsa65(other, v["witness_name"], w_pq, wpq)
+    with pytest.raises(BadSignature):  # an ML-DSA-65 line is not taken for an Ed25519 one
+        verify_line(body, v["log_name"], log_ed, pq)

@@ -6,6 +6,14 @@
   ``SHA-256(name ‖ "\\n" ‖ 0x01 ‖ public key)[:4]``, signature over the body.
 * Cosignature (c2sp.org/tlog-cosignature, cosignature/v1): key ID with algorithm byte 0x04,
   signature = ``timestamp u64be ‖ Ed25519(key, "cosignature/v1\\ntime <t>\\n" ‖ body)``.
+* Suite 2 (hybrid, docs/audit-log.md "Suite 2"): beside each of those Ed25519 lines, an
+  ML-DSA-65 line under the same key name, over the same bytes. C2SP assigns no signature type
+  to ML-DSA-65 (0x06 is its ML-DSA-44 cosignature), so these use the type 0xff that
+  c2sp.org/signed-note reserves for types it does not assign, followed by a long identifier:
+  ``MLDSA65_NOTE`` for the checkpoint signature, ``MLDSA65_COSIGNATURE`` for the cosignature
+  (``timestamp u64be ‖ ML-DSA-65 signature`` over the cosignature/v1 message). For an office
+  (witness) that accepts suite 2 both lines are required; a missing ML-DSA-65 line is
+  ``DOWNGRADE``.
 
 A gateway's log origin is ``<office id>/audit/v1`` and is signed under that name with the
 office's Ed25519 key; it cosigns the peer's checkpoints as ``<office id>/witness``. A cosignature
@@ -23,24 +31,49 @@ from dataclasses import dataclass
 
 import nacl.exceptions
 import nacl.signing
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import mldsa
 
 from gateway.protocol import strict
 from gateway.protocol.errors import (
     BadSignature,
     CheckpointExtension,
+    Downgrade,
     KeyExpired,
     KeyRevoked,
     Malformed,
 )
-from gateway.protocol.identity import ED25519, Directory, KeyInfo, Keyring
+from gateway.protocol.identity import (
+    ED25519,
+    ML_DSA_65,
+    SUITE_2,
+    Directory,
+    KeyInfo,
+    Keyring,
+    PrivateKey,
+    newest_first,
+)
 
-__all__ = ["Checkpoint", "Cosignature", "cosign", "cosignatures", "key_id", "log_origin",
-           "make_checkpoint", "parse_checkpoint", "refuse_extensions", "sign_line", "split_note",
-           "verify_cosignature_line", "verify_cosignatures", "verify_line", "verify_note",
-           "witness_name"]
+__all__ = ["MLDSA65_COSIGNATURE", "MLDSA65_NOTE", "Checkpoint", "Cosignature", "cosign",
+           "cosignatures", "key_id", "log_origin", "make_checkpoint", "own_note",
+           "parse_checkpoint", "pq_cosignatures_from_ms", "refuse_extensions", "sign_line",
+           "sign_line_mldsa65", "split_note", "verify_cosignature_line",
+           "verify_cosignature_line_mldsa65", "verify_cosignatures",
+           "verify_line", "verify_line_mldsa65", "verify_note", "witness_name"]
 
 DASH = "\u2014"
-MAX_NOTE = 16 * 1024
+#: c2sp.org/signed-note asks verifiers to accept at least 16 signatures, post-quantum ones
+#: of up to 5 kB: 16 ML-DSA-65 lines (4.5 kB each in base64) fit.
+MAX_NOTE = 128 * 1024
+ED25519_TYPE = 0x01
+COSIGNATURE_TYPE = 0x04
+#: Signature type of our ML-DSA-65 note signatures: 0xff (c2sp.org/signed-note: "reserved for
+#: signature types without an identifier byte assigned by this specification", followed by a
+#: longer identifier) ‖ this ASCII identifier.
+MLDSA65_NOTE = b"\xff" + b"blo-gateway/note-mldsa65/v1"
+#: ... and of our ML-DSA-65 cosignatures (cosignature/v1 message, timestamped).
+MLDSA65_COSIGNATURE = b"\xff" + b"blo-gateway/cosignature-mldsa65/v1"
+MLDSA65_SIG_LEN = 3309
 
 
 def log_origin(office_id: str) -> str:
@@ -51,11 +84,19 @@ def witness_name(office_id: str) -> str:
     return f"{office_id}/witness"
 
 
-def key_id(name: str, alg: int, pk: bytes) -> bytes:
-    """c2sp.org/signed-note key ID: ``SHA-256(name ‖ "\\n" ‖ alg ‖ public key)[:4]``."""
-    return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + pk).digest()[:4]
+def key_id(name: str, alg: int | bytes, pk: bytes) -> bytes:
+    """c2sp.org/signed-note key ID: ``SHA-256(name ‖ "\\n" ‖ type ‖ public key)[:4]``; the
+    type is one byte (0x01, 0x04) or 0xff followed by its identifier (``MLDSA65_NOTE``)."""
+    t = bytes([alg]) if isinstance(alg, int) else alg
+    return hashlib.sha256(name.encode() + b"\n" + t + pk).digest()[:4]
 
 
+def _mldsa_verify(pk: bytes, sig: bytes, msg: bytes) -> bool:
+    try:
+        mldsa.MLDSA65PublicKey.from_public_bytes(pk).verify(sig, msg)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def sign_line(name: str, signer: nacl.signing.SigningKey, body: str) -> str:
@@ -63,6 +104,21 @@ def sign_line(name: str, signer: nacl.signing.SigningKey, body: str) -> str:
     sig = signer.sign(body.encode()).signature
     kid = key_id(name, 0x01, bytes(signer.verify_key))
     return f"{DASH} {name} {base64.b64encode(kid + sig).decode()}\n"
+
+
+def sign_line_mldsa65(name: str, key: PrivateKey, body: str) -> str:
+    """An ML-DSA-65 (type ``MLDSA65_NOTE``) signature line of a signed note over ``body``."""
+    sig = key.pq_signer.sign(body.encode())
+    kid = key_id(name, MLDSA65_NOTE, key.public_key)
+    return f"{DASH} {name} {base64.b64encode(kid + sig).decode()}\n"
+
+
+def verify_line_mldsa65(body: str, name: str, pk: bytes, blob: bytes) -> None:
+    """Check one ML-DSA-65 note signature (key ID ‖ signature) by ``name``/``pk``."""
+    if len(blob) != 4 + MLDSA65_SIG_LEN or blob[:4] != key_id(name, MLDSA65_NOTE, pk):
+        raise BadSignature(f"not an ML-DSA-65 signature by {name}")
+    if not _mldsa_verify(pk, blob[4:], body.encode()):
+        raise BadSignature(f"ML-DSA-65 signature of {name} does not verify")
 
 
 def verify_line(body: str, name: str, pk: bytes, blob: bytes) -> None:
@@ -89,6 +145,18 @@ def verify_cosignature_line(body: str, name: str, pk: bytes, blob: bytes) -> int
     except nacl.exceptions.BadSignatureError as e:
         raise BadSignature(f"cosignature of {name} does not verify") from e
     return int(ts)
+
+
+def verify_cosignature_line_mldsa65(body: str, name: str, pk: bytes, blob: bytes) -> int:
+    """Check one ML-DSA-65 cosignature (type ``MLDSA65_COSIGNATURE``: key ID ‖ timestamp ‖
+    signature over the cosignature/v1 message) by ``name``/``pk``; returns its timestamp."""
+    if (len(blob) != 4 + 8 + MLDSA65_SIG_LEN
+            or blob[:4] != key_id(name, MLDSA65_COSIGNATURE, pk)):
+        raise BadSignature(f"not an ML-DSA-65 cosignature by {name}")
+    ts = _timestamp(blob)
+    if not _mldsa_verify(pk, blob[12:], _cosignature_message(body, ts)):
+        raise BadSignature(f"ML-DSA-65 cosignature of {name} does not verify")
+    return ts
 
 
 def refuse_extensions(body: str) -> None:
@@ -136,62 +204,131 @@ def split_note(text: str) -> tuple[str, list[tuple[str, bytes]]]:
     return body + "\n", out
 
 
-def make_checkpoint(keyring: Keyring, size: int, root: bytes, now_ms: int) -> str:
-    """A checkpoint of our log, signed with our office key."""
+def _pq_key(keyring: Keyring, now_ms: int) -> PrivateKey | None:
+    """The ML-DSA-65 key to sign with: the newest one the directory we hold lists, else the
+    newest valid one the keyring holds (the directory that lists it is on its way; verifiers
+    ignore a line by a key they do not know, c2sp.org/signed-note); None on suite 1."""
+    try:
+        return keyring.pq_signing_key(now_ms)
+    except KeyExpired:
+        valid = [k for k in keyring.keys if k.algorithm == ML_DSA_65 and k.valid_at(now_ms)]
+        return max(valid, key=newest_first) if valid else None
+
+
+def _want_pq(keyring: Keyring, now_ms: int, post_quantum: bool | None) -> PrivateKey | None:
+    if post_quantum is False:
+        return None
+    key = _pq_key(keyring, now_ms)
+    if key is None and post_quantum:
+        raise KeyExpired(f"{keyring.office_id} holds no valid ML-DSA-65 key (suite 2)")
+    return key
+
+
+def make_checkpoint(keyring: Keyring, size: int, root: bytes, now_ms: int, *,
+                    post_quantum: bool | None = None) -> str:
+    """A checkpoint of our log, signed with our office key, and also with our ML-DSA-65 key
+    if the keyring holds one (``post_quantum``: True requires it, False leaves it out)."""
     cp = Checkpoint(log_origin(keyring.office_id), size, root)
-    return cp.body + "\n" + sign_line(cp.origin, keyring.signing_key(now_ms).signer, cp.body)
+    note = cp.body + "\n" + sign_line(cp.origin, keyring.signing_key(now_ms).signer, cp.body)
+    pq = _want_pq(keyring, now_ms, post_quantum)
+    if pq is not None:
+        note += sign_line_mldsa65(cp.origin, pq, cp.body)
+    return note
 
 
-def verify_note(text: str, directory: Directory, office_id: str, *, at_ms: int) -> Checkpoint:
+def own_note(note: str) -> str:
+    """A checkpoint with only its log's own signature lines (those under the origin's name),
+    without the cosignatures collected so far: what is submitted to a witness."""
+    body, _, sigs = note.partition("\n\n")
+    origin = body.split("\n", 1)[0]
+    mine = [line for line in sigs.split("\n") if line.startswith(f"{DASH} {origin} ")]
+    return body + "\n\n" + "".join(line + "\n" for line in mine)
+
+
+def verify_note(text: str, directory: Directory, office_id: str, *, at_ms: int,
+                require_pq: bool | None = None) -> Checkpoint:
     """Verify a checkpoint signed by ``office_id``'s log key; returns it. Unknown lines are
-    ignored; at least one signature by one of the office's keys must verify."""
+    ignored; at least one Ed25519 signature by one of the office's keys must verify, and
+    every line by a key of the office must verify (``BAD_SIGNATURE``). An ML-DSA-65 line
+    must verify too if ``require_pq`` (by default: if the directory says the office accepts
+    suite 2); without one, ``DOWNGRADE``."""
     body, sigs = split_note(text)
     cp = parse_checkpoint(body)
     if cp.origin != log_origin(office_id):
         raise Malformed(f"checkpoint origin {cp.origin!r} is not {office_id}'s log")
-    keys = {key_id(cp.origin, 0x01, k.public_key): k for k in
-            directory.office(office_id).keys if k.algorithm == ED25519}
+    office = directory.office(office_id)
+    ed_keys = {key_id(cp.origin, ED25519_TYPE, k.public_key): k for k in office.keys
+               if k.algorithm == ED25519}
+    pq_keys = {key_id(cp.origin, MLDSA65_NOTE, k.public_key): k for k in office.keys
+               if k.algorithm == ML_DSA_65}
+    ed_ok = pq_ok = False
     for name, blob in sigs:
-        k = keys.get(blob[:4])
-        if name != cp.origin or k is None or len(blob) != 68:
+        if name != cp.origin:
             continue
-        directory.key(k.key_id, algorithm=ED25519, at_ms=at_ms)
-        try:
-            nacl.signing.VerifyKey(k.public_key).verify(body.encode(), blob[4:])
-        except nacl.exceptions.BadSignatureError as e:
-            raise BadSignature(f"checkpoint signature of {office_id} does not verify") from e
-        return cp
-    raise BadSignature(f"no valid signature of {office_id} on the checkpoint")
+        if (k := ed_keys.get(blob[:4])) is not None and len(blob) == 68:
+            directory.key(k.key_id, algorithm=ED25519, at_ms=at_ms)
+            try:
+                nacl.signing.VerifyKey(k.public_key).verify(body.encode(), blob[4:])
+            except nacl.exceptions.BadSignatureError as e:
+                raise BadSignature(f"checkpoint signature of {office_id} does not verify") from e
+            ed_ok = True
+        elif (k := pq_keys.get(blob[:4])) is not None:
+            directory.key(k.key_id, algorithm=ML_DSA_65, at_ms=at_ms)
+            verify_line_mldsa65(body, name, k.public_key, blob)
+            pq_ok = True
+    if not ed_ok:
+        raise BadSignature(f"no valid signature of {office_id} on the checkpoint")
+    need = SUITE_2 in office.suites if require_pq is None else require_pq
+    if need and not pq_ok:
+        raise Downgrade(f"{office_id} accepts suite 2 but its checkpoint of size {cp.size} "
+                        "has no ML-DSA-65 signature")
+    return cp
 
 
-def cosign(keyring: Keyring, body: str, now_ms: int) -> str:
-    """Our cosignature line on a checkpoint: over the whole note ``body`` as C2SP says."""
+def _cosignature_message(body: str, ts: int) -> bytes:
+    return f"cosignature/v1\ntime {ts}\n".encode() + body.encode()
+
+
+def cosign(keyring: Keyring, body: str, now_ms: int, *,
+           post_quantum: bool | None = None) -> str:
+    """Our cosignature line on a checkpoint: over the whole note ``body`` as C2SP says; and
+    the ML-DSA-65 line with the same time over the same message if the keyring holds an
+    ML-DSA-65 key (``post_quantum`` as for ``make_checkpoint``)."""
     name = witness_name(keyring.office_id)
-    key = keyring.signing_key(now_ms)
     ts = now_ms // 1000
-    msg = f"cosignature/v1\ntime {ts}\n".encode() + body.encode()
+    at = ts * 1000  # the keys must be valid at the time the line states (its whole second)
+    key = keyring.signing_key(at)
+    msg = _cosignature_message(body, ts)
     sig = key.signer.sign(msg).signature
-    blob = key_id(name, 0x04, key.public_key) + struct.pack(">Q", ts) + sig
-    return f"{DASH} {name} {base64.b64encode(blob).decode()}\n"
+    blob = key_id(name, COSIGNATURE_TYPE, key.public_key) + struct.pack(">Q", ts) + sig
+    lines = f"{DASH} {name} {base64.b64encode(blob).decode()}\n"
+    pq = _want_pq(keyring, at, post_quantum)
+    if pq is not None:
+        blob = (key_id(name, MLDSA65_COSIGNATURE, pq.public_key) + struct.pack(">Q", ts)
+                + pq.pq_signer.sign(msg))
+        lines += f"{DASH} {name} {base64.b64encode(blob).decode()}\n"
+    return lines
 
 
 @dataclass(frozen=True)
 class Cosignature:
-    """A verified cosignature: which witness office, which key, when (Unix seconds)."""
+    """A verified cosignature: which witness office, which key, when (Unix seconds); for a
+    suite-2 witness also its ML-DSA-65 key (``pq_key_id``, empty if it made none)."""
 
     office_id: str
     key_id: str
     timestamp: int
+    pq_key_id: str = ""
 
 
-def _usable_at(directory: Directory, k: KeyInfo, at_ms: int) -> None:
+def _usable_at(directory: Directory, k: KeyInfo, at_ms: int, algorithm: str = ED25519) -> None:
     """The key was valid and not yet revoked at ``at_ms`` (the time it signed)."""
     revoked_at = directory.revoked.get(k.key_id)
     if revoked_at is not None and revoked_at <= at_ms:
         raise KeyRevoked(f"witness key {k.key_id} of {k.office_id} was revoked before it "
                          "cosigned")
     try:
-        directory.key(k.key_id, algorithm=ED25519, at_ms=at_ms)
+        directory.key(k.key_id, algorithm=algorithm, at_ms=at_ms)
     except KeyRevoked:
         if revoked_at is None or revoked_at <= at_ms:
             raise
@@ -200,25 +337,63 @@ def _usable_at(directory: Directory, k: KeyInfo, at_ms: int) -> None:
                          "cosigned")
 
 
+def _timestamp(blob: bytes) -> int:
+    (ts,) = struct.unpack(">Q", blob[4:12])
+    if ts >= 2**63:
+        raise BadSignature("cosignature timestamp out of range")
+    return int(ts)
+
+
+def pq_cosignatures_from_ms(directory: Directory, witness_office: str) -> int | None:
+    """From when on ``witness_office``'s cosignatures must carry their ML-DSA-65 line (None:
+    never, the directory does not say it accepts suite 2): from the later of the directory's
+    issue and the first validity of its ML-DSA-65 keys. Cosignatures are timestamped but
+    the bundle holds one directory, so this is the rule (docs/audit-log.md, Suite 2)."""
+    office = directory.office(witness_office)
+    starts = [k.not_before_ms for k in office.keys if k.algorithm == ML_DSA_65]
+    if SUITE_2 not in office.suites or not starts:
+        return None
+    return max(directory.issued_at_ms, min(starts))
+
+
 def cosignatures(text: str, directory: Directory, witness_office: str) -> list[Cosignature]:
     """The cosignatures by ``witness_office`` on a signed checkpoint, each checked at its own
     timestamp; a line by one of that office's keys that does not verify raises BadSignature,
-    and one made with a key revoked or outside its validity then raises KeyRevoked/KeyExpired."""
+    and one made with a key revoked or outside its validity then raises KeyRevoked/KeyExpired.
+    A suite-2 witness's Ed25519 cosignature needs its ML-DSA-65 line of the same time (from
+    ``pq_cosignatures_from_ms``), else ``DOWNGRADE``."""
     body, sigs = split_note(text)
     name = witness_name(witness_office)
-    keys = {key_id(name, 0x04, k.public_key): k for k in
-            directory.office(witness_office).keys if k.algorithm == ED25519}
-    out = []
+    office = directory.office(witness_office)
+    keys = {key_id(name, COSIGNATURE_TYPE, k.public_key): k for k in office.keys
+            if k.algorithm == ED25519}
+    pq_keys = {key_id(name, MLDSA65_COSIGNATURE, k.public_key): k for k in office.keys
+               if k.algorithm == ML_DSA_65}
+    out: list[Cosignature] = []
+    pq_at: dict[int, str] = {}
     for sname, blob in sigs:
-        k = keys.get(blob[:4])
-        if sname != name or k is None:
+        if sname != name:
             continue
-        if len(blob) != 4 + 8 + 64:
-            raise BadSignature("cosignature has the wrong length")
-        ts = verify_cosignature_line(body, name, k.public_key, blob)
-        _usable_at(directory, k, ts * 1000)
-        out.append(Cosignature(witness_office, k.key_id, ts))
-    return out
+        if (k := keys.get(blob[:4])) is not None:
+            if len(blob) != 4 + 8 + 64:
+                raise BadSignature("cosignature has the wrong length")
+            ts = verify_cosignature_line(body, name, k.public_key, blob)
+            _usable_at(directory, k, ts * 1000)
+            out.append(Cosignature(witness_office, k.key_id, ts))
+        elif (k := pq_keys.get(blob[:4])) is not None:
+            if len(blob) != 4 + 8 + MLDSA65_SIG_LEN:
+                raise BadSignature("ML-DSA-65 cosignature has the wrong length")
+            ts = verify_cosignature_line_mldsa65(body, name, k.public_key, blob)
+            _usable_at(directory, k, ts * 1000, ML_DSA_65)
+            pq_at[ts] = k.key_id
+    since = pq_cosignatures_from_ms(directory, witness_office)
+    if since is not None:
+        for c in out:
+            if c.timestamp not in pq_at and c.timestamp * 1000 >= since:
+                raise Downgrade(f"{witness_office} accepts suite 2 but its cosignature of "
+                                f"{c.timestamp} has no ML-DSA-65 line")
+    return [Cosignature(c.office_id, c.key_id, c.timestamp, pq_at.get(c.timestamp, ""))
+            for c in out]
 
 
 def verify_cosignatures(text: str, directory: Directory, witness_office: str, *,

@@ -12,6 +12,10 @@ Invariants (docs/audit-log.md states them for auditors):
 * Witnessing policy: each log is cosigned by at least one witness of the *other* country, and
   every entry logged more than ``max_lag_ms`` before the export is covered by a cosigned
   checkpoint. Cosignatures are checked with the witness key valid at their own timestamp.
+* Suite 2: an office (witness) that the directory says accepts suite 2 must add its
+  ML-DSA-65 line to every checkpoint signed since that directory came into force, as the
+  log itself records it (and to every cosignature timestamped since the directory's issue),
+  else ``AUDIT_DOWNGRADE`` (``_pq_from_size``; ``notes.pq_cosignatures_from_ms``).
 * Whatever was not given (the peer's bundle, the live peer, older directories) is named as
   *not checked*, never passed silently.
 
@@ -27,6 +31,7 @@ is in ``views.audit_report``, the live peer in ``cli.audit_peer``.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import sys
 import tarfile
@@ -57,6 +62,7 @@ from gateway.protocol.errors import (
     AuditBadCosignature,
     AuditBadDirectory,
     AuditBadSignature,
+    AuditDowngrade,
     AuditEntryEdited,
     AuditFork,
     AuditNoRoots,
@@ -74,12 +80,13 @@ from gateway.protocol.errors import (
     AuditWitnessKeyRevoked,
     AuditWitnessStale,
     BadSignature,
+    Downgrade,
     GatewayError,
     KeyExpired,
     KeyRevoked,
     Malformed,
 )
-from gateway.protocol.identity import Directory, TrustRoots
+from gateway.protocol.identity import SUITE_2, Directory, TrustRoots
 
 __all__ = ["DEFAULT_MAX_LAG_MS", "FORMAT", "LivePeer", "Report",
            "roots_matching", "verify_bundles"]
@@ -217,6 +224,28 @@ class _Bundle:
     export: Checkpoint | None
     witnessed: list[dict[str, str]]
     directory: Directory
+    #: checkpoints covering more entries than this must carry the ML-DSA-65 line (None:
+    #: the office does not accept suite 2 in the bundle's directory); see ``_pq_from_size``
+    pq_from_size: int | None = None
+
+    def pq_required(self, size: int) -> bool:
+        return self.pq_from_size is not None and size > self.pq_from_size
+
+
+def _pq_from_size(raw: dict[str, bytes], directory: Directory, office: str) -> int | None:
+    """The suite-2 rule for checkpoints (docs/audit-log.md, Suite 2): if the bundle's
+    directory says ``office`` accepts suite 2, every checkpoint signed while that directory
+    was in force must carry both signatures. The log records when it came into force: the
+    first entry naming its SHA-256 (``gateway.started``, ``directory.accepted``); a
+    checkpoint covering that entry was signed after it. Returns that entry's index (a
+    checkpoint of a larger size needs both lines), 0 if the log never names the directory
+    (then every checkpoint does), None if the office is on suite 1."""
+    if SUITE_2 not in directory.suites(office):
+        return None
+    needle = b'"directory_sha256":"' + hashlib.sha256(raw["directory.bin"]).hexdigest().encode()
+    leaves = raw["leaves.jsonl"]
+    at = leaves.find(needle)
+    return 0 if at < 0 else leaves.count(b"\n", 0, at)
 
 
 def _iso(ms: int) -> str:
@@ -302,12 +331,17 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
     # 4. Checkpoints: signature, size, root; then the cosignatures at their own time.
     signed: list[Checkpoint] = []
     witnessed_by: list[tuple[int, Cosignature]] = []
+    pq_from = _pq_from_size(raw, directory, office)
     for k, (note, maybe) in enumerate(zip(checkpoints, parsed, strict=True)):
         if maybe is None:
             continue
         cp = maybe
         try:
-            verify_note(note, directory, office, at_ms=exported_at)
+            verify_note(note, directory, office, at_ms=exported_at,
+                        require_pq=pq_from is not None and cp.size > pq_from)
+        except Downgrade as e:
+            add(AuditDowngrade, f"{path}: checkpoint #{k} (size {cp.size}): {e.message}")
+            continue
         except GatewayError as e:
             add(AuditBadSignature, f"{path}: checkpoint #{k} (size {cp.size}): {e.code} "
                                    f"{e.message}")
@@ -326,6 +360,9 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
                 witnessed_by.extend((cp.size, cs) for cs in cosignatures(note, directory, peer))
             except (KeyRevoked, KeyExpired) as e:
                 add(AuditWitnessKeyRevoked, f"{path}: checkpoint #{k}: {e.message}")
+            except Downgrade as e:
+                add(AuditDowngrade, f"{path}: checkpoint #{k}: cosignature of {peer}: "
+                                    f"{e.message}")
             except (BadSignature, Malformed) as e:
                 add(AuditBadCosignature, f"{path}: checkpoint #{k}: cosignature of {peer}: "
                                          f"{e.message}")
@@ -367,7 +404,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
         "directory_serial": directory.serial,
         "events": dict(sorted(counts.items()))})
     return _Bundle(str(path), office, exported_at, n, scan, roots_at, export,
-                   witnessed, directory)
+                   witnessed, directory, pq_from)
 
 
 # --------------------------------------------------------------------------- two logs
@@ -382,10 +419,16 @@ def _cross(a: _Bundle, b: _Bundle, report: Report) -> None:
         if not isinstance(w, dict) or w.get("origin") != origin:
             continue
         try:
-            cp = verify_note(w["note"], b.directory, b.office, at_ms=b.exported_at_ms)
+            size = parse_checkpoint(split_note(w["note"])[0]).size
+            cp = verify_note(w["note"], b.directory, b.office, at_ms=b.exported_at_ms,
+                             require_pq=b.pq_required(size))
             if not cosignatures(w["note"], a.directory, a.office):
                 add(AuditBadCosignature, f"{a.path}: witnessed #{k} lacks {a.office}'s "
                                          "cosignature")
+        except Downgrade as e:
+            add(AuditDowngrade, f"{a.path}: witnessed checkpoint #{k} of {b.office}: "
+                                f"{e.message}")
+            continue
         except GatewayError as e:
             add(AuditBadCosignature, f"{a.path}: witnessed checkpoint #{k} of {b.office}: "
                                      f"{e.message}")

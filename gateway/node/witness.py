@@ -12,9 +12,12 @@ schema may all answer witness requests (``witness_lock`` serialises them within 
 Request body (``POST /peer/v1/witness/add-checkpoint``): ``old <size>\\n``, the
 consistency proof lines (base64), an empty line, the signed checkpoint. Answers: 200
 with the cosignature line; 409 ``text/x.tlog.size`` with the size we hold; 422 when
-the proof fails; 400 for a smaller tree, and ``CHECKPOINT_EXTENSION`` for a checkpoint with
-extension lines (we cosign only origin, size and root: docs/audit-log.md); 403 for a bad
-signature; 404 for a log that is not the requesting office's own.
+the proof fails; 400 for a smaller tree, ``CHECKPOINT_EXTENSION`` for a checkpoint with
+extension lines (we cosign only origin, size and root: docs/audit-log.md), and ``DOWNGRADE``
+for a checkpoint of an office that accepts suite 2 (per our directory) without its ML-DSA-65
+line; 403 for a bad signature; 404 for a log that is not the requesting office's own. A
+witness whose keyring holds an ML-DSA-65 key answers with two lines: the Ed25519
+cosignature/v1 and the ML-DSA-65 one (gateway/audit/notes.py).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from gateway.audit.notes import (
     cosign,
     log_origin,
     make_checkpoint,
+    own_note,
     refuse_extensions,
     split_note,
     verify_cosignatures,
@@ -37,7 +41,7 @@ from gateway.audit.notes import (
 from gateway.node.logs import get_logger
 from gateway.node.ports import WitnessHost
 from gateway.protocol import peerrequest, strict
-from gateway.protocol.errors import GatewayError, Malformed
+from gateway.protocol.errors import Downgrade, GatewayError, Malformed
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
            "current_checkpoint", "witness_request"]
@@ -80,6 +84,9 @@ async def add_checkpoint(gw: WitnessHost, origin_office: str, body: bytes) -> Wi
         return WitnessAnswer(404, "only an office's own log can be submitted by it\n")
     try:
         cp = verify_note(note, gw.directory, origin_office, at_ms=now)
+    except Downgrade as e:  # a suite-2 office's checkpoint without its ML-DSA-65 line
+        log.warning("witness_refused", origin=log_origin(origin_office), code=e.code)
+        return WitnessAnswer(e.http_status, f"{e.code}: {e.message}\n")
     except GatewayError as e:
         return WitnessAnswer(403, f"{e.code}: {e.message}\n")
     body_text, _ = split_note(note)
@@ -133,8 +140,7 @@ async def current_checkpoint(gw: WitnessHost) -> tuple[int, str, int]:
     else:
         note, cid = latest["note"], latest["id"]
         size = latest["size"]
-    body, _, sigs = note.partition("\n\n")
-    return cid, body + "\n\n" + sigs.split("\n")[0] + "\n", size
+    return cid, own_note(note), size
 
 
 async def witness_request(gw: WitnessHost, old: int, size: int, body_note: str) -> bytes:

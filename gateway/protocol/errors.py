@@ -17,6 +17,7 @@ __all__ = [
     "AuditBadCosignature",
     "AuditBadDirectory",
     "AuditBadSignature",
+    "AuditDowngrade",
     "AuditEntryEdited",
     "AuditFork",
     "AuditNoRoots",
@@ -406,6 +407,13 @@ class AuditBadSignature(AuditTampered):
     """A checkpoint signature does not verify with the office's keys."""
 
     code = "AUDIT_BAD_SIGNATURE"
+
+
+class AuditDowngrade(AuditTampered):
+    """A checkpoint or cosignature of an office that accepts suite 2 lacks its ML-DSA-65
+    signature line (docs/audit-log.md, Suite 2)."""
+
+    code = "AUDIT_DOWNGRADE"
 
 
 class AuditBadCosignature(AuditTampered):
