@@ -244,3 +244,50 @@ async def test_proofs_served_to_peers_verify(pair):
         text = await get(f"/peer/v1/audit/consistency?old={old}&new={cp.size}")
         verify_consistency(old, cp.size, old_root, cp.root,
                            [base64.b64decode(x) for x in text.split()])
+
+
+async def test_idle_gateways_stop_signing_checkpoints_for_each_other(tmp_path):
+    """Witnessing writes to the witness's log (``checkpoint.cosigned``): without care two idle
+    gateways sign a checkpoint for each other every round, for ever. Once what the office did
+    is witnessed, such records alone sign nothing new (for up to 30 min); the bundles still
+    verify (those records may wait as long for their witness); a new message is checkpointed
+    and cosigned at once, as before."""
+    import asyncio
+
+    pair = Pair(tmp_path, "sqlite", checkpoint_interval_s=0.1)
+    try:
+        await pair.start(LAOCAI)
+        await pair.start(HEKOU)
+        gws = [pair.gateways[o] for o in (LAOCAI, HEKOU)]
+
+        async def checkpoints() -> list[int]:
+            return [(await g.store.call(g.store.sync.latest_checkpoint))["id"] for g in gws]
+
+        async with aiohttp.ClientSession() as s:
+            lc = Officer(s, pair.api(LAOCAI), pair.tokens[LAOCAI]["officer"])
+            mid = await lc.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def witnessed() -> bool:
+                size, _ = await gws[0].store.call(gws[0].store.sync.audit_head)
+                st = await lc.status(mid)
+                return (st["deliveries"][0]["state"] == "delivered"
+                        and await gws[0].store.call(gws[0].store.sync.witnessed_size,
+                                                    HEKOU) >= size - 2)
+            await wait_for(witnessed, what="the message's leaves cosigned")
+            await asyncio.sleep(1.0)  # let the bookkeeping of both sides settle
+            before = await checkpoints()
+            await asyncio.sleep(2.0)  # 20 rounds: formerly about 20 checkpoints each
+            after = await checkpoints()
+            assert [b - a for a, b in zip(before, after, strict=True)] == [0, 0]
+            a, b = await _bundles(pair, tmp_path)
+            report = verify_bundles([a, b], pair.net.roots)
+            assert report.ok, report.problems
+            # something an office does is checkpointed and witnessed at once
+            second = await lc.send([HEKOU], case_payloads()[0].payload.to_dict())
+            await lc.wait_delivered(second)
+
+            async def grew() -> bool:
+                return (await checkpoints())[0] > after[0]
+            await wait_for(grew, what="a checkpoint for the new message")
+    finally:
+        await pair.close()

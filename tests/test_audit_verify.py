@@ -16,6 +16,7 @@ from harness import BACKENDS, Pair, load_script
 from gateway.audit.notes import cosign, make_checkpoint, split_note
 from gateway.audit.verify import verify_bundles
 from gateway.cli import main
+from gateway.node.home import add_user
 from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol.identity import TrustRoots
 from gateway.protocol.peerauth import sign_request
@@ -116,8 +117,11 @@ async def pair(request, tmp_path):
     p = Pair(tmp_path, request.param, checkpoint_interval_s=3600)
     await p.start(LAOCAI)
     await p.start(HEKOU)
-    for _ in range(2):
+    for i in range(2):
         for office in (LAOCAI, HEKOU):
+            # something each office does (a user added: an audit entry), so that each round
+            # signs a new checkpoint (records of witnessing alone do not: node/witness.py)
+            add_user(p.homes[office], f"clerk{i}", "auditor")
             await checkpoint_and_witness(p.gateways[office])
     yield p
     await p.close()

@@ -96,6 +96,9 @@ MAX_MEMBER = 4 * 1024 * 1024 * 1024
 #: Default bound on unwitnessed entries: six witnessing intervals of the default
 #: ``checkpoint_interval_s`` (10 s); ``--max-witness-lag`` or a gateway's --home changes it.
 DEFAULT_MAX_LAG_MS = 6 * 10_000
+#: A gateway's record of having cosigned its peer's checkpoint may wait this much longer
+#: for its own witness (node/witness.py signs no checkpoint for such records alone).
+BOOKKEEPING_WAIT_MS = 30 * 60 * 1000
 
 NOT_CHECKED = {
     "peer_bundle": "the other side's bundle: a split view, or a truncation the operator "
@@ -254,6 +257,18 @@ def _iso(ms: int) -> str:
     return iso_time(ms)
 
 
+def _waits(line: bytes) -> int:
+    """How much longer than the lag an entry may wait for its witness: a record of our own
+    witnessing (``checkpoint.cosigned``) alone does not call for a new checkpoint for up to
+    ``BOOKKEEPING_WAIT_MS`` (the gateway's ``witness.BOOKKEEPING_REFRESH_MS``)."""
+    if b'"type":"checkpoint.cosigned"' not in line:
+        return 0
+    try:
+        return BOOKKEEPING_WAIT_MS if decode_leaf(line)["type"] == "checkpoint.cosigned" else 0
+    except GatewayError:
+        return 0
+
+
 def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bundle | None:
     add = report.add
     raw = _read(path)
@@ -383,7 +398,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
                                f"{office}'s log")
     else:
         late = [i for i in range(witnessed_size, n)
-                if 0 < scan.times[i] < exported_at - max_lag_ms]
+                if 0 < scan.times[i] < exported_at - max_lag_ms - _waits(lines[i])]
         if late:
             add(AuditWitnessStale, f"{path}: entries from {late[0]} on were logged more than "
                                    f"{max_lag_ms // 1000} s before the export but no witness "

@@ -45,7 +45,7 @@ from gateway.node.records import sign_own_record
 from gateway.node.redelivery import MARKER as REDELIVER_MARKER
 from gateway.node.redelivery import ask_peers
 from gateway.node.trust import DirectoryKeeper, load_keyring
-from gateway.node.witness import checkpoint_and_witness
+from gateway.node.witness import BOOKKEEPING, checkpoint_and_witness
 from gateway.protocol import envelope, peerrequest
 from gateway.protocol.errors import ConfigError, GatewayError, Malformed, NotFound
 from gateway.protocol.identity import Directory, TrustRoots
@@ -440,7 +440,8 @@ class Gateway:
         if store == "ok":
             size, _ = await self.store.call(self.store.sync.audit_head)
             alerts = await self.store.call(self.store.sync.alerts, 5)
-            audit = {"size": size, "alerts": [
+            due = await self.store.call(self.store.sync.audit_due_size, BOOKKEEPING)
+            audit = {"size": size, "witness_due_to": due, "alerts": [
                 {"t": a["t"], "origin": a["origin"], "kind": a["kind"], "detail": a["detail"]}
                 for a in alerts]}
             for peer, info in peers.items():

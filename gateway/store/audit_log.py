@@ -6,6 +6,7 @@ tree for proofs and records checkpoints and cosignatures.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,6 +76,32 @@ class AuditLogMixin(StoreBase):
             if n == 0:
                 c.execute(sa.insert(witnessed_by).values(peer=peer, size=size,
                                                          updated_ms=now_ms))
+
+    def audit_only_types(self, start: int, end: int, types: frozenset[str],
+                         limit: int = 256) -> bool:
+        """Whether every entry in ``[start, end)`` is of one of ``types`` (False, without
+        reading, for a range over ``limit`` entries)."""
+        if end - start > limit:
+            return False
+        with self.engine.connect() as c:
+            rows = c.execute(sa.select(audit_leaves.c.data).where(
+                audit_leaves.c.idx >= start, audit_leaves.c.idx < end)).scalars().all()
+        return len(rows) == end - start and all(
+            json.loads(bytes(d)).get("type") in types for d in rows)
+
+    def audit_due_size(self, types: frozenset[str], limit: int = 256) -> int:
+        """The log's size without its trailing run of entries of ``types`` (at most
+        ``limit`` of them are looked at): what a checkpoint must cover now."""
+        with self.engine.connect() as c:
+            size = self._load_edge(c).size
+            rows = c.execute(sa.select(audit_leaves.c.data).where(
+                audit_leaves.c.idx >= max(0, size - limit)).order_by(
+                audit_leaves.c.idx.desc())).scalars().all()
+        for data in rows:
+            if json.loads(bytes(data)).get("type") not in types:
+                break
+            size -= 1
+        return size
 
     def witnessed_size(self, peer: str) -> int:
         with self.engine.connect() as c:

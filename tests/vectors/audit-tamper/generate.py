@@ -60,12 +60,18 @@ async def _run(tmp: Path) -> tuple[Pair, Members, Members]:
                     return bool((await o.status(m))["deliveries"][0]["state"] == "delivered")
                 await wait_for(done)
             reader = next(x for x in sent if HEKOU in x[2].recipients)
-            await pair.officer(s, HEKOU).call("GET", f"/api/v1/inbox/{reader[1]}", expect=200)
-        # Three rounds, so that the other side cosigned this log at least twice after the
-        # first cosigned checkpoint, whichever gateway's start-up checkpoint got witnessed.
-        for _ in range(3):
-            for office in (LAOCAI, HEKOU):
-                await checkpoint_and_witness(pair.gateways[office])
+            # Three rounds, so that the other side cosigned this log at least twice after the
+            # first cosigned checkpoint, whichever gateway's start-up checkpoint got
+            # witnessed; each after a read on each side (records of witnessing alone call
+            # for no new checkpoint: node/witness.py).
+            for _ in range(3):
+                await pair.officer(s, HEKOU).call("GET", f"/api/v1/inbox/{reader[1]}",
+                                                  expect=200)
+                back = next(x for x in sent if LAOCAI in x[2].recipients)
+                await pair.officer(s, LAOCAI).call("GET", f"/api/v1/inbox/{back[1]}",
+                                                   expect=200)
+                for office in (LAOCAI, HEKOU):
+                    await checkpoint_and_witness(pair.gateways[office])
         out = {}
         for office in (LAOCAI, HEKOU):
             path = tmp / f"{office}.tar"
