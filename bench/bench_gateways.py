@@ -1,6 +1,7 @@
 """End-to-end: two gateways on this machine, from submission to verified receipt.
 
     python bench/bench_gateways.py [--messages 3000] [--rate 200] [--seconds 10] [--pg DSN]
+                                   [--suite 1|2]
 
 Starts the Lào Cai and Hekou gateways as separate processes with fresh keys (SQLite, or
 with ``--pg`` a PostgreSQL schema each in that database), then (1) submits --messages 2 KiB
@@ -11,7 +12,8 @@ prints the bytes each store holds per message, table by table. The raw crypto fl
 message (seal: sign + X25519 + AEAD; open: verify; receipt: sign + verify) is measured in
 the same run and printed with the ratio, both of wall-clock time per message and of the
 CPU time both gateway processes used per message (on a loaded machine the CPU ratio is the
-steadier one).
+steadier one). ``--suite 2`` puts both offices on the post-quantum hybrid suite
+(docs/wire-format.md §14-15); the floor is then suite 2's own crypto.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ def crypto_floor(net, n: int = 2000) -> tuple[float, float]:
                              now_ms=now)
         env = envelope.verify(data, d, now_ms=now)
         rec = make_receipt(net.keyrings[HEKOU], message_id=env.header.message_id,
-                           sender=LAOCAI, envelope_sha256=env.sha256, received_at_ms=now)
+                           sender=LAOCAI, envelope_sha256=env.sha256, received_at_ms=now,
+                           suite=env.suite)
         verify_receipt(rec, d, receiver=HEKOU, message_id=env.header.message_id,
                        envelope_sha256=env.sha256, now_ms=now)
     return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
@@ -126,15 +129,19 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--pg", metavar="DSN", default="",
                     help="PostgreSQL (postgresql://...): a schema per gateway, dropped after")
+    ap.add_argument("--suite", type=int, choices=(1, 2), default=1,
+                    help="2: both offices on the post-quantum hybrid suite")
     a = ap.parse_args()
-    run(a.messages, [a.rate], a.seconds, a.pg)
+    run(a.messages, [a.rate], a.seconds, a.pg, suite=a.suite)
 
 
-def run(messages: int, rates: list[float], seconds: float, pg: str = "") -> dict[str, Any]:
+def run(messages: int, rates: list[float], seconds: float, pg: str = "",
+        suite: int = 1) -> dict[str, Any]:
     """Throughput, then latency at each offered rate, then the bytes each store holds per
     message; prints them and returns the figures (for ``bench/report.py``)."""
     with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
-            fleet(tmp, [LAOCAI, HEKOU], pg=pg, peer_rate=100000.0, peer_burst=100000) as f:
+            fleet(tmp, [LAOCAI, HEKOU], pg=pg, peer_rate=100000.0, peer_burst=100000,
+                  post_quantum=suite == 2) as f:
         net, tokens = f.net, f.tokens
         floor, floor_cpu = crypto_floor(net)
         base, db = f.api(LAOCAI), f.engine(LAOCAI)
@@ -147,7 +154,8 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "") -> dict
         e2e = messages / (t_end - t0)
         cpu_us = cpu * 1e6 / messages
         print(f"throughput: {messages} messages of 2 KiB, 32 in flight, "
-              f"{'PostgreSQL' if pg else 'SQLite'}, both gateways on this machine")
+              f"{'PostgreSQL' if pg else 'SQLite'}, suite {suite}, both gateways on this "
+              "machine")
         print(f"  submission accepted (stored)  {messages / t_sub:8.0f} msg/s")
         print(f"  submission -> verified receipt {e2e:8.0f} msg/s "
               f"({(t_end - t0) * 1e6 / messages:.0f} us per message)")

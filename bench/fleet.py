@@ -113,13 +113,15 @@ def spec(office: str) -> OfficeSpec:
 @contextlib.contextmanager
 def fleet(tmp: Path | str, offices: Sequence[str | OfficeSpec], *,
           prepare: Callable[[str, Path], None] | None = None, healthy_s: float = 60.0,
-          pg: str = "", **settings: Any) -> Iterator[Fleet]:
+          pg: str = "", post_quantum: bool = False, **settings: Any) -> Iterator[Fleet]:
     """Start one gateway per office (homes under ``tmp``; SQLite, or with ``pg`` a schema
-    each in that PostgreSQL database); ``settings`` go to every home's configuration."""
+    each in that PostgreSQL database; with ``post_quantum`` every office on suite 2);
+    ``settings`` go to every home's configuration."""
     specs = [o if isinstance(o, OfficeSpec) else spec(o) for o in offices]
     ports = {o.office_id: (free_port(), free_port()) for o in specs}
     net = provision(int(time.time() * 1000), offices=specs,
-                    endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()})
+                    endpoints={o: f"http://127.0.0.1:{p[0]}" for o, p in ports.items()},
+                    post_quantum=post_quantum)
     f = Fleet(net, specs, ports=ports, pg=pg)
     try:
         for office in ports:
