@@ -11,11 +11,12 @@ import time
 
 import aiohttp
 import pytest
-from harness import BACKENDS, Officer, Pair, wait_for
+from harness import BACKENDS, Officer, Pair, run_cli, wait_for
 
 from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from gateway.audit.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
 from gateway.audit.verify import verify_bundles
+from gateway.node.home import add_user
 from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
@@ -291,3 +292,29 @@ async def test_idle_gateways_stop_signing_checkpoints_for_each_other(tmp_path):
             await wait_for(grew, what="a checkpoint for the new message")
     finally:
         await pair.close()
+
+
+async def test_witness_rebase_holds_an_earlier_cosigned_size_again(pair, capfd):
+    """``blo-gateway witness rebase`` on both stores: Hekou holds Lào Cai's log at an earlier
+    size it cosigned (an audit leaf ``witness.rebased``); Lào Cai's next checkpoint, which
+    extends it, is cosigned again; a size it never cosigned is NOT_FOUND."""
+    await _exchange(pair)
+    add_user(pair.homes[LAOCAI], "clerk0", "auditor")  # a second cosigned size
+    await checkpoint_and_witness(pair.gateways[LAOCAI])
+    hk = pair.gateways[HEKOU]
+    origin = log_origin(LAOCAI)
+    held, _ = await hk.store.call(hk.store.sync.witness_latest, origin)
+    out = run_cli(capfd, "witness", "rebase", "--home", str(pair.homes[HEKOU]), "--origin",
+                  LAOCAI, "--at-most", str(held - 1))
+    assert out.returncode == 0 and "witness rebased" in out.stdout, out
+    now, _ = await hk.store.call(hk.store.sync.witness_latest, origin)
+    assert 0 < now < held
+    out = run_cli(capfd, "witness", "rebase", "--home", str(pair.homes[HEKOU]), "--origin",
+                  LAOCAI, "--at-most", "0")
+    assert out.returncode == 2 and "NOT_FOUND" in out.stdout + out.stderr, out
+    add_user(pair.homes[LAOCAI], "clerk", "auditor")  # something new to checkpoint
+    await checkpoint_and_witness(pair.gateways[LAOCAI])
+    after, _ = await hk.store.call(hk.store.sync.witness_latest, origin)
+    assert after > held
+    leaves = hk.store.sync.export_audit()["leaves"]
+    assert any(b'"type":"witness.rebased"' in leaf for leaf in leaves)

@@ -132,6 +132,7 @@ async def test_backup_destroy_restore_restart(pair, tmp_path: Path):
                               "--backup-key", str(keys / "backup.key"))
         assert code == 0, out
         assert "asks its peers to re-send" in out, out
+        restored_size = int(re.search(r"audit log is back at size (\d+)", out).group(1))
         marker = json.loads((home / "redeliver.json").read_text())
         assert marker["done"] == [] and marker["since_ms"] > 0
         assert home.stat().st_mode & 0o777 == 0o700
@@ -177,6 +178,23 @@ async def test_backup_destroy_restore_restart(pair, tmp_path: Path):
             text = await r.text()
         total = re.search(r"^blo_audit_alerts_total (\S+)$", text, re.M)
         assert total and float(total.group(1)) >= 1, text[-2000:]
+        # The offices record the restore; Hekou's operator holds the restored log at what
+        # its witness had cosigned up to the restored size: the restored log, which extends
+        # that, is cosigned again (an audit leaf on Hekou's side; the alert stays).
+        code, out = await cli("witness", "rebase", "--home", str(pair.homes[HEKOU]),
+                              "--origin", LAOCAI, "--at-most", str(restored_size))
+        assert code == 0 and "witness rebased" in out, out
+        code, out = await cli("witness", "rebase", "--home", str(pair.homes[HEKOU]),
+                              "--origin", LAOCAI, "--at-most", "0")
+        assert code == 2 and "NOT_FOUND" in out, out
+
+        async def witnessed_again() -> bool:
+            h = await lc.call("GET", "/health", expect=200)
+            return bool(h["peers"][HEKOU]["cosigned_our_log_to"] >= h["audit"]["witness_due_to"]
+                        > restored_size)
+        await wait_for(witnessed_again, what="Hekou cosigning the restored log again")
+        leaves = pair.gateways[HEKOU].store.sync.export_audit()["leaves"]
+        assert any(b'"type":"witness.rebased"' in leaf for leaf in leaves)
         # what was sent after the backup is unknown to the restored gateway (the runbook
         # in deploy/README.md: the peer holds it; its receipt is in the peer's log)
         await lc.call("GET", f"/api/v1/messages/{sent_after}", expect=404)

@@ -59,6 +59,9 @@ EVENT_TYPES = {
     # the courier bundle (gateway/node/courier.py): written for a peer, imported from one
     "courier.exported": "audit.courier_exported",
     "courier.imported": "audit.courier_imported",
+    # the witness holds a peer's restored log at an earlier size again (blo-gateway witness
+    # rebase, deploy/README.md "Backup and restore")
+    "witness.rebased": "audit.witness_rebased",
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._/:-]{0,127}\Z")
@@ -82,6 +85,7 @@ FIELDS: dict[str, re.Pattern[str] | type] = {
     # courier bundles: the file's SHA-256, its sequence per (issuer, destination), counts
     "bundle_sha256": _HEX, "sequence": int, "envelopes": int, "receipts": int,
     "checkpoints": int,
+    "held": int,  # witness.rebased: the size of the peer's log the witness held before
 }
 
 

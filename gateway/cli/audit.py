@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     pass
 from gateway.cli._common import _print_json
 
-__all__ = ["cmd_audit_export", "cmd_audit_verify"]
+__all__ = ["cmd_audit_export", "cmd_audit_verify", "cmd_witness_rebase"]
 
 
 def cmd_audit_export(a: argparse.Namespace) -> int:
@@ -23,6 +23,16 @@ def cmd_audit_export(a: argparse.Namespace) -> int:
 
     m = export_bundle(Path(a.home), Path(a.out))
     print(f"audit bundle of {m['office']}: {m['size']} entries -> {a.out}")
+    return 0
+
+
+def cmd_witness_rebase(a: argparse.Namespace) -> int:
+    from gateway.node.home import witness_rebase
+
+    r = witness_rebase(Path(a.home), a.origin, a.at_most)
+    print(f"witness rebased: {r['origin']} held at size {r['size']} again (it held "
+          f"{r['held']}); its next checkpoint is cosigned if it extends that one. The "
+          "refusal alert and every earlier cosignature stay in the log.")
     return 0
 
 

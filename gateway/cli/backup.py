@@ -312,11 +312,17 @@ def cmd_restore(a: argparse.Namespace) -> int:
     from gateway.node.redelivery import write_marker
 
     write_marker(home, max(0, int(manifest["created_at_ms"]) - load_config(home).max_skew_ms))
+    from gateway.node.home import audit_size
+
+    size = audit_size(home)
     print(f"{home}: restored {manifest['office']} from a backup of "
           f"{time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(manifest['created_at_ms'] / 1000))}"
           f" UTC in {time.monotonic() - t0:.1f} s; {shredded} message(s) past retention "
           "shredded again. At its start the gateway asks its peers to re-send what they "
-          "delivered since the backup. Start it: blo-gateway serve --home " + str(home))
+          "delivered since the backup. Its audit log is back at size "
+          f"{size}: the peers' witnesses refuse it until their operators run `blo-gateway "
+          f"witness rebase --home THEIR_HOME --origin {manifest['office']} --at-most {size}` "
+          "(deploy/README.md). Start it: blo-gateway serve --home " + str(home))
     return 0
 
 

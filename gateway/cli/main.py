@@ -21,7 +21,7 @@ from gateway.views.render import LANGS
 
 if TYPE_CHECKING:
     pass
-from gateway.cli.audit import cmd_audit_export, cmd_audit_verify
+from gateway.cli.audit import cmd_audit_export, cmd_audit_verify, cmd_witness_rebase
 from gateway.cli.backup import cmd_backup, cmd_backup_key_create, cmd_restore
 from gateway.cli.cases import cmd_cases, cmd_countersign, cmd_record, cmd_stats
 from gateway.cli.config import cmd_config_check, cmd_init
@@ -415,6 +415,20 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(user="admin")
     ce.set_defaults(func=cmd_courier_export)
     ci.set_defaults(func=cmd_courier_import)
+
+    wi = sub.add_parser("witness", help="this gateway as the witness of its peers' logs"
+                        ).add_subparsers(dest="witness_cmd", required=True)
+    wr = wi.add_parser("rebase", help="after a peer restored its gateway from a backup (and "
+                                      "the offices recorded it): hold its log again at the "
+                                      "newest size this witness cosigned that is at most the "
+                                      "restored size, so that the restored log is witnessed "
+                                      "again (an audit leaf; deploy/README.md)")
+    wr.add_argument("--home", required=True, help="this (the witness's) gateway home")
+    wr.add_argument("--origin", required=True, metavar="OFFICE",
+                    help="the office whose log was restored, e.g. vn.laocai.blo")
+    wr.add_argument("--at-most", required=True, type=int, metavar="SIZE",
+                    help="the size of its restored log (blo-gateway restore prints it)")
+    wr.set_defaults(func=cmd_witness_rebase)
 
     au = sub.add_parser("audit", help="export and verify the signed audit log").add_subparsers(
         dest="audit_cmd", required=True)

@@ -38,8 +38,21 @@ from gateway.protocol.errors import ConfigError, StorageError
 from gateway.protocol.identity import Keyring, TrustRoots, write_private
 from gateway.store import Store, make_engine, prepare_schema
 
-__all__ = ["add_user", "init_home", "list_users", "lock_home", "remove_user", "revoke_token",
-           "secure_home", "set_user_disabled", "sqlite_path", "token_path", "users_stamp"]
+__all__ = [
+    "add_user",
+    "audit_size",
+    "init_home",
+    "list_users",
+    "lock_home",
+    "remove_user",
+    "revoke_token",
+    "secure_home",
+    "set_user_disabled",
+    "sqlite_path",
+    "token_path",
+    "users_stamp",
+    "witness_rebase",
+]
 
 T = TypeVar("T")
 
@@ -206,6 +219,20 @@ def _touch_stamp(home: Path) -> None:
     with os.fdopen(fd, "wb") as f:
         f.write(nacl.utils.random(8))
     os.replace(tmp, path)
+
+
+def audit_size(home: Path) -> int:
+    """The number of entries in the home's audit log."""
+    return _store_call(home, lambda st, _: st.audit_head()[0], write=False)
+
+
+def witness_rebase(home: Path, office: str, at_most: int) -> dict[str, Any]:
+    """Hold ``office``'s restored log at the newest size of at most ``at_most`` that this
+    gateway's witness cosigned (``Store.witness_rebase``; an audit leaf)."""
+    from gateway.audit.notes import log_origin
+
+    return _store_call(home, lambda st, now: st.witness_rebase(log_origin(office), at_most,
+                                                               now))
 
 
 def _store_call(home: Path, fn: Callable[[Store, int], T], *, write: bool = True) -> T:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gateway.audit.merkle import consistency_proof, inclusion_proof, root_hash
-from gateway.protocol.errors import NotFound
+from gateway.protocol.errors import Conflict, NotFound
 from gateway.store.engine import StoreBase, _DbTree
 from gateway.store.tables import (
     audit_alerts,
@@ -88,6 +88,38 @@ class AuditLogMixin(StoreBase):
                 audit_leaves.c.idx >= start, audit_leaves.c.idx < end)).scalars().all()
         return len(rows) == end - start and all(
             json.loads(bytes(d)).get("type") in types for d in rows)
+
+    def witness_rebase(self, origin: str, at_most: int, now_ms: int) -> dict[str, Any]:
+        """Make the newest checkpoint of ``origin``'s log that we cosigned with a size of at
+        most ``at_most`` the one we hold again (after the offices agreed that the log was
+        restored from a backup of that size): the next checkpoint of that log is accepted
+        if it extends it, with the usual consistency proof. An audit leaf
+        ``witness.rebased`` records the size we held and the one we hold now; the alert and
+        every earlier cosignature stay. ``NOT_FOUND`` if we never cosigned such a size,
+        ``CONFLICT`` if it is the one we hold."""
+        with self._tx() as (c, ev):
+            if self.engine.dialect.name == "postgresql":
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended("
+                                  "'blo-gateway witness ' || current_schema() || ' ' "
+                                  "|| :origin, 0))"), {"origin": origin})
+            held = c.execute(sa.select(witness_log.c.size).where(witness_log.c.origin == origin)
+                             .order_by(witness_log.c.id.desc()).limit(1)).scalar()
+            if held is None:
+                raise NotFound(f"this gateway never cosigned a checkpoint of {origin}")
+            row = c.execute(sa.select(witness_log).where(
+                witness_log.c.origin == origin, witness_log.c.size <= at_most).order_by(
+                witness_log.c.size.desc(), witness_log.c.id.desc()).limit(1)).first()
+            if row is None:
+                raise NotFound(f"this gateway cosigned no checkpoint of {origin} of size "
+                               f"{at_most} or less")
+            if int(row.size) == int(held):
+                raise Conflict(f"this gateway holds {origin} at size {held} already")
+            c.execute(sa.insert(witness_log).values(origin=origin, size=row.size, root=row.root,
+                                                    note=row.note, created_ms=now_ms))
+            ev.append({"t": now_ms, "type": "witness.rebased", "origin": origin,
+                       "size": int(row.size), "root": bytes(row.root).hex(),
+                       "held": int(held)})
+        return {"origin": origin, "held": int(held), "size": int(row.size)}
 
     def audit_due_size(self, types: frozenset[str], limit: int = 256) -> int:
         """The log's size without its trailing run of entries of ``types`` (at most
