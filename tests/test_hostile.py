@@ -324,3 +324,37 @@ async def test_accept_errors_are_counted_not_logged(caplog):
         assert len([r for r in caplog.records if "accept" in r.getMessage()]) <= 1
     finally:
         loop.set_exception_handler(previous)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_an_envelope_from_a_fast_clock_waits_and_is_delivered(tmp_path, backend):
+    """Lào Cai's clock was 6 min 40 s fast when an officer sent: the envelope is signed that
+    far ahead. Once the clock is put right its requests pass, but Hekou refuses the envelope
+    as NOT_YET_VALID (beyond the 5-minute skew); Lào Cai keeps it queued (not a dead letter)
+    and it is delivered once Hekou's clock is within the skew of its creation time."""
+    from gateway.node.clock import FakeClock
+
+    t0 = int(time.time() * 1000)
+    pair = Pair(tmp_path, backend, now_ms=t0 - 3_600_000)
+    try:
+        fast = FakeClock(t0, offset_ms=400_000)
+        hk_clock = FakeClock(t0)
+        lc = await pair.start(LAOCAI, clock=fast)
+        await pair.start(HEKOU, clock=hk_clock)
+        async with aiohttp.ClientSession() as s:
+            o = pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+            fast.offset_ms = 0  # the operator puts the clock right
+
+            async def refused_not_yet() -> bool:
+                lc.deliveries[HEKOU].reset_backoff()
+                d = (await o.status(mid))["deliveries"][0]
+                return bool(d["error_code"] == "NOT_YET_VALID")
+            await wait_for(refused_not_yet, what="Hekou's NOT_YET_VALID")
+            assert (await o.status(mid))["deliveries"][0]["state"] == "queued"
+            for clock in (fast, hk_clock):  # two minutes later, on both sides
+                clock.advance(120_000)
+            lc.deliveries[HEKOU].reset_backoff()
+            await o.wait_delivered(mid)
+    finally:
+        await pair.close()

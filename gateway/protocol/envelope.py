@@ -58,6 +58,7 @@ from gateway.protocol.errors import (
     Expired,
     Malformed,
     NotARecipient,
+    NotYetValid,
     PayloadTooLarge,
     UnsupportedVersion,
 )
@@ -398,7 +399,10 @@ def _verify(data: bytes, directory: Directory, *, now_ms: int, received_at_ms: i
     if pq_key is not None:
         directory.check_validity(pq_key, header.created_at_ms)
     if header.created_at_ms > now_ms + ALLOWED_SKEW_MS:
-        raise Expired(f"message {header.message_id_hex} is dated in the future")
+        raise NotYetValid(f"message {header.message_id_hex} is dated "
+                          f"{(header.created_at_ms - now_ms) // 1000} s ahead of this "
+                          "gateway's clock; it is taken once that is less than "
+                          f"{ALLOWED_SKEW_MS // 60_000} minutes")
     if header.expires_at_ms <= now_ms:
         raise Expired(f"message {header.message_id_hex} expired")
     if header.expires_at_ms - header.created_at_ms > MAX_LIFETIME_MS:

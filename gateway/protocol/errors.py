@@ -59,6 +59,7 @@ __all__ = [
     "Malformed",
     "NotARecipient",
     "NotFound",
+    "NotYetValid",
     "PayloadTooLarge",
     "PeerUnavailable",
     "RateLimited",
@@ -148,6 +149,14 @@ class Expired(GatewayError):
 
     code = "EXPIRED"
     http_status = 400
+
+
+class NotYetValid(Expired):
+    """An envelope signed more than the allowed skew ahead of the receiver's clock (its
+    sender's clock is, or was, fast): not a fault of the envelope, which the receiver takes
+    once its own clock has caught up, so the sender retries it (wire-format §7)."""
+
+    code = "NOT_YET_VALID"
 
 
 class NotARecipient(GatewayError):
