@@ -70,7 +70,7 @@ def _role_name(role: int) -> str:
 
 
 def cmd_keys_root_create(a: argparse.Namespace) -> int:
-    signer = RootSigner.generate(a.country)
+    signer = RootSigner.generate(a.country, post_quantum=a.post_quantum)
     signer.save(Path(a.private))
     roots_path = Path(a.roots)
     existing = (TrustRoots.load(roots_path, require_both=False).roots
@@ -84,6 +84,9 @@ def cmd_keys_root_create(a: argparse.Namespace) -> int:
     print(f"root key {signer.key_id} ({a.country}): private {a.private} (mode 600); "
           f"public added to {roots_path}")
     print(f"  fingerprint {fingerprint(signer.public_key)}")
+    if signer.post_quantum:
+        print(f"  hybrid: ML-DSA-65 half {signer.pq_key_id}")
+        print(f"  fingerprint {fingerprint(signer.pq_public_key)}")
     return 0
 
 

@@ -133,6 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     kt.add_argument("--roots", required=True, help="trust-roots file to add the public key to")
     kt.add_argument("--name-vi", default="")
     kt.add_argument("--name-zh", default="")
+    kt.add_argument("--post-quantum", action="store_true",
+                    help="a hybrid root: an ML-DSA-65 key beside the Ed25519 one; it signs "
+                         "directories and root sets with both, and both are required "
+                         "(wire-format §3); existing roots upgrade by a root rotation")
     kt.set_defaults(func=cmd_keys_root_create)
     ks = k.add_parser("show", help="public keys and fingerprints")
     g = ks.add_mutually_exclusive_group(required=True)

@@ -77,16 +77,23 @@ class Network:
 def provision(now_ms: int, *, offices: Sequence[OfficeSpec] = DEFAULT_OFFICES,
               endpoints: dict[str, str] | None = None, serial: int = 1,
               rng: Random = nacl.utils.random,
-              post_quantum: bool | Collection[str] = False) -> Network:
+              post_quantum: bool | Collection[str] = False,
+              hybrid_roots: bool | None = None) -> Network:
     """Fresh keys for every office and both roots, and a directory both roots signed.
 
     ``post_quantum``: True for suite-2 keys (ML-DSA-65, ML-KEM-768 + X25519) in every
     office's keyring, or the office ids that get them; the directory then lists those
-    offices with ``suites: [1, 2]`` (docs/wire-format.md §14)."""
-    vn, cn = RootSigner.generate("VN", rng), RootSigner.generate("CN", rng)
+    offices with ``suites: [1, 2]`` (docs/wire-format.md §14). When every office is on
+    suite 2 the roots are hybrid too (Ed25519 + ML-DSA-65, §3); when only some are, the
+    roots are Ed25519-only. ``hybrid_roots`` overrides that choice (the test vectors made
+    before hybrid roots existed keep Ed25519 roots with ``False``)."""
+    pq = {o.office_id for o in offices} if post_quantum is True else set(post_quantum or ())
+    hybrid = (bool(offices) and pq >= {o.office_id for o in offices}
+              if hybrid_roots is None else hybrid_roots)
+    vn = RootSigner.generate("VN", rng, post_quantum=hybrid)
+    cn = RootSigner.generate("CN", rng, post_quantum=hybrid)
     roots = TrustRoots((vn.root_key("Khóa gốc Việt Nam", "越南根密钥"),
                         cn.root_key("Khóa gốc Trung Quốc", "中国根密钥")))
-    pq = {o.office_id for o in offices} if post_quantum is True else set(post_quantum or ())
     keyrings = {o.office_id: Keyring.generate(o.office_id, now_ms=now_ms - DAY_MS,
                                               valid_ms=YEAR_MS, rng=rng,
                                               post_quantum=o.office_id in pq)

@@ -64,3 +64,6 @@ def cmd_roots_verify(a: argparse.Namespace) -> int:
 def _print_roots(roots: TrustRoots) -> None:
     for r in roots.roots:
         print(f"  {r.country} {r.key_id}\n    fingerprint {fingerprint(r.public_key)}")
+        if r.pq_key_id:
+            print(f"    hybrid: ML-DSA-65 half {r.pq_key_id}\n"
+                  f"    fingerprint {fingerprint(r.pq_public_key)}")

@@ -40,6 +40,7 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import nacl.utils
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric import mldsa, mlkem, x25519
 from google.protobuf import json_format
@@ -74,11 +75,14 @@ __all__ = [
     "RootSigner",
     "TrustRoots",
     "build_directory",
+    "check_root_key",
     "fingerprint",
     "key_id_for",
     "newest_first",
+    "root_signed",
     "sign_directory",
     "suite_2_since",
+    "verify_root_signatures",
     "write_private",
 ]
 
@@ -361,18 +365,30 @@ def _check_office_id(office_id: str) -> None:
 
 @dataclass(frozen=True)
 class RootSigner:
-    """A country's root signing key (kept offline; used only to sign directories)."""
+    """A country's root signing key (kept offline; used only to sign directories and root
+    sets): an Ed25519 seed and, for a hybrid root (docs/wire-format.md §3), an ML-DSA-65
+    seed too, with which it signs the same bytes a second time."""
 
     country: str
     secret: bytes = field(repr=False)
+    #: the FIPS 204 seed of the ML-DSA-65 half; None: an Ed25519-only root
+    pq_secret: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.secret) != 32 or (self.pq_secret is not None
+                                      and len(self.pq_secret) != KEY_SIZES[ML_DSA_65][1]):
+            raise ConfigError("not a root key")
 
     @classmethod
-    def generate(cls, country: str, rng: Random = nacl.utils.random) -> RootSigner:
+    def generate(cls, country: str, rng: Random = nacl.utils.random, *,
+                 post_quantum: bool = False) -> RootSigner:
+        """A fresh root; with ``post_quantum`` a hybrid one (Ed25519 + ML-DSA-65)."""
         if country not in REQUIRED_COUNTRIES:
             raise ConfigError("root keys are for country VN or CN")
-        return cls(country, rng(32))
+        secret = rng(32)
+        return cls(country, secret, rng(KEY_SIZES[ML_DSA_65][1]) if post_quantum else None)
 
-    @property
+    @cached_property
     def public_key(self) -> bytes:
         return bytes(nacl.signing.SigningKey(self.secret).verify_key)
 
@@ -380,24 +396,117 @@ class RootSigner:
     def key_id(self) -> str:
         return key_id_for(ED25519, self.public_key)
 
+    @property
+    def post_quantum(self) -> bool:
+        return self.pq_secret is not None
+
+    @cached_property
+    def _pq_signer(self) -> mldsa.MLDSA65PrivateKey:
+        if self.pq_secret is None:
+            raise TypeError("an Ed25519-only root has no ML-DSA-65 key")
+        return mldsa.MLDSA65PrivateKey.from_seed_bytes(self.pq_secret)
+
+    @cached_property
+    def pq_public_key(self) -> bytes:
+        """The ML-DSA-65 public key (b"" for an Ed25519-only root)."""
+        return self._pq_signer.public_key().public_bytes_raw() if self.post_quantum else b""
+
+    @property
+    def pq_key_id(self) -> str:
+        """``mldsa65:<hex>`` ("" for an Ed25519-only root)."""
+        return key_id_for(ML_DSA_65, self.pq_public_key) if self.post_quantum else ""
+
     def root_key(self, name_vi: str = "", name_zh: str = "") -> directory_pb2.RootKey:
         return directory_pb2.RootKey(key_id=self.key_id, country=self.country,
                                      public_key=self.public_key,
-                                     name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh))
+                                     name=common_pb2.LocalizedText(vi=name_vi, zh=name_zh),
+                                     pq_key_id=self.pq_key_id,
+                                     pq_public_key=self.pq_public_key)
 
     def sign(self, message: bytes) -> bytes:
+        """The Ed25519 signature of ``message``."""
         return nacl.signing.SigningKey(self.secret).sign(message).signature
 
+    def signatures(self, message: bytes) -> list[directory_pb2.DirectorySignature]:
+        """This root's signatures of ``message``: Ed25519, then ML-DSA-65 if it has it."""
+        sigs = [directory_pb2.DirectorySignature(key_id=self.key_id,
+                                                 signature=self.sign(message))]
+        if self.post_quantum:
+            sigs.append(directory_pb2.DirectorySignature(
+                key_id=self.pq_key_id, signature=self._pq_signer.sign(message)))
+        return sigs
+
     def save(self, path: Path) -> None:
-        write_private(path, json.dumps({"kind": "blo-gateway root key v1",
-                                        "country": self.country, "secret": b64e(self.secret)}))
+        data = {"kind": "blo-gateway root key v1", "country": self.country,
+                "secret": b64e(self.secret)}
+        if self.pq_secret is not None:
+            data["pq_secret"] = b64e(self.pq_secret)
+        write_private(path, json.dumps(data))
 
     @classmethod
     def load(cls, path: Path) -> RootSigner:
         data = _read_private(path)
         if data.get("kind") != "blo-gateway root key v1":
             raise ConfigError(f"{path} is not a root key file")
-        return cls(str(data["country"]), b64d(data["secret"], what="root key"))
+        pq = data.get("pq_secret")
+        return cls(str(data["country"]), b64d(data["secret"], what="root key"),
+                   None if pq is None else b64d(pq, what="root key"))
+
+
+def verify_root_signatures(signatures: Iterable[directory_pb2.DirectorySignature],
+                           message: bytes, roots: Iterable[directory_pb2.RootKey],
+                           ) -> set[str]:
+    """Check root signatures over ``message`` (the domain-separated bytes): every one must be
+    by a key id of ``roots`` (a root's Ed25519 key or its ML-DSA-65 half) and verify.
+
+    Returns the key ids that signed (see ``root_signed``). Raises ``UnknownRoot`` for a key
+    id that is no root's and ``DirectoryError`` for a signature that does not verify;
+    callers re-raise as their own code."""
+    keys: dict[str, tuple[str, bytes]] = {}  # key id -> (algorithm, public key)
+    for r in roots:
+        keys[r.key_id] = (ED25519, r.public_key)
+        if r.pq_key_id:
+            keys[r.pq_key_id] = (ML_DSA_65, r.pq_public_key)
+    signed: set[str] = set()
+    for sig in signatures:
+        found = keys.get(sig.key_id)
+        if found is None:
+            raise UnknownRoot(f"signed by {sig.key_id}, which is not a trust root")
+        alg, public = found
+        try:
+            if alg == ED25519:
+                nacl.signing.VerifyKey(public).verify(message, sig.signature)
+            else:
+                mldsa.MLDSA65PublicKey.from_public_bytes(public).verify(sig.signature, message)
+        except (nacl.exceptions.BadSignatureError, InvalidSignature, ValueError) as e:
+            raise DirectoryError(f"signature by {sig.key_id} does not verify") from e
+        signed.add(sig.key_id)
+    return signed
+
+
+def root_signed(root: directory_pb2.RootKey, signed: set[str]) -> str | None:
+    """Whether ``root`` signed in full, given the key ids whose signatures verified: "" if
+    yes (its Ed25519 key and, when it has one, its ML-DSA-65 half), None if not at all, else
+    the sentence naming the half that is missing."""
+    halves = (root.key_id in signed, bool(root.pq_key_id) and root.pq_key_id in signed)
+    if not any(halves):
+        return None
+    if halves[0] and (halves[1] or not root.pq_key_id):
+        return ""
+    half = "ML-DSA-65" if halves[0] else "Ed25519"
+    return (f"the {half} half of the {root.country} root's signature is missing "
+            f"(root {root.key_id} is hybrid: both are needed)")
+
+
+def check_root_key(r: directory_pb2.RootKey) -> str:
+    """"" if the root's key ids match its keys (and an ML-DSA-65 half is whole), else why."""
+    if len(r.public_key) != 32 or key_id_for(ED25519, r.public_key) != r.key_id:
+        return f"root {r.key_id}: key id does not match the key"
+    if (r.pq_key_id or r.pq_public_key) and (
+            len(r.pq_public_key) != KEY_SIZES[ML_DSA_65][0]
+            or key_id_for(ML_DSA_65, r.pq_public_key) != r.pq_key_id):
+        return f"root {r.key_id}: ML-DSA-65 key id {r.pq_key_id} does not match its key"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -431,8 +540,8 @@ class TrustRoots:
         except json_format.ParseError as e:
             raise ConfigError(f"not a trust-roots file: {e}") from e
         for r in msg.roots:
-            if key_id_for(ED25519, r.public_key) != r.key_id:
-                raise ConfigError(f"root {r.key_id}: key id does not match the key")
+            if problem := check_root_key(r):
+                raise ConfigError(problem)
         if require_both and not {r.country for r in msg.roots} >= REQUIRED_COUNTRIES:
             raise ConfigError("trust roots need a VN and a CN root key")
         return cls(tuple(msg.roots), msg.version or 1)
@@ -487,7 +596,8 @@ class Directory:
     @classmethod
     def verify(cls, signed: bytes, roots: TrustRoots, *, now_ms: int,
                min_serial: int = 0) -> Directory:
-        """Check the 2-of-2 root signatures over the exact bytes, then parse.
+        """Check the 2-of-2 root signatures over the exact bytes, then parse. A hybrid root
+        (one with an ML-DSA-65 half) counts only if both its signatures verify.
 
         Every fault (size, framing, an unknown or failing root signature, a missing country,
         the serial, the validity period, the content) raises ``DirectoryError``
@@ -500,19 +610,20 @@ class Directory:
             outer.ParseFromString(signed)
         except DecodeError as e:
             raise DirectoryError("not a signed directory (serialised SignedDirectory)") from e
+        try:
+            signed_by = verify_root_signatures(outer.signatures,
+                                               DIRECTORY_DOMAIN + outer.directory, roots.roots)
+        except UnknownRoot as e:
+            raise UnknownRoot(f"directory {e.message}") from e
+        except DirectoryError as e:
+            raise DirectoryError(f"directory {e.message}") from e
         countries: set[str] = set()
-        for sig in outer.signatures:
-            root = roots.by_id(sig.key_id)
-            if root is None:
-                raise UnknownRoot(
-                    f"directory signed by {sig.key_id}, which is not a trust root")
-            try:
-                nacl.signing.VerifyKey(root.public_key).verify(
-                    DIRECTORY_DOMAIN + outer.directory, sig.signature)
-            except (nacl.exceptions.BadSignatureError, ValueError) as e:
-                raise DirectoryError(
-                    f"directory signature by {sig.key_id} does not verify") from e
-            countries.add(root.country)
+        for r in roots.roots:
+            lacking = root_signed(r, signed_by)
+            if lacking:
+                raise DirectoryError(lacking)
+            if lacking == "":
+                countries.add(r.country)
         missing = REQUIRED_COUNTRIES - countries
         if missing:
             raise DirectoryError(
@@ -703,15 +814,15 @@ def build_directory(offices: Iterable[directory_pb2.Office], *, serial: int, iss
 
 
 def sign_directory(signed: bytes, root: RootSigner) -> bytes:
-    """Add ``root``'s signature over the exact directory bytes (one per root key)."""
+    """Add ``root``'s signature over the exact directory bytes (one per root key; a hybrid
+    root adds two, Ed25519 and ML-DSA-65, replacing any it made before)."""
     outer = directory_pb2.SignedDirectory()
     try:
         outer.ParseFromString(signed)
     except DecodeError as e:
         raise Malformed("not a signed directory") from e
-    kept = [s for s in outer.signatures if s.key_id != root.key_id]
-    kept.append(directory_pb2.DirectorySignature(
-        key_id=root.key_id, signature=root.sign(DIRECTORY_DOMAIN + outer.directory)))
+    kept = [s for s in outer.signatures if s.key_id not in (root.key_id, root.pq_key_id)]
+    kept.extend(root.signatures(DIRECTORY_DOMAIN + outer.directory))
     out = directory_pb2.SignedDirectory(directory=outer.directory, signatures=kept)
     return out.SerializeToString(deterministic=True)
 

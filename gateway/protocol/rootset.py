@@ -22,17 +22,21 @@ The model is TUF's root rotation (docs/wire-format.md §3.4):
 
 from __future__ import annotations
 
-import nacl.exceptions
-import nacl.signing
 from google.protobuf.message import DecodeError
 
-from gateway.protocol.errors import ConfigError, RootsError
+from gateway.protocol.errors import (
+    ConfigError,
+    DirectoryError,
+    RootsError,
+    UnknownRoot,
+)
 from gateway.protocol.identity import (
-    ED25519,
     REQUIRED_COUNTRIES,
     RootSigner,
     TrustRoots,
-    key_id_for,
+    check_root_key,
+    root_signed,
+    verify_root_signatures,
 )
 from gateway.schemas.blo.v1 import directory_pb2
 
@@ -66,11 +70,11 @@ def build_root_set(roots: TrustRoots) -> bytes:
 
 
 def sign_root_set(signed: bytes, root: RootSigner) -> bytes:
-    """Add ``root``'s signature over the exact ``trust_roots`` bytes (one per root key)."""
+    """Add ``root``'s signature over the exact ``trust_roots`` bytes (one per root key; a
+    hybrid root adds its Ed25519 and its ML-DSA-65 signature)."""
     outer = _parse(signed)
-    kept = [s for s in outer.signatures if s.key_id != root.key_id]
-    kept.append(directory_pb2.DirectorySignature(
-        key_id=root.key_id, signature=root.sign(ROOTS_DOMAIN + outer.trust_roots)))
+    kept = [s for s in outer.signatures if s.key_id not in (root.key_id, root.pq_key_id)]
+    kept.extend(root.signatures(ROOTS_DOMAIN + outer.trust_roots))
     out = directory_pb2.SignedTrustRoots(trust_roots=outer.trust_roots, signatures=kept)
     return out.SerializeToString(deterministic=True)
 
@@ -90,19 +94,21 @@ def verify_root_set(signed: bytes, current: TrustRoots) -> TrustRoots:
     new = _inner(outer)
     if new.version == current.version and _same(new, current):
         return current  # installed already (its retired signers are not known any more)
-    known = {r.key_id: r for r in (*current.roots, *new.roots)}
+    try:
+        signed_ids = verify_root_signatures(outer.signatures, ROOTS_DOMAIN + outer.trust_roots,
+                                            (*current.roots, *new.roots))
+    except UnknownRoot as e:
+        raise RootsError(f"root set {e.message}".replace(
+            "not a trust root", "neither a current nor a new root")) from e
+    except DirectoryError as e:
+        raise RootsError(f"root set {e.message}") from e
     signers: set[str] = set()
-    for sig in outer.signatures:
-        root = known.get(sig.key_id)
-        if root is None:
-            raise RootsError(f"root set signed by {sig.key_id}, which is neither a current "
-                             "nor a new root")
-        try:
-            nacl.signing.VerifyKey(root.public_key).verify(ROOTS_DOMAIN + outer.trust_roots,
-                                                           sig.signature)
-        except (nacl.exceptions.BadSignatureError, ValueError) as e:
-            raise RootsError(f"root set signature by {sig.key_id} does not verify") from e
-        signers.add(sig.key_id)
+    for r in (*current.roots, *new.roots):
+        lacking = root_signed(r, signed_ids)
+        if lacking:
+            raise RootsError(lacking)
+        if lacking == "":
+            signers.add(r.key_id)
     missing_current = [f"{r.country} {r.key_id}" for r in current.roots
                        if r.key_id not in signers]
     if missing_current:
@@ -123,7 +129,8 @@ def verify_root_set(signed: bytes, current: TrustRoots) -> TrustRoots:
 
 
 def _same(a: TrustRoots, b: TrustRoots) -> bool:
-    return sorted(r.key_id for r in a.roots) == sorted(r.key_id for r in b.roots)
+    return (sorted((r.key_id, r.pq_key_id) for r in a.roots)
+            == sorted((r.key_id, r.pq_key_id) for r in b.roots))
 
 
 def _check_set(roots: TrustRoots) -> None:
@@ -131,8 +138,8 @@ def _check_set(roots: TrustRoots) -> None:
     if sorted(countries) != sorted(REQUIRED_COUNTRIES):
         raise RootsError("a root set holds exactly one VN and one CN root")
     for r in roots.roots:
-        if len(r.public_key) != 32 or key_id_for(ED25519, r.public_key) != r.key_id:
-            raise RootsError(f"root {r.key_id}: key id does not match the key")
+        if problem := check_root_key(r):
+            raise RootsError(problem)
 
 
 def _parse(signed: bytes) -> directory_pb2.SignedTrustRoots:

@@ -112,16 +112,20 @@ class SignedDirectory(_message.Message):
     def __init__(self, directory: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[DirectorySignature, _Mapping]]] = ...) -> None: ...
 
 class RootKey(_message.Message):
-    __slots__ = ("key_id", "country", "public_key", "name")
+    __slots__ = ("key_id", "country", "public_key", "name", "pq_key_id", "pq_public_key")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    PQ_KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PQ_PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     country: str
     public_key: bytes
     name: _common_pb2.LocalizedText
-    def __init__(self, key_id: _Optional[str] = ..., country: _Optional[str] = ..., public_key: _Optional[bytes] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ...) -> None: ...
+    pq_key_id: str
+    pq_public_key: bytes
+    def __init__(self, key_id: _Optional[str] = ..., country: _Optional[str] = ..., public_key: _Optional[bytes] = ..., name: _Optional[_Union[_common_pb2.LocalizedText, _Mapping]] = ..., pq_key_id: _Optional[str] = ..., pq_public_key: _Optional[bytes] = ...) -> None: ...
 
 class TrustRoots(_message.Message):
     __slots__ = ("roots", "version")
