@@ -286,8 +286,8 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
     # 1. Trust: the auditor's roots, and a directory they signed.
     try:
         theirs = TrustRoots.from_json(raw["roots.json"].decode("utf-8", "replace"))
-        same = ({(r.key_id, r.country, r.public_key) for r in theirs.roots}
-                == {(r.key_id, r.country, r.public_key) for r in roots.roots})
+        same = ({(r.key_id, r.country, r.public_key, r.pq_public_key) for r in theirs.roots}
+                == {(r.key_id, r.country, r.public_key, r.pq_public_key) for r in roots.roots})
     except GatewayError:
         same = False
     if not same:

@@ -12,7 +12,9 @@ Concepts and invariants:
 * The **directory** lists every office and its public keys plus a revocation
   list. It is valid only with a signature from a Vietnamese *and* a Chinese
   root key (2-of-2) over its exact bytes, so neither side can add or swap an
-  office alone. A gateway never goes back to an older serial nor accepts a second
+  office alone. A **hybrid root** also holds an ML-DSA-65 key and signs with both; a
+  country counts as signed only if both halves verify (docs/wire-format.md §3).
+  A gateway never goes back to an older serial nor accepts a second
   directory with a serial it holds (``gateway.node.trust``); every directory fault is
   ``BAD_DIRECTORY``.
 * A key's validity for an envelope is judged at the envelope's signed creation time;

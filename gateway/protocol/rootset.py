@@ -4,7 +4,8 @@ The model is TUF's root rotation (docs/wire-format.md §3.4):
 
 * A **root set** is a ``SignedTrustRoots``: the serialised new ``TrustRoots`` (one VN and one
   CN root, a ``version``) verbatim, and root signatures over
-  ``"blo-gateway/roots/v1\\0" ‖ trust_roots``.
+  ``"blo-gateway/roots/v1\\0" ‖ trust_roots`` (a hybrid root signs with Ed25519 and
+  ML-DSA-65 and counts as having signed only with both).
 * A gateway holding roots *C* (version *v*) accepts a root set *N* only if it is at most
   64 KiB, every signature is by a root of *C* or of *N* and verifies, **every** root of *C*
   has signed (both countries: neither side can replace the other's root, nor its own, alone)
