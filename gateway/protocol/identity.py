@@ -521,7 +521,9 @@ class TrustRoots:
     version: int = 1
 
     def by_id(self, key_id: str) -> directory_pb2.RootKey | None:
-        return next((r for r in self.roots if r.key_id == key_id), None)
+        """The root with this Ed25519 key id or (a hybrid root) ML-DSA-65 key id."""
+        return next((r for r in self.roots if key_id and key_id in (r.key_id, r.pq_key_id)),
+                    None)
 
     def to_pb(self) -> directory_pb2.TrustRoots:
         """The protobuf message (version 1 is written as absent, as before rotations)."""
