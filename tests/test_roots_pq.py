@@ -155,6 +155,32 @@ def test_roots_json_and_root_key_file(hybrid_net, tmp_path, capfd):
     signer = RootSigner.load(private)
     (root,) = TrustRoots.load(roots, require_both=False).roots
     assert signer.post_quantum and root.pq_key_id == signer.pq_key_id
+    # ... and roots build / sign / verify rotate Ed25519 roots to hybrid ones as today.
+    old = provision(_now())
+    (tmp_path / "roots.json").write_text(old.roots.to_json(), encoding="utf-8")
+    keys = []
+    for s in old.root_signers:
+        s.save(tmp_path / f"old-{s.country}.key.json")
+        keys.append(tmp_path / f"old-{s.country}.key.json")
+    vn_private, vn_roots = tmp_path / "root-vn.new.key.json", tmp_path / "new-vn-root.json"
+    assert run_cli(capfd, "keys", "root-create", "--country", "VN", "--private",
+                   str(vn_private), "--roots", str(vn_roots), "--post-quantum").returncode == 0
+    keys += [vn_private, private]
+    rs = tmp_path / "roots-v2.bin"
+    r = run_cli(capfd, "roots", "build", "--roots", str(tmp_path / "roots.json"), "--new",
+                str(vn_roots), "--new", str(roots), "--out", str(rs))
+    assert r.returncode == 0 and r.stdout.count("ML-DSA-65 half") == 2, r.stdout + r.stderr
+    for k in keys[:3]:
+        assert run_cli(capfd, "roots", "sign", str(rs), "--root-key", str(k)).returncode == 0
+    r = run_cli(capfd, "roots", "verify", str(rs), "--roots", str(tmp_path / "roots.json"))
+    assert r.returncode == 2 and "ML-DSA-65" not in r.stderr and "CN" in r.stderr, r.stderr
+    assert run_cli(capfd, "roots", "sign", str(rs), "--root-key", str(keys[3])).returncode == 0
+    r = run_cli(capfd, "roots", "verify", str(rs), "--roots", str(tmp_path / "roots.json"),
+                "--out", str(tmp_path / "roots-v2.json"))
+    assert r.returncode == 0, r.stderr
+    new = TrustRoots.load(tmp_path / "roots-v2.json")
+    assert new.version == 2 and {x.pq_key_id for x in new.roots} == {
+        RootSigner.load(vn_private).pq_key_id, signer.pq_key_id}
 
 
 def test_rotation_to_hybrid_roots_and_on_from_them(hybrid_net):
