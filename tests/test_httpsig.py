@@ -430,3 +430,37 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
         assert not [a for a in alerts if a["kind"] in ("peer_saw_more", "not_cosigned")], alerts
     finally:
         await runner.cleanup()
+
+
+async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_letter(
+        pq_pair: Pair) -> None:
+    """A man in the middle answering a version-2 batch with 200 and a per-envelope
+    ``BAD_SIGNATURE`` (unsigned): the message must not become a dead letter (a permanent
+    loss), it stays queued (wire-format §11 Sender behaviour, §15)."""
+    hits: list[str] = []
+
+    async def envelopes(request: web.Request) -> web.Response:
+        hits.append("post")
+        return web.json_response({"results": [{"code": "BAD_SIGNATURE", "message": "forged"}]})
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def answered() -> bool:
+                d = (await o.status(mid))["deliveries"][0]
+                return "post" in hits and (d["state"] != "queued" or d["attempts"] > 0)
+            await wait_for(answered, 10, "the forged refusal")
+            d = (await o.status(mid))["deliveries"][0]
+        assert d["state"] == "queued", d
+    finally:
+        await runner.cleanup()

@@ -29,7 +29,9 @@ envelope in one transaction:
   will not change (malformed, unsupported version, downgrade, bad signature, conflict,
   not a recipient, expired, too large). The row keeps the code and the reason for
   the officer. One poison envelope never blocks the others: results are per
-  envelope, and a batch the peer refuses as too large is split.
+  envelope, and a batch the peer refuses as too large is split. To a version-2 request
+  only a signed answer can make a dead letter (docs/wire-format.md §15): a per-envelope
+  refusal in an answer whose response signature does not verify is retried.
 
 Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
 envelope stored by the peer but not yet marked delivered here (we crashed) is
@@ -216,11 +218,12 @@ class PeerDelivery:
                 status = resp.status
                 payload = await resp.read()
                 retry_after = resp.headers.get("Retry-After")
-                if retry_after is not None and req.version >= 2 and not \
-                        peerrequest.answer_verified(req, status=status, headers=resp.headers,
-                                                    body=payload, directory=gw.directory,
-                                                    now_ms=gw.clock.now_ms(),
-                                                    max_skew_ms=gw.config.max_skew_ms):
+                # To a version-2 request, what the answer says is the peer's only if signed.
+                signed = req.version < 2 or peerrequest.answer_verified(
+                    req, status=status, headers=resp.headers, body=payload,
+                    directory=gw.directory, now_ms=gw.clock.now_ms(),
+                    max_skew_ms=gw.config.max_skew_ms)
+                if not signed:
                     retry_after = None  # unsigned by a suite-2 peer: not even a hint
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
@@ -253,11 +256,11 @@ class PeerDelivery:
             return
         self.batch_size = gw.config.batch_size
         self.stopped = False
-        await self._record(items, live, dead, payload, sent_ms=now)
+        await self._record(items, live, dead, payload, sent_ms=now, signed=signed)
 
     async def _record(self, items: list[OutboxItem], live: list[OutboxItem],
                       dead: list[tuple[int, str, str]], payload: bytes, *,
-                      sent_ms: int) -> None:
+                      sent_ms: int, signed: bool = True) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
         try:
@@ -280,11 +283,11 @@ class PeerDelivery:
                     retry.append((item.outbox_id, now + gw.config.retry_cap_ms, code,
                                   "the peer's receipt does not verify"))
                     continue
-            elif res.get("code") in PERMANENT_CODES:
+            elif res.get("code") in PERMANENT_CODES and signed:
                 dead.append((item.outbox_id, str(res["code"]), str(res.get("message", ""))))
                 log.warning("dead_letter", peer=self.peer, message_id=item.message_id.hex(),
                             code=res["code"])
-            else:
+            else:  # (also a refusal in an unsigned answer to a version-2 request)
                 retry.append((item.outbox_id,
                               now + backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
                                                gw.config.retry_cap_ms),
