@@ -464,3 +464,33 @@ async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_lette
         assert d["state"] == "queued", d
     finally:
         await runner.cleanup()
+
+
+async def test_unsigned_witness_success_of_a_suite2_peer_is_ignored(pq_pair: Pair) -> None:
+    """A man in the middle answering a version-2 witness request with 200 and cosignature
+    lines it made up: no alert and no cosignature from an answer the witness did not sign
+    (wire-format §11 Sender behaviour, §15); its ML-DSA-65 response signature is what keeps
+    a forged Ed25519-only cosignature out."""
+    hits: list[str] = []
+
+    async def witness(request: web.Request) -> web.Response:
+        hits.append("witness")
+        forged = base64.b64encode(b"\x00" * 76).decode()
+        return web.Response(text=f"\u2014 {HEKOU}/witness {forged}\n")
+
+    app = web.Application()
+    app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        await checkpoint_and_witness(gw)
+        assert "witness" in hits
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
+        assert await gw.store.call(gw.store.sync.witnessed_size, HEKOU) == 0
+    finally:
+        await runner.cleanup()

@@ -203,12 +203,13 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
                 text = raw.decode("utf-8", "replace")
             except (aiohttp.ClientError, TimeoutError, OSError):
                 break  # unreachable: next round
-            if status != 200 and req.version >= 2 and not peerrequest.answer_verified(
+            if req.version >= 2 and not peerrequest.answer_verified(
                     req, status=status, headers=answer_headers, body=raw,
                     directory=gw.directory, now_ms=gw.clock.now_ms(),
                     max_skew_ms=gw.config.max_skew_ms):
-                # A refusal a suite-2 witness did not sign may not be its own: act on
-                # nothing it says (no size, no alert); the next round asks again.
+                # An answer a suite-2 witness did not sign may not be its own: act on
+                # nothing it says (no size, no alert, no cosignature: a forged Ed25519-only
+                # cosignature dated before the switch would pass); the next round asks again.
                 log.warning("witness_answer_unsigned", peer=peer, status=status)
                 break
             try:
