@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
 from gateway.cli.doctor import ping_peer
+from gateway.node import redelivery
 from gateway.node.delivery import frame_batch
 from gateway.node.witness import checkpoint_and_witness
 from gateway.protocol import envelope, httpsig, peerauth, peerrequest, sfv
@@ -492,5 +493,35 @@ async def test_unsigned_witness_success_of_a_suite2_peer_is_ignored(pq_pair: Pai
         alerts = await gw.store.call(gw.store.sync.alerts)
         assert not [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
         assert await gw.store.call(gw.store.sync.witnessed_size, HEKOU) == 0
+    finally:
+        await runner.cleanup()
+
+
+async def test_unsigned_redelivery_answer_of_a_suite2_peer_is_ignored(pq_pair: Pair) -> None:
+    """After a restore, a man in the middle answering the version-2 re-delivery request
+    (``{"requeued": 0}``, or a 404) for Hekou: unsigned, so the gateway neither takes it as
+    done (it would never ask again, and what Hekou sent since the backup stays lost) nor
+    logs or alerts on it; it asks again later."""
+    answers = [web.json_response({"requeued": 0}),
+               web.json_response({"code": "NOT_FOUND", "message": "no"}, status=404)]
+
+    async def redeliver(request: web.Request) -> web.Response:
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_post(redelivery.PATH, redeliver)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: url})
+        gw = await pq_pair.start(LAOCAI)
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)  # the 200
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)  # the 404
+        assert not answers
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "redelivery_unsupported"], alerts
     finally:
         await runner.cleanup()
