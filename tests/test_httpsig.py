@@ -436,13 +436,15 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
 async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_letter(
         pq_pair: Pair) -> None:
     """A man in the middle answering a version-2 batch with 200 and a per-envelope
-    ``BAD_SIGNATURE`` (unsigned): the message must not become a dead letter (a permanent
-    loss), it stays queued (wire-format §11 Sender behaviour, §15)."""
+    ``BAD_SIGNATURE``, then with 413 (both unsigned): the message must not become a dead
+    letter (a permanent loss), it stays queued (wire-format §11 Sender behaviour, §15)."""
     hits: list[str] = []
+    answers = [web.json_response({"results": [{"code": "BAD_SIGNATURE", "message": "forged"}]}),
+               web.json_response({"code": "TOO_LARGE", "message": "forged"}, status=413)]
 
     async def envelopes(request: web.Request) -> web.Response:
         hits.append("post")
-        return web.json_response({"results": [{"code": "BAD_SIGNATURE", "message": "forged"}]})
+        return answers.pop(0) if answers else web.json_response({}, status=503)
 
     app = web.Application()
     app.router.add_post(ENVELOPES, envelopes)
@@ -459,8 +461,8 @@ async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_lette
 
             async def answered() -> bool:
                 d = (await o.status(mid))["deliveries"][0]
-                return "post" in hits and (d["state"] != "queued" or d["attempts"] > 0)
-            await wait_for(answered, 10, "the forged refusal")
+                return len(hits) >= 2 and (d["state"] != "queued" or d["attempts"] > 1)
+            await wait_for(answered, 10, "the forged refusals")
             d = (await o.status(mid))["deliveries"][0]
         assert d["state"] == "queued", d
     finally:

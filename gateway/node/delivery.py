@@ -31,7 +31,9 @@ envelope in one transaction:
   the officer. One poison envelope never blocks the others: results are per
   envelope, and a batch the peer refuses as too large is split. To a version-2 request
   only a signed answer can make a dead letter (docs/wire-format.md §15): a per-envelope
-  refusal in an answer whose response signature does not verify is retried.
+  refusal, or a 413, in an answer whose response signature does not verify is retried
+  (a 413 for the declared size is never signed: such an envelope is retried until it
+  expires).
 
 Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
 envelope stored by the peer but not yet marked delivered here (we crashed) is
@@ -236,7 +238,7 @@ class PeerDelivery:
             return
         if status != 200:
             code, msg = _error_of(payload, status)
-            if status == 413:
+            if status == 413 and signed:
                 dead.append((live[0].outbox_id, "TOO_LARGE", msg))
                 await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                                     delivered=[], retry=[], dead=dead, items=items)
