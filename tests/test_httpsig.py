@@ -527,3 +527,30 @@ async def test_unsigned_redelivery_answer_of_a_suite2_peer_is_ignored(pq_pair: P
         assert not [a for a in alerts if a["kind"] == "redelivery_unsupported"], alerts
     finally:
         await runner.cleanup()
+
+
+async def test_hostile_ping_answers_do_not_stop_the_pinger(pq_pair: Pair) -> None:
+    """A man in the middle answering pings with JSON that is not an object, or nested too
+    deep for the parser: each is a failed ping, never an exception that would end the
+    pinger task (and with it directory refresh and the store's sweeps)."""
+    bodies = [(500, b"[]"), (200, b"[]"), (200, b"[" * 100_000), (429, b"[" * 50_000)]
+
+    async def ping(request: web.Request) -> web.Response:
+        status, body = bodies.pop(0)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/peer/v1/ping", ping)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        while bodies:
+            await gw.ping(HEKOU)
+            assert gw.peer_info[HEKOU]["reachable"] is False
+            assert gw.peer_info[HEKOU]["ping_error"]
+    finally:
+        await runner.cleanup()
