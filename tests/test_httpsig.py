@@ -554,3 +554,29 @@ async def test_hostile_ping_answers_do_not_stop_the_pinger(pq_pair: Pair) -> Non
             assert gw.peer_info[HEKOU]["ping_error"]
     finally:
         await runner.cleanup()
+
+
+async def test_unsigned_directory_answer_of_a_suite2_peer_raises_no_alert(pq_pair: Pair) -> None:
+    """A man in the middle answering the version-2 directory fetch with bytes that are not
+    a directory: not an alert against the peer (it did not sign that answer); the fetch
+    failed and is tried again on the next offer."""
+    async def directory(request: web.Request) -> web.Response:
+        return web.Response(body=b"not a directory", content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/peer/v1/directory", directory)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        await gw.trust._fetch_from(HEKOU, gw.directory.serial + 1)
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "directory_refused"], alerts
+        # The real peer's answer is signed, and taken.
+        hk = await pq_pair.start(HEKOU)
+        assert await hk.trust._get(LAOCAI, "/peer/v1/directory") == gw.directory.signed_bytes
+    finally:
+        await runner.cleanup()
