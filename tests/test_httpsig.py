@@ -580,3 +580,38 @@ async def test_unsigned_directory_answer_of_a_suite2_peer_raises_no_alert(pq_pai
         assert await hk.trust._get(LAOCAI, "/peer/v1/directory") == gw.directory.signed_bytes
     finally:
         await runner.cleanup()
+
+
+async def test_deeply_nested_batch_answer_is_a_transient_failure(pq_pair: Pair) -> None:
+    """A man in the middle answering a batch with JSON nested too deep for the parser: a
+    transient failure with backoff (not an exception out of the worker's step, after which
+    it sent the batch again every second)."""
+    hits: list[str] = []
+
+    async def envelopes(request: web.Request) -> web.Response:
+        hits.append("post")  # a 200, then a refusal
+        return web.Response(status=200 if len(hits) == 1 else 400, body=b"[" * 100_000,
+                            content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def backed_off() -> bool:
+                d = (await o.status(mid))["deliveries"][0]
+                return len(hits) >= 2 and d["attempts"] >= 2
+            await wait_for(backed_off, 5, "backoff after the deep answers")
+            d = (await o.status(mid))["deliveries"][0]
+        assert gw.deliveries[HEKOU].failures > 0
+        assert d["state"] == "queued" and d["error_code"] == "MALFORMED", d
+    finally:
+        await runner.cleanup()

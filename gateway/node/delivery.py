@@ -270,7 +270,7 @@ class PeerDelivery:
             if not isinstance(results, list) or len(results) != len(live) or not all(
                     isinstance(r, dict) for r in results):
                 raise ValueError("results are not one object per envelope")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # (nested too deep)
             await self._transient(items, live, dead, "MALFORMED",
                                   "peer answered with unreadable JSON")
             return
@@ -381,5 +381,5 @@ def _error_of(payload: bytes, status: int) -> tuple[str, str]:
     try:
         data: Any = json.loads(payload)
         return str(data["code"]), str(data.get("message", ""))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return ("PEER_UNAVAILABLE" if status >= 500 else "MALFORMED"), f"HTTP {status}"
