@@ -615,3 +615,26 @@ async def test_deeply_nested_batch_answer_is_a_transient_failure(pq_pair: Pair) 
         assert d["state"] == "queued" and d["error_code"] == "MALFORMED", d
     finally:
         await runner.cleanup()
+
+
+async def test_deeply_nested_redelivery_answer_is_not_done(tmp_path: Path) -> None:
+    """Version 1 (unsigned answers): a re-delivery answer nested too deep for the JSON
+    parser is a refused one, asked again later; not an exception that ends the task."""
+    async def redeliver(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" * 100_000, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(redelivery.PATH, redeliver)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    pair = Pair(tmp_path, "sqlite")
+    try:
+        pair.configure(LAOCAI, peer_urls={HEKOU: url})
+        gw = await pair.start(LAOCAI)
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)
+    finally:
+        await pair.close()
+        await runner.cleanup()

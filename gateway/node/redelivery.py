@@ -99,7 +99,7 @@ async def _ask(gw: RedeliveryHost, peer: str, url: str, since_ms: int) -> bool:
         return True
     try:
         count = int(json.loads(text)["requeued"]) if status == 200 else None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         count = None
     if count is None:
         log.warning("redelivery_refused", peer=peer, status=status)
