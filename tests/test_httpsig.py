@@ -5,7 +5,10 @@ valid one, rebuilt from the spec text with raw primitives only; the strict struc
 parsing; and two real suite-2 gateways on loopback: messages delivered with version-2
 requests (seen on the wire through a recording proxy, answers signed), a version-1 request
 between them refused DOWNGRADE, a replayed nonce REPLAY, a changed body BAD_SIGNATURE, an old
-``created`` EXPIRED, and unsigned answers from a suite-2 peer ignored by the sender.
+``created`` EXPIRED, and unsigned answers from a suite-2 peer ignored by the sender (a ping,
+a ``Retry-After``, a witness refusal or cosignature, per-envelope refusals and 413s, which
+must not make dead letters, a re-delivery answer, a directory fetch); answers with JSON that
+is not an object or nested too deep are failures, never exceptions out of the workers.
 """
 
 from __future__ import annotations
