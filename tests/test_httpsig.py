@@ -30,12 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import mldsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.audit.notes import cosign, split_note
 from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
 from gateway.cli.doctor import ping_peer
 from gateway.node import redelivery
 from gateway.node.delivery import frame_batch
-from gateway.node.witness import checkpoint_and_witness
+from gateway.node.witness import accept_cosignature, checkpoint_and_witness, current_checkpoint
 from gateway.protocol import envelope, httpsig, peerauth, peerrequest, sfv
 from gateway.protocol.errors import GatewayError, Unauthorized
 from gateway.protocol.identity import Directory, TrustRoots
@@ -641,3 +642,19 @@ async def test_deeply_nested_redelivery_answer_is_not_done(tmp_path: Path) -> No
     finally:
         await pair.close()
         await runner.cleanup()
+
+
+async def test_cosignature_dated_before_its_checkpoint_is_refused(pq_pair: Pair) -> None:
+    """Whether a suite-2 witness's cosignature needs its ML-DSA-65 line depends on the date
+    it states; one dated before the checkpoint it cosigns existed (here by an hour) is
+    refused with an alert, whichever way it arrives (witness answer or courier bundle), so
+    that a forger of the witness's Ed25519 key cannot date one before the switch."""
+    gw = await pq_pair.start(LAOCAI)
+    cid, body_note, size = await current_checkpoint(gw)
+    body, _ = split_note(body_note)
+    ring = pq_pair.net.keyrings[HEKOU]
+    backdated = cosign(ring, body, _now() - 3_600_000)
+    assert not await accept_cosignature(gw, HEKOU, cid, size, body_note, backdated)
+    alerts = await gw.store.call(gw.store.sync.alerts)
+    assert [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
+    assert await accept_cosignature(gw, HEKOU, cid, size, body_note, cosign(ring, body, _now()))

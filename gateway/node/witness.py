@@ -41,7 +41,7 @@ from gateway.audit.notes import (
 from gateway.node.logs import get_logger
 from gateway.node.ports import WitnessHost
 from gateway.protocol import peerrequest, strict
-from gateway.protocol.errors import Downgrade, GatewayError, Malformed
+from gateway.protocol.errors import BadSignature, Downgrade, GatewayError, Malformed
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
            "current_checkpoint", "witness_request"]
@@ -170,11 +170,19 @@ async def witness_request(gw: WitnessHost, old: int, size: int, body_note: str) 
 async def accept_cosignature(gw: WitnessHost, peer: str, cid: int, size: int, body_note: str,
                              lines: str) -> bool:
     """Check ``peer``'s cosignature ``lines`` on our checkpoint ``cid`` and keep them; a bad
-    one is an alert. Whether they came as the witness's answer or in a courier bundle."""
+    one is an alert. Whether they came as the witness's answer or in a courier bundle.
+
+    A cosignature cannot be older than the checkpoint it cosigns (less the allowed clock
+    skew): one dated earlier is refused (``BAD_SIGNATURE``), since whether a suite-2 witness's
+    ML-DSA-65 line is required depends on that date (``notes.pq_cosignatures_from_ms``)."""
     now = gw.clock.now_ms()
+    created = await gw.store.call(gw.store.sync.checkpoint_created_ms, cid)
     try:
-        if not verify_cosignatures(body_note + lines, gw.directory, peer, at_ms=now):
+        stamps = verify_cosignatures(body_note + lines, gw.directory, peer, at_ms=now)
+        if not stamps:
             raise Malformed(f"no cosignature by {peer}")
+        if min(stamps) * 1000 < created - gw.config.max_skew_ms:
+            raise BadSignature(f"cosignature by {peer} dated before the checkpoint it cosigns")
     except GatewayError as e:
         await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
                             "bad_cosignature", f"{peer}: {e.message}", now)
