@@ -35,7 +35,7 @@ from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
 from gateway.cli.doctor import ping_peer
 from gateway.node import redelivery
-from gateway.node.delivery import frame_batch
+from gateway.node.delivery import MAX_ANSWER_BYTES, frame_batch
 from gateway.node.witness import accept_cosignature, checkpoint_and_witness, current_checkpoint
 from gateway.protocol import envelope, httpsig, peerauth, peerrequest, sfv
 from gateway.protocol.errors import GatewayError, Unauthorized
@@ -658,3 +658,44 @@ async def test_cosignature_dated_before_its_checkpoint_is_refused(pq_pair: Pair)
     alerts = await gw.store.call(gw.store.sync.alerts)
     assert [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
     assert await accept_cosignature(gw, HEKOU, cid, size, body_note, cosign(ring, body, _now()))
+
+
+async def test_endless_batch_answer_is_cut_at_the_limit(pq_pair: Pair) -> None:
+    """A man in the middle streaming an endless answer to a batch: the sender stops reading
+    at ``MAX_ANSWER_BYTES`` (a transient MALFORMED), not at the request timeout with all of
+    it in memory."""
+    sent: list[int] = []  # bytes written, per request
+
+    async def envelopes(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        chunk = b" " * 65536
+        sent.append(0)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(8 * MAX_ANSWER_BYTES // len(chunk)):
+                await resp.write(chunk)
+                sent[-1] += len(chunk)
+        return resp
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"},
+                          request_timeout_s=60.0)
+        await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def refused() -> bool:
+                return bool((await o.status(mid))["deliveries"][0]["error_code"])
+            await wait_for(refused, 10, "the endless answer cut")
+            d = (await o.status(mid))["deliveries"][0]
+        assert d["state"] == "queued" and d["error_code"] == "MALFORMED", d
+        assert sent[0] < 4 * MAX_ANSWER_BYTES  # the sender hung up (kernel buffers aside)
+    finally:
+        await runner.cleanup()

@@ -10,7 +10,8 @@ envelope in one transaction:
 
 * **delivered** — the peer returned a receipt that verifies under the peer's key
   and names this message id and envelope hash; the receipt is stored.
-* **retry** (transient) — the peer is unreachable, times out, answers 429, or
+* **retry** (transient) — the peer is unreachable, times out, answers 429, answers
+  more than ``MAX_ANSWER_BYTES`` (read as it streams) or unreadable JSON, or
   refuses the request as a whole for a reason that is not about its envelopes
   (``REQUEST_LEVEL_CODES``: auth, clock, busy, a downgrade while the two directories
   disagree on the suite): the peer's backoff grows
@@ -58,12 +59,12 @@ from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
 from gateway.protocol import peerrequest
 from gateway.protocol.envelope import suite_of
-from gateway.protocol.errors import GatewayError
+from gateway.protocol.errors import GatewayError, PayloadTooLarge
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
-__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "receipted",
-           "record_delivered", "retry_after_ms"]
+__all__ = ["MAX_ANSWER_BYTES", "PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch",
+           "read_answer", "receipted", "record_delivered", "retry_after_ms"]
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
@@ -78,6 +79,8 @@ REQUEST_LEVEL_CODES = frozenset({
     "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
+#: the most of a peer's answer we read (a batch of 256 suite-2 receipts is some 1.5 MB)
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 _U32 = struct.Struct(">I")
 
 
@@ -218,7 +221,7 @@ class PeerDelivery:
                                     timeout=aiohttp.ClientTimeout(
                                         total=gw.config.request_timeout_s)) as resp:
                 status = resp.status
-                payload = await resp.read()
+                payload = await read_answer(resp)
                 retry_after = resp.headers.get("Retry-After")
                 # To a version-2 request, what the answer says is the peer's only if signed.
                 signed = req.version < 2 or peerrequest.answer_verified(
@@ -230,6 +233,9 @@ class PeerDelivery:
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
+            return
+        except PayloadTooLarge as e:
+            await self._transient(items, live, dead, "MALFORMED", e.message)
             return
         if status == 413 and len(live) > 1:
             # Too large as a batch: the next rounds send one at a time.
@@ -375,6 +381,18 @@ async def record_delivered(gw: Node, peer: str, items: Sequence[OutboxItem],
     done = {d[0] for d in delivered}
     gw.metrics.delivered(peer, sent_ms=sent_ms, now_ms=now_ms, stored_at_ms=[
         i.stored_at_ms for i in items if i.outbox_id in done])
+
+
+async def read_answer(resp: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """A peer's answer body, streamed under ``limit`` (``TOO_LARGE`` past it)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the peer's answer is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _error_of(payload: bytes, status: int) -> tuple[str, str]:

@@ -30,10 +30,11 @@ from typing import Any
 import aiohttp
 
 from gateway.audit.notes import log_origin
+from gateway.node.delivery import read_answer
 from gateway.node.logs import get_logger
 from gateway.node.ports import RedeliveryHost
 from gateway.protocol import peerrequest
-from gateway.protocol.errors import GatewayError, Malformed
+from gateway.protocol.errors import GatewayError, Malformed, PayloadTooLarge
 
 __all__ = ["MARKER", "PATH", "ask_peers", "parse_request", "write_marker"]
 
@@ -78,10 +79,10 @@ async def _ask(gw: RedeliveryHost, peer: str, url: str, since_ms: int) -> bool:
     try:
         async with gw.http.post(url + PATH, data=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=30)) as resp:
-            status, raw = resp.status, await resp.read()
+            status, raw = resp.status, await read_answer(resp)
             answer_headers = resp.headers.copy()
         text = raw.decode("utf-8", "replace")
-    except (aiohttp.ClientError, TimeoutError, OSError):
+    except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
         return False
     now = gw.clock.now_ms()
     if req.version >= 2 and not peerrequest.answer_verified(

@@ -38,10 +38,17 @@ from gateway.audit.notes import (
     verify_cosignatures,
     verify_note,
 )
+from gateway.node.delivery import read_answer
 from gateway.node.logs import get_logger
 from gateway.node.ports import WitnessHost
 from gateway.protocol import peerrequest, strict
-from gateway.protocol.errors import BadSignature, Downgrade, GatewayError, Malformed
+from gateway.protocol.errors import (
+    BadSignature,
+    Downgrade,
+    GatewayError,
+    Malformed,
+    PayloadTooLarge,
+)
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
            "current_checkpoint", "witness_request"]
@@ -206,11 +213,11 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
             try:
                 async with gw.http.post(d.url + PATH, data=request, headers=req.headers,
                                         timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                    status, raw = resp.status, await resp.read()
+                    status, raw = resp.status, await read_answer(resp)
                     answer_headers = resp.headers.copy()
                 text = raw.decode("utf-8", "replace")
-            except (aiohttp.ClientError, TimeoutError, OSError):
-                break  # unreachable: next round
+            except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
+                break  # unreachable (or an answer over the limit): next round
             if req.version >= 2 and not peerrequest.answer_verified(
                     req, status=status, headers=answer_headers, body=raw,
                     directory=gw.directory, now_ms=gw.clock.now_ms(),
