@@ -8,7 +8,8 @@ between them refused DOWNGRADE, a replayed nonce REPLAY, a changed body BAD_SIGN
 ``created`` EXPIRED, and unsigned answers from a suite-2 peer ignored by the sender (a ping,
 a ``Retry-After``, a witness refusal or cosignature, per-envelope refusals and 413s, which
 must not make dead letters, a re-delivery answer, a directory fetch); answers with JSON that
-is not an object or nested too deep are failures, never exceptions out of the workers.
+is not an object or nested too deep are failures, never exceptions out of the workers; an
+endless answer is cut at the limit; a cosignature dated before its checkpoint is refused.
 """
 
 from __future__ import annotations
