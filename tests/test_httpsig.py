@@ -5,7 +5,11 @@ valid one, rebuilt from the spec text with raw primitives only; the strict struc
 parsing; and two real suite-2 gateways on loopback: messages delivered with version-2
 requests (seen on the wire through a recording proxy, answers signed), a version-1 request
 between them refused DOWNGRADE, a replayed nonce REPLAY, a changed body BAD_SIGNATURE, an old
-``created`` EXPIRED, and unsigned answers from a suite-2 peer ignored by the sender.
+``created`` EXPIRED, and unsigned answers from a suite-2 peer ignored by the sender (a ping,
+a ``Retry-After``, a witness refusal or cosignature, per-envelope refusals and 413s, which
+must not make dead letters, a re-delivery answer, a directory fetch); answers with JSON that
+is not an object or nested too deep are failures, never exceptions out of the workers; an
+endless answer is cut at the limit; a cosignature dated before its checkpoint is refused.
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ from cryptography.hazmat.primitives.asymmetric import mldsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.audit.notes import cosign, split_note
 from gateway.cli.audit_peer import HttpPeer
 from gateway.cli.demo import free_port
 from gateway.cli.doctor import ping_peer
-from gateway.node.delivery import frame_batch
-from gateway.node.witness import checkpoint_and_witness
+from gateway.node import redelivery
+from gateway.node.delivery import MAX_ANSWER_BYTES, frame_batch
+from gateway.node.witness import accept_cosignature, checkpoint_and_witness, current_checkpoint
 from gateway.protocol import envelope, httpsig, peerauth, peerrequest, sfv
 from gateway.protocol.errors import GatewayError, Unauthorized
 from gateway.protocol.identity import Directory, TrustRoots
@@ -428,5 +434,269 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
         assert "witness" in hits
         alerts = await gw.store.call(gw.store.sync.alerts)
         assert not [a for a in alerts if a["kind"] in ("peer_saw_more", "not_cosigned")], alerts
+    finally:
+        await runner.cleanup()
+
+
+async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_letter(
+        pq_pair: Pair) -> None:
+    """A man in the middle answering a version-2 batch with 200 and a per-envelope
+    ``BAD_SIGNATURE``, then with 413 (both unsigned): the message must not become a dead
+    letter (a permanent loss), it stays queued (wire-format §11 Sender behaviour, §15)."""
+    hits: list[str] = []
+    answers = [web.json_response({"results": [{"code": "BAD_SIGNATURE", "message": "forged"}]}),
+               web.json_response({"code": "TOO_LARGE", "message": "forged"}, status=413)]
+
+    async def envelopes(request: web.Request) -> web.Response:
+        hits.append("post")
+        return answers.pop(0) if answers else web.json_response({}, status=503)
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def answered() -> bool:
+                d = (await o.status(mid))["deliveries"][0]
+                return len(hits) >= 2 and (d["state"] != "queued" or d["attempts"] > 1)
+            await wait_for(answered, 10, "the forged refusals")
+            d = (await o.status(mid))["deliveries"][0]
+        assert d["state"] == "queued", d
+    finally:
+        await runner.cleanup()
+
+
+async def test_unsigned_witness_success_of_a_suite2_peer_is_ignored(pq_pair: Pair) -> None:
+    """A man in the middle answering a version-2 witness request with 200 and cosignature
+    lines it made up: no alert and no cosignature from an answer the witness did not sign
+    (wire-format §11 Sender behaviour, §15); its ML-DSA-65 response signature is what keeps
+    a forged Ed25519-only cosignature out."""
+    hits: list[str] = []
+
+    async def witness(request: web.Request) -> web.Response:
+        hits.append("witness")
+        forged = base64.b64encode(b"\x00" * 76).decode()
+        return web.Response(text=f"\u2014 {HEKOU}/witness {forged}\n")
+
+    app = web.Application()
+    app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        await checkpoint_and_witness(gw)
+        assert "witness" in hits
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
+        assert await gw.store.call(gw.store.sync.witnessed_size, HEKOU) == 0
+    finally:
+        await runner.cleanup()
+
+
+async def test_unsigned_redelivery_answer_of_a_suite2_peer_is_ignored(pq_pair: Pair) -> None:
+    """After a restore, a man in the middle answering the version-2 re-delivery request
+    (``{"requeued": 0}``, or a 404) for Hekou: unsigned, so the gateway neither takes it as
+    done (it would never ask again, and what Hekou sent since the backup stays lost) nor
+    logs or alerts on it; it asks again later."""
+    answers = [web.json_response({"requeued": 0}),
+               web.json_response({"code": "NOT_FOUND", "message": "no"}, status=404)]
+
+    async def redeliver(request: web.Request) -> web.Response:
+        return answers.pop(0)
+
+    app = web.Application()
+    app.router.add_post(redelivery.PATH, redeliver)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: url})
+        gw = await pq_pair.start(LAOCAI)
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)  # the 200
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)  # the 404
+        assert not answers
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "redelivery_unsupported"], alerts
+    finally:
+        await runner.cleanup()
+
+
+async def test_hostile_ping_answers_do_not_stop_the_pinger(pq_pair: Pair) -> None:
+    """A man in the middle answering pings with JSON that is not an object, or nested too
+    deep for the parser: each is a failed ping, never an exception that would end the
+    pinger task (and with it directory refresh and the store's sweeps)."""
+    bodies = [(500, b"[]"), (200, b"[]"), (200, b"[" * 100_000), (429, b"[" * 50_000)]
+
+    async def ping(request: web.Request) -> web.Response:
+        status, body = bodies.pop(0)
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/peer/v1/ping", ping)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        while bodies:
+            await gw.ping(HEKOU)
+            assert gw.peer_info[HEKOU]["reachable"] is False
+            assert gw.peer_info[HEKOU]["ping_error"]
+    finally:
+        await runner.cleanup()
+
+
+async def test_unsigned_directory_answer_of_a_suite2_peer_raises_no_alert(pq_pair: Pair) -> None:
+    """A man in the middle answering the version-2 directory fetch with bytes that are not
+    a directory: not an alert against the peer (it did not sign that answer); the fetch
+    failed and is tried again on the next offer."""
+    async def directory(request: web.Request) -> web.Response:
+        return web.Response(body=b"not a directory", content_type="application/octet-stream")
+
+    app = web.Application()
+    app.router.add_get("/peer/v1/directory", directory)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        await gw.trust._fetch_from(HEKOU, gw.directory.serial + 1)
+        alerts = await gw.store.call(gw.store.sync.alerts)
+        assert not [a for a in alerts if a["kind"] == "directory_refused"], alerts
+        # The real peer's answer is signed, and taken.
+        hk = await pq_pair.start(HEKOU)
+        assert await hk.trust._get(LAOCAI, "/peer/v1/directory") == gw.directory.signed_bytes
+    finally:
+        await runner.cleanup()
+
+
+async def test_deeply_nested_batch_answer_is_a_transient_failure(pq_pair: Pair) -> None:
+    """A man in the middle answering a batch with JSON nested too deep for the parser: a
+    transient failure with backoff (not an exception out of the worker's step, after which
+    it sent the batch again every second)."""
+    hits: list[str] = []
+
+    async def envelopes(request: web.Request) -> web.Response:
+        hits.append("post")  # a 200, then a refusal
+        return web.Response(status=200 if len(hits) == 1 else 400, body=b"[" * 100_000,
+                            content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
+        gw = await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def backed_off() -> bool:
+                d = (await o.status(mid))["deliveries"][0]
+                return len(hits) >= 2 and d["attempts"] >= 2
+            await wait_for(backed_off, 5, "backoff after the deep answers")
+            d = (await o.status(mid))["deliveries"][0]
+        assert gw.deliveries[HEKOU].failures > 0
+        assert d["state"] == "queued" and d["error_code"] == "MALFORMED", d
+    finally:
+        await runner.cleanup()
+
+
+async def test_deeply_nested_redelivery_answer_is_not_done(tmp_path: Path) -> None:
+    """Version 1 (unsigned answers): a re-delivery answer nested too deep for the JSON
+    parser is a refused one, asked again later; not an exception that ends the task."""
+    async def redeliver(request: web.Request) -> web.Response:
+        return web.Response(body=b"[" * 100_000, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_post(redelivery.PATH, redeliver)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    pair = Pair(tmp_path, "sqlite")
+    try:
+        pair.configure(LAOCAI, peer_urls={HEKOU: url})
+        gw = await pair.start(LAOCAI)
+        assert not await redelivery._ask(gw, HEKOU, url, _now() - 60_000)
+    finally:
+        await pair.close()
+        await runner.cleanup()
+
+
+async def test_cosignature_dated_before_its_checkpoint_is_refused(pq_pair: Pair) -> None:
+    """Whether a suite-2 witness's cosignature needs its ML-DSA-65 line depends on the date
+    it states; one dated before the checkpoint it cosigns existed (here by an hour) is
+    refused with an alert, whichever way it arrives (witness answer or courier bundle), so
+    that a forger of the witness's Ed25519 key cannot date one before the switch."""
+    gw = await pq_pair.start(LAOCAI)
+    cid, body_note, size = await current_checkpoint(gw)
+    body, _ = split_note(body_note)
+    ring = pq_pair.net.keyrings[HEKOU]
+    backdated = cosign(ring, body, _now() - 3_600_000)
+    assert not await accept_cosignature(gw, HEKOU, cid, size, body_note, backdated)
+    alerts = await gw.store.call(gw.store.sync.alerts)
+    assert [a for a in alerts if a["kind"] == "bad_cosignature"], alerts
+    assert await accept_cosignature(gw, HEKOU, cid, size, body_note, cosign(ring, body, _now()))
+
+
+async def test_endless_batch_answer_is_cut_at_the_limit(pq_pair: Pair) -> None:
+    """A man in the middle streaming an endless answer to a batch: the sender stops reading
+    at ``MAX_ANSWER_BYTES`` (a transient MALFORMED), not at the request timeout with all of
+    it in memory."""
+    sent: list[int] = []  # bytes written, per request
+
+    async def envelopes(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        chunk = b" " * 65536
+        sent.append(0)
+        with contextlib.suppress(ConnectionError):
+            for _ in range(8 * MAX_ANSWER_BYTES // len(chunk)):
+                await resp.write(chunk)
+                sent[-1] += len(chunk)
+        return resp
+
+    app = web.Application()
+    app.router.add_post(ENVELOPES, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"},
+                          request_timeout_s=60.0)
+        await pq_pair.start(LAOCAI)
+        async with aiohttp.ClientSession() as s:
+            o = pq_pair.officer(s, LAOCAI)
+            mid = await o.send([HEKOU], case_payloads()[0].payload.to_dict())
+
+            async def refused() -> bool:
+                return bool((await o.status(mid))["deliveries"][0]["error_code"])
+            await wait_for(refused, 10, "the endless answer cut")
+            d = (await o.status(mid))["deliveries"][0]
+        assert d["state"] == "queued" and d["error_code"] == "MALFORMED", d
+        assert sent[0] < 4 * MAX_ANSWER_BYTES  # the sender hung up (kernel buffers aside)
     finally:
         await runner.cleanup()

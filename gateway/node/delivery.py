@@ -10,7 +10,8 @@ envelope in one transaction:
 
 * **delivered** — the peer returned a receipt that verifies under the peer's key
   and names this message id and envelope hash; the receipt is stored.
-* **retry** (transient) — the peer is unreachable, times out, answers 429, or
+* **retry** (transient) — the peer is unreachable, times out, answers 429, answers
+  more than ``MAX_ANSWER_BYTES`` (read as it streams) or unreadable JSON, or
   refuses the request as a whole for a reason that is not about its envelopes
   (``REQUEST_LEVEL_CODES``: auth, clock, busy, a downgrade while the two directories
   disagree on the suite): the peer's backoff grows
@@ -29,7 +30,11 @@ envelope in one transaction:
   will not change (malformed, unsupported version, downgrade, bad signature, conflict,
   not a recipient, expired, too large). The row keeps the code and the reason for
   the officer. One poison envelope never blocks the others: results are per
-  envelope, and a batch the peer refuses as too large is split.
+  envelope, and a batch the peer refuses as too large is split. To a version-2 request
+  only a signed answer can make a dead letter (docs/wire-format.md §15): a per-envelope
+  refusal, or a 413, in an answer whose response signature does not verify is retried
+  (a 413 for the declared size is never signed: such an envelope is retried until it
+  expires).
 
 Nothing is ever dropped: rows leave ``queued`` only as delivered or dead, and an
 envelope stored by the peer but not yet marked delivered here (we crashed) is
@@ -54,12 +59,12 @@ from gateway.node.logs import get_logger
 from gateway.node.ports import DeliveryHost, Node
 from gateway.protocol import peerrequest
 from gateway.protocol.envelope import suite_of
-from gateway.protocol.errors import GatewayError
+from gateway.protocol.errors import GatewayError, PayloadTooLarge
 from gateway.protocol.receipt import verify_receipt
 from gateway.store import OutboxItem
 
-__all__ = ["PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch", "receipted",
-           "record_delivered", "retry_after_ms"]
+__all__ = ["MAX_ANSWER_BYTES", "PERMANENT_CODES", "PeerDelivery", "frame_batch", "parse_batch",
+           "read_answer", "receipted", "record_delivered", "retry_after_ms"]
 
 log = get_logger("delivery")
 PERMANENT_CODES = frozenset({
@@ -74,6 +79,8 @@ REQUEST_LEVEL_CODES = frozenset({
     "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
+#: the most of a peer's answer we read (a batch of 256 suite-2 receipts is some 1.5 MB)
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
 _U32 = struct.Struct(">I")
 
 
@@ -214,17 +221,21 @@ class PeerDelivery:
                                     timeout=aiohttp.ClientTimeout(
                                         total=gw.config.request_timeout_s)) as resp:
                 status = resp.status
-                payload = await resp.read()
+                payload = await read_answer(resp)
                 retry_after = resp.headers.get("Retry-After")
-                if retry_after is not None and req.version >= 2 and not \
-                        peerrequest.answer_verified(req, status=status, headers=resp.headers,
-                                                    body=payload, directory=gw.directory,
-                                                    now_ms=gw.clock.now_ms(),
-                                                    max_skew_ms=gw.config.max_skew_ms):
+                # To a version-2 request, what the answer says is the peer's only if signed.
+                signed = req.version < 2 or peerrequest.answer_verified(
+                    req, status=status, headers=resp.headers, body=payload,
+                    directory=gw.directory, now_ms=gw.clock.now_ms(),
+                    max_skew_ms=gw.config.max_skew_ms)
+                if not signed:
                     retry_after = None  # unsigned by a suite-2 peer: not even a hint
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             await self._transient(items, live, dead, "PEER_UNAVAILABLE",
                                   f"cannot reach {self.peer}: {type(e).__name__} {e}")
+            return
+        except PayloadTooLarge as e:
+            await self._transient(items, live, dead, "MALFORMED", e.message)
             return
         if status == 413 and len(live) > 1:
             # Too large as a batch: the next rounds send one at a time.
@@ -233,7 +244,7 @@ class PeerDelivery:
             return
         if status != 200:
             code, msg = _error_of(payload, status)
-            if status == 413:
+            if status == 413 and signed:
                 dead.append((live[0].outbox_id, "TOO_LARGE", msg))
                 await gw.store.call(gw.store.sync.record_results, self.peer, now_ms=now,
                                     delivered=[], retry=[], dead=dead, items=items)
@@ -253,11 +264,11 @@ class PeerDelivery:
             return
         self.batch_size = gw.config.batch_size
         self.stopped = False
-        await self._record(items, live, dead, payload, sent_ms=now)
+        await self._record(items, live, dead, payload, sent_ms=now, signed=signed)
 
     async def _record(self, items: list[OutboxItem], live: list[OutboxItem],
                       dead: list[tuple[int, str, str]], payload: bytes, *,
-                      sent_ms: int) -> None:
+                      sent_ms: int, signed: bool = True) -> None:
         gw = self.gw
         now = gw.clock.now_ms()
         try:
@@ -265,7 +276,7 @@ class PeerDelivery:
             if not isinstance(results, list) or len(results) != len(live) or not all(
                     isinstance(r, dict) for r in results):
                 raise ValueError("results are not one object per envelope")
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # (nested too deep)
             await self._transient(items, live, dead, "MALFORMED",
                                   "peer answered with unreadable JSON")
             return
@@ -280,11 +291,11 @@ class PeerDelivery:
                     retry.append((item.outbox_id, now + gw.config.retry_cap_ms, code,
                                   "the peer's receipt does not verify"))
                     continue
-            elif res.get("code") in PERMANENT_CODES:
+            elif res.get("code") in PERMANENT_CODES and signed:
                 dead.append((item.outbox_id, str(res["code"]), str(res.get("message", ""))))
                 log.warning("dead_letter", peer=self.peer, message_id=item.message_id.hex(),
                             code=res["code"])
-            else:
+            else:  # (also a refusal in an unsigned answer to a version-2 request)
                 retry.append((item.outbox_id,
                               now + backoff_ms(item.attempts + 1, gw.config.retry_base_ms,
                                                gw.config.retry_cap_ms),
@@ -372,9 +383,21 @@ async def record_delivered(gw: Node, peer: str, items: Sequence[OutboxItem],
         i.stored_at_ms for i in items if i.outbox_id in done])
 
 
+async def read_answer(resp: aiohttp.ClientResponse, limit: int = MAX_ANSWER_BYTES) -> bytes:
+    """A peer's answer body, streamed under ``limit`` (``TOO_LARGE`` past it)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in resp.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the peer's answer is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _error_of(payload: bytes, status: int) -> tuple[str, str]:
     try:
         data: Any = json.loads(payload)
         return str(data["code"]), str(data.get("message", ""))
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return ("PEER_UNAVAILABLE" if status >= 500 else "MALFORMED"), f"HTTP {status}"

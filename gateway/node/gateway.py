@@ -337,16 +337,20 @@ class Gateway:
             async with self.http.get(d.url + path, headers=req.headers,
                                      timeout=aiohttp.ClientTimeout(total=5)) as resp:
                 raw = await resp.content.read(64 * 1024)
-                data = json.loads(raw)
-                if resp.status != 200:
-                    raise GatewayError(f"{data.get('code')}: {data.get('message')}")
                 t1 = self.clock.now_ms()
                 if req.version >= 2 and not peerrequest.answer_verified(
                         req, status=resp.status, headers=resp.headers, body=raw,
                         directory=self.directory, now_ms=t1,
                         max_skew_ms=self.config.max_skew_ms):
-                    # Its time and serial could be anyone's: use neither (§11, §15).
-                    raise GatewayError("the ping answer of a suite-2 peer is not signed by it")
+                    # Its time and serial could be anyone's: use neither (§11, §15), and
+                    # verify before parsing.
+                    raise GatewayError(f"HTTP {resp.status}: the ping answer of a suite-2 "
+                                       "peer is not signed by it")
+                data = json.loads(raw)
+                if not isinstance(data, dict):
+                    raise TypeError("the ping answer is not a JSON object")
+                if resp.status != 200:
+                    raise GatewayError(f"{data.get('code')}: {data.get('message')}")
             info.update(reachable=True, last_ping_ms=t1, rtt_ms=t1 - t0,
                         clock_skew_ms=int(data["time_ms"]) - (t0 + t1) // 2, ping_error=None)
             serial = data.get("directory_serial")
@@ -355,7 +359,7 @@ class Gateway:
             if d.failures or d.next_attempt_ms > t1:
                 d.reset_backoff()
         except (aiohttp.ClientError, TimeoutError, OSError, GatewayError, ValueError,
-                KeyError) as e:
+                KeyError, TypeError, RecursionError) as e:
             info.update(reachable=False, last_ping_ms=self.clock.now_ms(),
                         ping_error=type(e).__name__ if not isinstance(e, GatewayError)
                         else e.message)

@@ -13,7 +13,8 @@ had lost is stored and receipted anew. Each answer is an audit event on both sid
 (``redelivery.asked`` here, ``redelivery.requested`` there). The file is rewritten with
 the peers done and removed when all are; a peer that does not know the route (404: an
 older release) raises a ``redelivery_unsupported`` alert, and the runbook says to ask that
-office to re-send by hand. Unreachable peers are asked again every ``RETRY_S``.
+office to re-send by hand. Unreachable peers are asked again every ``RETRY_S``, and so
+are suite-2 peers whose answer to the version-2 request is not signed by them (§15).
 
 The route is additive and optional: version-1 peers without it keep working.
 """
@@ -29,10 +30,11 @@ from typing import Any
 import aiohttp
 
 from gateway.audit.notes import log_origin
+from gateway.node.delivery import read_answer
 from gateway.node.logs import get_logger
 from gateway.node.ports import RedeliveryHost
 from gateway.protocol import peerrequest
-from gateway.protocol.errors import GatewayError, Malformed
+from gateway.protocol.errors import GatewayError, Malformed, PayloadTooLarge
 
 __all__ = ["MARKER", "PATH", "ask_peers", "parse_request", "write_marker"]
 
@@ -77,10 +79,18 @@ async def _ask(gw: RedeliveryHost, peer: str, url: str, since_ms: int) -> bool:
     try:
         async with gw.http.post(url + PATH, data=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=30)) as resp:
-            status, text = resp.status, await resp.text()
-    except (aiohttp.ClientError, TimeoutError, OSError):
+            status, raw = resp.status, await read_answer(resp)
+            answer_headers = resp.headers.copy()
+        text = raw.decode("utf-8", "replace")
+    except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
         return False
     now = gw.clock.now_ms()
+    if req.version >= 2 and not peerrequest.answer_verified(
+            req, status=status, headers=answer_headers, body=raw, directory=gw.directory,
+            now_ms=now, max_skew_ms=gw.config.max_skew_ms):
+        # Not signed by a suite-2 peer: it may not be its answer; ask again later.
+        log.warning("redelivery_answer_unsigned", peer=peer, status=status)
+        return False
     if status == 404:
         await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
                             "redelivery_unsupported",
@@ -90,7 +100,7 @@ async def _ask(gw: RedeliveryHost, peer: str, url: str, since_ms: int) -> bool:
         return True
     try:
         count = int(json.loads(text)["requeued"]) if status == 200 else None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         count = None
     if count is None:
         log.warning("redelivery_refused", peer=peer, status=status)

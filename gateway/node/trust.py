@@ -347,7 +347,8 @@ class DirectoryKeeper:
         self._fetch = self.gw.spawn(self._fetch_from(peer, serial), name="directory-fetch")
 
     async def _get(self, peer: str, path: str) -> bytes:
-        """A signed GET of ``path`` from ``peer``'s peer API; the body (at most 1 MiB)."""
+        """A signed GET of ``path`` from ``peer``'s peer API; the body (at most 1 MiB; to a
+        version-2 request, only if the answer is signed by the peer)."""
         gw = self.gw
         req = peerrequest.sign(gw.keyring, gw.directory, method="GET", path_qs=path,
                                destination=peer, body=b"", now_ms=gw.clock.now_ms())
@@ -356,6 +357,12 @@ class DirectoryKeeper:
             body = await resp.content.read(MAX_DIRECTORY_BYTES + 1)
             if resp.status != 200:
                 raise PeerUnavailable(f"{peer} answered HTTP {resp.status}")
+            if req.version >= 2 and not peerrequest.answer_verified(
+                    req, status=resp.status, headers=resp.headers, body=body,
+                    directory=gw.directory, now_ms=gw.clock.now_ms(),
+                    max_skew_ms=gw.config.max_skew_ms):
+                # Not the peer's answer, perhaps: nothing to blame it for (no alert).
+                raise PeerUnavailable(f"{peer}'s answer is not signed by it")
         return body
 
     async def _fetch_from(self, peer: str, serial: int) -> None:

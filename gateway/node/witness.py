@@ -38,10 +38,17 @@ from gateway.audit.notes import (
     verify_cosignatures,
     verify_note,
 )
+from gateway.node.delivery import read_answer
 from gateway.node.logs import get_logger
 from gateway.node.ports import WitnessHost
 from gateway.protocol import peerrequest, strict
-from gateway.protocol.errors import Downgrade, GatewayError, Malformed
+from gateway.protocol.errors import (
+    BadSignature,
+    Downgrade,
+    GatewayError,
+    Malformed,
+    PayloadTooLarge,
+)
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
            "current_checkpoint", "witness_request"]
@@ -170,11 +177,19 @@ async def witness_request(gw: WitnessHost, old: int, size: int, body_note: str) 
 async def accept_cosignature(gw: WitnessHost, peer: str, cid: int, size: int, body_note: str,
                              lines: str) -> bool:
     """Check ``peer``'s cosignature ``lines`` on our checkpoint ``cid`` and keep them; a bad
-    one is an alert. Whether they came as the witness's answer or in a courier bundle."""
+    one is an alert. Whether they came as the witness's answer or in a courier bundle.
+
+    A cosignature cannot be older than the checkpoint it cosigns (less the allowed clock
+    skew): one dated earlier is refused (``BAD_SIGNATURE``), since whether a suite-2 witness's
+    ML-DSA-65 line is required depends on that date (``notes.pq_cosignatures_from_ms``)."""
     now = gw.clock.now_ms()
+    created = await gw.store.call(gw.store.sync.checkpoint_created_ms, cid)
     try:
-        if not verify_cosignatures(body_note + lines, gw.directory, peer, at_ms=now):
+        stamps = verify_cosignatures(body_note + lines, gw.directory, peer, at_ms=now)
+        if not stamps:
             raise Malformed(f"no cosignature by {peer}")
+        if min(stamps) * 1000 < created - gw.config.max_skew_ms:
+            raise BadSignature(f"cosignature by {peer} dated before the checkpoint it cosigns")
     except GatewayError as e:
         await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
                             "bad_cosignature", f"{peer}: {e.message}", now)
@@ -198,17 +213,18 @@ async def checkpoint_and_witness(gw: WitnessHost) -> None:
             try:
                 async with gw.http.post(d.url + PATH, data=request, headers=req.headers,
                                         timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                    status, raw = resp.status, await resp.read()
+                    status, raw = resp.status, await read_answer(resp)
                     answer_headers = resp.headers.copy()
                 text = raw.decode("utf-8", "replace")
-            except (aiohttp.ClientError, TimeoutError, OSError):
-                break  # unreachable: next round
-            if status != 200 and req.version >= 2 and not peerrequest.answer_verified(
+            except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
+                break  # unreachable (or an answer over the limit): next round
+            if req.version >= 2 and not peerrequest.answer_verified(
                     req, status=status, headers=answer_headers, body=raw,
                     directory=gw.directory, now_ms=gw.clock.now_ms(),
                     max_skew_ms=gw.config.max_skew_ms):
-                # A refusal a suite-2 witness did not sign may not be its own: act on
-                # nothing it says (no size, no alert); the next round asks again.
+                # An answer a suite-2 witness did not sign may not be its own: act on
+                # nothing it says (no size, no alert, no cosignature: a forged Ed25519-only
+                # cosignature dated before the switch would pass); the next round asks again.
                 log.warning("witness_answer_unsigned", peer=peer, status=status)
                 break
             try:

@@ -5,7 +5,7 @@ The one place that signs a peer request (``sign``): version 1 (``BLO-*`` headers
 two offices' required suite is 1, version 2 (RFC 9421, ``gateway.protocol.httpsig``, §15)
 when it is 2. To a version-2 request a peer's answer is signed too: ``answer_verified``
 says whether it is, and a sender acts on what such an answer says (a ping's time and serial,
-a witness refusal, a ``Retry-After``) only if it is.
+a witness answer, a ``Retry-After``, a per-envelope refusal) only if it is.
 """
 
 from __future__ import annotations

@@ -140,6 +140,12 @@ class AuditLogMixin(StoreBase):
             return int(c.execute(sa.select(witnessed_by.c.size).where(
                 witnessed_by.c.peer == peer)).scalar() or 0)
 
+    def checkpoint_created_ms(self, checkpoint_id: int) -> int:
+        """When we signed checkpoint ``checkpoint_id`` (our clock)."""
+        with self.engine.connect() as c:
+            return int(c.execute(sa.select(audit_checkpoints.c.created_ms).where(
+                audit_checkpoints.c.id == checkpoint_id)).scalar_one())
+
     def latest_checkpoint(self) -> dict[str, Any] | None:
         with self.engine.connect() as c:
             row = c.execute(sa.select(audit_checkpoints).order_by(
