@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,7 @@ class StoreBase:
         self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
         #: (table, columns) -> (INSERT for this dialect, positional order or None)
-        self._driver_sql: dict[tuple[str, tuple[str, ...]],
+        self._driver_sql: dict[tuple[str, tuple[str, ...], bool],
                                tuple[str, tuple[int, ...] | None]] = {}
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
@@ -214,19 +214,21 @@ class StoreBase:
         return edge
 
     def _insert_rows(self, c: sa.Connection, table: sa.Table, columns: tuple[str, ...],
-                     rows: list[tuple[Any, ...]]) -> None:
-        """INSERT ``rows`` (tuples in the order of ``columns``; ints, bytes, str: values
-        the driver takes as they are) with the driver's executemany.
+                     rows: Sequence[tuple[Any, ...]], *, ignore: bool = False) -> None:
+        """INSERT ``rows`` (tuples in the order of ``columns``; ints, bytes, str, None:
+        values the driver takes as they are) with the driver's executemany; with
+        ``ignore``, rows that violate a unique constraint are skipped (``_insert_ignore``).
 
-        For the hot inserts of every transaction (the audit leaves and tree nodes): Core's
-        executemany processes each row's parameters in Python, which cost more than the
-        insert itself. The statement is still rendered by SQLAlchemy for this dialect
-        (once per table and columns), so it is the same INSERT on SQLite and PostgreSQL."""
+        For the hot inserts of every message (audit leaves and tree nodes, outbox, inbox,
+        receipts, storage keys): Core's executemany processes each row's parameters in
+        Python, which cost more than the insert itself. The statement is still rendered by
+        SQLAlchemy for this dialect (once per table, columns and ``ignore``), so it is the
+        same INSERT on SQLite and PostgreSQL."""
         if not rows:
             return
-        key = (table.name, columns)
+        key = (table.name, columns, ignore)
         if key not in self._driver_sql:
-            compiled = sa.insert(table).values(
+            compiled = (self._insert_ignore(table) if ignore else sa.insert(table)).values(
                 {name: sa.bindparam(name) for name in columns}).compile(dialect=c.dialect)
             if compiled.positional:  # e.g. SQLite's "?": the row's values in rendered order
                 names = tuple(compiled.positiontup or ())
@@ -236,7 +238,7 @@ class StoreBase:
             else:  # e.g. psycopg's "%(name)s": one mapping per row
                 self._driver_sql[key] = (str(compiled), None)
         sql, order = self._driver_sql[key]
-        params: list[Any]
+        params: Sequence[Any]
         if order is None:
             params = [dict(zip(columns, r, strict=True)) for r in rows]
         elif order == tuple(range(len(columns))):
