@@ -57,7 +57,7 @@ class InboxMixin(StorageKeysMixin, CourierMixin):
                                             {e.message_id for e in items}))):
                 known[(row.sender, row.message_id)] = (row.id, row.sha256)
             fresh: list[tuple[int, Incoming, bytes]] = []
-            steps = _Steps(c)
+            steps = _Steps(c, self)
             for i, env in enumerate(items):
                 key = (env.sender, env.message_id)
                 if key in known:

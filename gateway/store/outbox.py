@@ -49,7 +49,7 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                        "message_type": _type_slug(s.envelope.message_type),
                        "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
                       for s in items)
-            steps = _Steps(c)
+            steps = _Steps(c, self)
             for s in items:
                 if s.step is not None:
                     steps.add(ev, s.step, s.envelope, self.office_id, s.peers[0], s.now_ms,
