@@ -183,9 +183,9 @@ class PeerDelivery:
         if self.next_attempt_ms > now:
             await self._sleep((self.next_attempt_ms - now) / 1000)
             return
-        items = await gw.store.read(gw.store.sync.due, self.peer, now, self.batch_size)
+        items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size)
         if not items:
-            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer)
+            nxt = await gw.store.call(gw.store.sync.next_due_ms, self.peer)
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)

@@ -58,16 +58,11 @@ T = TypeVar("T")
 
 
 class AsyncStore:
-    """Runs ``Store`` methods on one dedicated writer thread (reads that must not queue behind
-    its commits on a reader thread); database errors become StorageError."""
+    """Runs ``Store`` methods on one dedicated thread; database errors become StorageError."""
 
     def __init__(self, store: Store) -> None:
         self.sync = store
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        # Reads that must not wait in the writer's queue behind group commits (each one an
-        # fsync): the delivery workers' look-ups of due rows. SQLite in WAL mode and
-        # PostgreSQL both let a reader run beside the writer; it sees committed rows only.
-        self._readers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
         self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Told (method name, seconds) after each call, failed or not: the store-latency
@@ -98,20 +93,10 @@ class AsyncStore:
                         fut.set_result(None)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run ``fn`` on the store's one writer thread, in order with every other call."""
-        return await self._run(self._pool, fn, *args, **kwargs)
-
-    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run the read-only ``fn`` on the reader thread: it does not queue behind the
-        writer's transactions, and sees what they committed (never what they are writing)."""
-        return await self._run(self._readers, fn, *args, **kwargs)
-
-    async def _run(self, pool: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args,
-                   **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
         try:
-            return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
+            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
         except (OperationalError, SQLAlchemyError) as e:
             raise storage_error(e) from e
         finally:
@@ -120,5 +105,4 @@ class AsyncStore:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
         self.sync.engine.dispose()
