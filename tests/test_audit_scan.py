@@ -147,3 +147,17 @@ def test_every_core_gives_what_one_core_gives(monkeypatch: pytest.MonkeyPatch,
                                                                           "edited"))
     assert created[0] == ("message.created", "", ("cn.yunnan.hekou.blo",), f"{1:032x}",
                           f"{1:064x}", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(leaf_events, st.sampled_from([0, 2**63, 2**64, 10**30]))
+def test_encode_leaf_writes_the_json_modules_canonical_bytes(event: dict[str, object],
+                                                             big: int) -> None:
+    """``encode_leaf`` writes with orjson for speed: its bytes must be exactly the canonical
+    form of the json module (sorted keys, no white space, ASCII escapes), whatever the valid
+    event, integers past 64 bits included (those take the json module)."""
+    import json
+
+    for ev in (event, {**event, "seq": big}):
+        assert encode_leaf(ev) == json.dumps(ev, sort_keys=True, separators=(",", ":"),
+                                             ensure_ascii=True).encode("ascii")

@@ -161,8 +161,19 @@ def encode_leaf(event: Mapping[str, Any]) -> bytes:
         raise Malformed(f"unknown audit event type {event.get('type')!r}")
     for k, v in event.items():
         _check(k, v)
-    return json.dumps(dict(event), sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True).encode("ascii")
+    # The field rules admit ASCII ids, codes, hex and integers only, for which orjson's
+    # compact sorted output is byte-identical to the json module's (``decode_leaf`` relies
+    # on the same); anything it cannot write that way (an integer over 64 bits) takes the
+    # json module, so the bytes never depend on the encoder.
+    try:
+        out = orjson.dumps(event if type(event) is dict else dict(event),
+                           option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        out = b""
+    if not out.isascii() or not out:
+        out = json.dumps(dict(event), sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=True).encode("ascii")
+    return out
 
 
 def decode_leaf(line: bytes) -> dict[str, Any]:

@@ -29,10 +29,16 @@ class _Steps:
     """Workflow steps of one transaction, written in bulk; later messages of the same batch
     see the states that earlier ones made."""
 
-    def __init__(self, c: sa.Connection) -> None:
+    #: the columns of a new item, in the order of the tuples in ``new``
+    NEW_COLUMNS = ("root_id", "kind", "message_type", "root_step", "case_reference",
+                   "opened_by", "counterpart", "state", "priority", "created_ms",
+                   "updated_ms", "deadline_ms")
+
+    def __init__(self, c: sa.Connection, store: StoreBase) -> None:
         self.c = c
+        self.store = store
         self.state: dict[str, tuple[str, str]] = {}
-        self.new: list[dict[str, Any]] = []
+        self.new: list[tuple[Any, ...]] = []
         self.moves: list[dict[str, Any]] = []
 
     def current(self, root: str) -> tuple[str, str] | None:
@@ -48,12 +54,9 @@ class _Steps:
             counterpart: str, now_ms: int, deadline_ms: int) -> None:
         self.state[step.root] = (step.kind, step.state_to)
         if step.new_item:
-            self.new.append({
-                "root_id": step.root, "kind": step.kind, "message_type": env.message_type,
-                "root_step": env.workflow_step, "case_reference": env.case_reference,
-                "opened_by": opened_by, "counterpart": counterpart, "state": step.state_to,
-                "priority": env.priority, "created_ms": now_ms, "updated_ms": now_ms,
-                "deadline_ms": deadline_ms})
+            self.new.append((step.root, step.kind, env.message_type, env.workflow_step,
+                             env.case_reference, opened_by, counterpart, step.state_to,
+                             env.priority, now_ms, now_ms, deadline_ms))
         else:
             waiting = WAITING[step.kind]
             answered = step.state_from in waiting and step.state_to not in waiting
@@ -65,7 +68,7 @@ class _Steps:
 
     def flush(self) -> None:
         if self.new:
-            self.c.execute(sa.insert(case_items), self.new)
+            self.store._insert_rows(self.c, case_items, self.NEW_COLUMNS, self.new)
         if self.moves:
             # New items first: a reply in the same batch may move an item just opened.
             self.c.execute(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,9 @@ class StoreBase:
         self.office_id = office_id
         self.deadline_hours = deadline_hours
         self._edge: CompactRange | None = None
+        #: (table, columns) -> (INSERT for this dialect, positional order or None)
+        self._driver_sql: dict[tuple[str, tuple[str, ...], bool],
+                               tuple[str, tuple[int, ...] | None]] = {}
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
         """The right edge of the tree as committed. Another process may have appended
@@ -199,15 +202,50 @@ class StoreBase:
 
     def _append(self, c: sa.Connection, events: list[dict[str, Any]]) -> CompactRange:
         edge = self._load_edge(c).copy()
-        leaves, nodes = [], []
+        leaves: list[tuple[Any, ...]] = []
+        nodes: list[tuple[Any, ...]] = []
         for ev in events:
             data = encode_leaf({"v": 1, "seq": edge.size, "office": self.office_id, **ev})
             h = leaf_hash(LEAF_PREFIX + data)
-            leaves.append({"idx": edge.size, "t": ev["t"], "data": data, "hash": h})
-            nodes += [{"level": lv, "idx": i, "hash": nh} for lv, i, nh in edge.append(h)]
-        c.execute(sa.insert(audit_leaves), leaves)
-        c.execute(sa.insert(audit_nodes), nodes)
+            leaves.append((edge.size, ev["t"], data, h))
+            nodes += edge.append(h)  # (level, idx, hash)
+        self._insert_rows(c, audit_leaves, ("idx", "t", "data", "hash"), leaves)
+        self._insert_rows(c, audit_nodes, ("level", "idx", "hash"), nodes)
         return edge
+
+    def _insert_rows(self, c: sa.Connection, table: sa.Table, columns: tuple[str, ...],
+                     rows: Sequence[tuple[Any, ...]], *, ignore: bool = False) -> None:
+        """INSERT ``rows`` (tuples in the order of ``columns``; ints, bytes, str, None:
+        values the driver takes as they are) with the driver's executemany; with
+        ``ignore``, rows that violate a unique constraint are skipped (``_insert_ignore``).
+
+        For the hot inserts of every message (audit leaves and tree nodes, outbox, inbox,
+        receipts, storage keys): Core's executemany processes each row's parameters in
+        Python, which cost more than the insert itself. The statement is still rendered by
+        SQLAlchemy for this dialect (once per table, columns and ``ignore``), so it is the
+        same INSERT on SQLite and PostgreSQL."""
+        if not rows:
+            return
+        key = (table.name, columns, ignore)
+        if key not in self._driver_sql:
+            compiled = (self._insert_ignore(table) if ignore else sa.insert(table)).values(
+                {name: sa.bindparam(name) for name in columns}).compile(dialect=c.dialect)
+            if compiled.positional:  # e.g. SQLite's "?": the row's values in rendered order
+                names = tuple(compiled.positiontup or ())
+                if sorted(names) != sorted(columns):
+                    raise StorageError(f"cannot render the insert into {table.name}")
+                self._driver_sql[key] = (str(compiled), tuple(columns.index(n) for n in names))
+            else:  # e.g. psycopg's "%(name)s": one mapping per row
+                self._driver_sql[key] = (str(compiled), None)
+        sql, order = self._driver_sql[key]
+        params: Sequence[Any]
+        if order is None:
+            params = [dict(zip(columns, r, strict=True)) for r in rows]
+        elif order == tuple(range(len(columns))):
+            params = rows
+        else:
+            params = [tuple(r[i] for i in order) for r in rows]
+        c.exec_driver_sql(sql, params)
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         """INSERT that skips rows violating a unique constraint (SQLite and PostgreSQL)."""

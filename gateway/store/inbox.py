@@ -57,7 +57,7 @@ class InboxMixin(StorageKeysMixin, CourierMixin):
                                             {e.message_id for e in items}))):
                 known[(row.sender, row.message_id)] = (row.id, row.sha256)
             fresh: list[tuple[int, Incoming, bytes]] = []
-            steps = _Steps(c)
+            steps = _Steps(c, self)
             for i, env in enumerate(items):
                 key = (env.sender, env.message_id)
                 if key in known:
@@ -83,12 +83,12 @@ class InboxMixin(StorageKeysMixin, CourierMixin):
             steps.flush()
             ids = self._insert_envelopes(c, [(e, now_ms, None) for _, e, _ in fresh], "in")
             if fresh:
-                c.execute(sa.insert(inbox), [{"envelope_id": eid, "received_at_ms": now_ms}
-                                             for eid in ids])
-                c.execute(sa.insert(receipts), [
-                    {"envelope_id": eid, "office": me, "direction": "issued", "raw": r,
-                     "received_at_ms": now_ms} for eid, (_, _, r) in zip(ids, fresh,
-                                                                          strict=True)])
+                self._insert_rows(c, inbox, ("envelope_id", "received_at_ms"),
+                                  [(eid, now_ms) for eid in ids])
+                self._insert_rows(c, receipts, (
+                    "envelope_id", "office", "direction", "raw", "received_at_ms"),
+                    [(eid, me, "issued", r, now_ms)
+                     for eid, (_, _, r) in zip(ids, fresh, strict=True)])
             for (i, env, receipt) in fresh:
                 out[i] = ReceiveResult("accepted", receipt)
                 ev.append({"t": now_ms, "type": "envelope.received", "peer": env.sender,

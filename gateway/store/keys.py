@@ -63,8 +63,8 @@ class StorageKeysMixin(StoreBase):
             "deadline_ms": env.deadline_ms, "submitted_by": by}
             for (env, now_ms, by), k in zip(rows, keys, strict=True)])
         ids = [int(r[0]) for r in result]
-        c.execute(sa.insert(content_keys), [{"envelope_id": i, "key": k}
-                                            for i, k in zip(ids, keys, strict=True)])
+        self._insert_rows(c, content_keys, ("envelope_id", "key"),
+                          list(zip(ids, keys, strict=True)))
         return ids
 
     def shred_expired(self, before_ms: int, now_ms: int) -> int:

@@ -49,17 +49,17 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                        "message_type": _type_slug(s.envelope.message_type),
                        "envelope_sha256": s.envelope.sha256.hex(), "peers": list(s.peers)}
                       for s in items)
-            steps = _Steps(c)
+            steps = _Steps(c, self)
             for s in items:
                 if s.step is not None:
                     steps.add(ev, s.step, s.envelope, self.office_id, s.peers[0], s.now_ms,
                               s.deadline_ms)
             steps.flush()
-            c.execute(sa.insert(outbox), [
-                {"envelope_id": eid, "peer": p, "state": "queued",
-                 "priority": s.envelope.priority, "attempts": 0, "next_attempt_ms": 0,
-                 "updated_at_ms": s.now_ms}
-                for eid, s in zip(ids, items, strict=True) for p in s.peers])
+            self._insert_rows(c, outbox, (
+                "envelope_id", "peer", "state", "priority", "attempts", "next_attempt_ms",
+                "updated_at_ms"), [(eid, p, "queued", s.envelope.priority, 0, 0, s.now_ms)
+                                   for eid, s in zip(ids, items, strict=True)
+                                   for p in s.peers])
             self._record_answers(c, items)  # the Idempotency-Key rows, in this transaction
 
     def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
@@ -126,9 +126,10 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                           .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
                                   attempts=outbox.c.attempts + 1, last_error_code=None,
                                   last_error=None), [{"oid": d[0]} for d in delivered])
-                c.execute(self._insert_ignore(receipts), [
-                    {"envelope_id": eid, "office": peer, "direction": "received", "raw": raw,
-                     "received_at_ms": at} for _, eid, raw, at in delivered])
+                self._insert_rows(c, receipts, (
+                    "envelope_id", "office", "direction", "raw", "received_at_ms"),
+                    [(eid, peer, "received", raw, at) for _, eid, raw, at in delivered],
+                    ignore=True)
             if retry:
                 c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
                     attempts=outbox.c.attempts + 1, next_attempt_ms=sa.bindparam("next_ms"),
