@@ -3,7 +3,6 @@ Every test runs on SQLite and, where GATEWAY_TEST_PG_DSN is set, on PostgreSQL."
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import time
@@ -368,7 +367,11 @@ async def test_backoff_is_persisted_across_restarts(pair):
     failures = gw.deliveries[HEKOU].failures
     await pair.stop(LAOCAI)
     gw = await pair.start(LAOCAI)
-    await asyncio.sleep(0.05)
+
+    async def loaded() -> bool:  # 0 until the worker has read its state (or failed once)
+        return gw.deliveries[HEKOU].failures != 0
+    await wait_for(loaded, what="the worker's first failure count")
+    # read back from the store: a worker that started from 0 would show 1 here
     assert gw.deliveries[HEKOU].failures >= failures
 
 
