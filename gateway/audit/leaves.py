@@ -166,8 +166,10 @@ def encode_leaf(event: Mapping[str, Any]) -> bytes:
     # on the same); anything it cannot write that way (an integer over 64 bits) takes the
     # json module, so the bytes never depend on the encoder.
     try:
-        out = orjson.dumps(event if type(event) is dict else dict(event),
-                           option=orjson.OPT_SORT_KEYS)
+        # copied: the bytes orjson returns keep its whole output buffer (~4 KB each), and a
+        # million leaves held at once (a bundle, a batch) then took 4 GB instead of 0.4
+        out = memoryview(orjson.dumps(event if type(event) is dict else dict(event),
+                                      option=orjson.OPT_SORT_KEYS)).tobytes()
     except TypeError:
         out = b""
     if not out.isascii() or not out:
