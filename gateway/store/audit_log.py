@@ -68,7 +68,10 @@ class AuditLogMixin(StoreBase):
         with self.engine.begin() as c:
             note = c.execute(sa.select(audit_checkpoints.c.note).where(
                 audit_checkpoints.c.id == checkpoint_id)).scalar_one()
-            if line not in note:
+            # one cosignature per witness on a checkpoint: a second request that raced the
+            # first (the checkpointer and an explicit round) adds no second pair of lines
+            witness = line.split("\n", 1)[0].rsplit(" ", 1)[0] + " "
+            if witness not in note:
                 c.execute(sa.update(audit_checkpoints).where(
                     audit_checkpoints.c.id == checkpoint_id).values(note=note + line))
             n = c.execute(sa.update(witnessed_by).where(witnessed_by.c.peer == peer)
