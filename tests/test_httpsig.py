@@ -386,6 +386,16 @@ async def test_version1_and_bad_version2_requests_between_suite2_gateways(
     assert (status, answer["code"]) == (409, "REPLAY")
 
 
+async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Serve ``app`` (a forging or hostile peer) on a free loopback port; the caller cleans
+    the runner up."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
+
+
 async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> None:
     """A man in the middle answering for Hekou: its ping time and a long Retry-After are
     not believed (wire-format §11 Sender behaviour)."""
@@ -408,10 +418,7 @@ async def test_unsigned_answers_of_a_suite2_peer_are_ignored(pq_pair: Pair) -> N
     app.router.add_get("/peer/v1/ping", ping)
     app.router.add_post(ENVELOPES, envelopes)
     app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"},
                           retry_cap_ms=600_000)  # a believed Retry-After would be 10 min
@@ -453,10 +460,7 @@ async def test_unsigned_per_envelope_refusals_of_a_suite2_peer_do_not_dead_lette
 
     app = web.Application()
     app.router.add_post(ENVELOPES, envelopes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
         await pq_pair.start(LAOCAI)
@@ -488,10 +492,7 @@ async def test_unsigned_witness_success_of_a_suite2_peer_is_ignored(pq_pair: Pai
 
     app = web.Application()
     app.router.add_post("/peer/v1/witness/add-checkpoint", witness)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
         gw = await pq_pair.start(LAOCAI)
@@ -546,10 +547,7 @@ async def test_hostile_ping_answers_do_not_stop_the_pinger(pq_pair: Pair) -> Non
 
     app = web.Application()
     app.router.add_get("/peer/v1/ping", ping)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
         gw = await pq_pair.start(LAOCAI)
@@ -570,10 +568,7 @@ async def test_unsigned_directory_answer_of_a_suite2_peer_raises_no_alert(pq_pai
 
     app = web.Application()
     app.router.add_get("/peer/v1/directory", directory)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
         gw = await pq_pair.start(LAOCAI)
@@ -600,10 +595,7 @@ async def test_deeply_nested_batch_answer_is_a_transient_failure(pq_pair: Pair) 
 
     app = web.Application()
     app.router.add_post(ENVELOPES, envelopes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"})
         gw = await pq_pair.start(LAOCAI)
@@ -680,10 +672,7 @@ async def test_endless_batch_answer_is_cut_at_the_limit(pq_pair: Pair) -> None:
 
     app = web.Application()
     app.router.add_post(ENVELOPES, envelopes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    runner, port = await _serve(app)
     try:
         pq_pair.configure(LAOCAI, peer_urls={HEKOU: f"http://127.0.0.1:{port}"},
                           request_timeout_s=60.0)
