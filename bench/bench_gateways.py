@@ -145,12 +145,13 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "",
         net, tokens = f.net, f.tokens
         floor, floor_cpu = crypto_floor(net)
         base, db = f.api(LAOCAI), f.engine(LAOCAI)
-        cpu0 = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU)
+        cpu0 = {o: f.cpu_s(o) for o in (LAOCAI, HEKOU)}
         t0 = time.perf_counter()
         sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], messages, 32))
         t_sub = max(sub_times) - t0
         t_end = wait_delivered(db, messages)
-        cpu = f.cpu_s(LAOCAI) + f.cpu_s(HEKOU) - cpu0
+        side = {o: (f.cpu_s(o) - cpu0[o]) * 1e6 / messages for o in (LAOCAI, HEKOU)}
+        cpu = sum(side.values()) * messages / 1e6
         e2e = messages / (t_end - t0)
         cpu_us = cpu * 1e6 / messages
         print(f"throughput: {messages} messages of 2 KiB, 32 in flight, "
@@ -163,11 +164,13 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "",
               f"= {1e6 / floor:.0f} msg/s on one core")
         print(f"  ratio e2e time / raw crypto floor {(1e6 / e2e) / floor:.1f}x")
         print(f"  CPU time: both gateway processes {cpu_us:.0f} us per message, raw crypto "
-              f"{floor_cpu:.0f} us; ratio {cpu_us / floor_cpu:.1f}x")
+              f"{floor_cpu:.0f} us; ratio {cpu_us / floor_cpu:.1f}x (sender {side[LAOCAI]:.0f} us, "
+              f"receiver {side[HEKOU]:.0f} us)")
         out: dict[str, Any] = {
             "messages": messages, "floor_us": floor, "accepted_per_s": messages / t_sub,
             "e2e_per_s": e2e, "e2e_us": 1e6 / e2e, "ratio": (1e6 / e2e) / floor,
-            "cpu_us": cpu_us, "floor_cpu_us": floor_cpu, "cpu_ratio": cpu_us / floor_cpu,
+            "cpu_us": cpu_us, "floor_cpu_us": floor_cpu, "sender_cpu_us": side[LAOCAI],
+            "receiver_cpu_us": side[HEKOU], "cpu_ratio": cpu_us / floor_cpu,
             "latency": {}}
         for rate in rates:
             before, _ = delivered(db)

@@ -6,6 +6,7 @@ GATEWAY_TEST_PG_DSN, PostgreSQL (the query plans: SQLite)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 import time
@@ -84,6 +85,39 @@ def test_urgent_first_then_oldest_and_only_what_is_due(store):
     assert store.due(LAOCAI, now + 60_000, 100) == []
 
 
+def test_rows_in_flight_are_left_out_and_a_reply_waits_for_its_original(store):
+    """``due`` leaves out the rows of the batches in flight; a reply of ours (urgent) to a
+    message of ours still queued (routine) waits for it, also while it is in flight; a
+    reply to a message the peer sent us (not in our outbox) never waits."""
+    now = int(time.time() * 1000)
+    first, original = incoming(0, Priority.ROUTINE), incoming(1, Priority.ROUTINE)
+    reply = dataclasses.replace(incoming(2, Priority.URGENT),
+                                in_reply_to=original.message_id.hex())
+    to_theirs = dataclasses.replace(incoming(3, Priority.HIGH),
+                                    in_reply_to=secrets.token_hex(16))
+    store.submit_many([Submission(i, (HEKOU,), now, "mai.officer")
+                       for i in (first, original, reply, to_theirs)])
+    names = {first.message_id: "first", original.message_id: "original",
+             reply.message_id: "reply", to_theirs.message_id: "to_theirs"}
+
+    def due(limit: int, exclude: set[int] = set()) -> list[str]:  # noqa: B006
+        return [names[g.message_id] for g in store.due(HEKOU, now, limit, exclude)]
+
+    # Urgent first, but the reply is not due before the original: not in this batch either,
+    # where it would come first.
+    assert due(10) == ["to_theirs", "first", "original"]
+    batch = store.due(HEKOU, now, 2)
+    assert [names[g.message_id] for g in batch] == ["to_theirs", "first"]
+    flying = {g.outbox_id for g in batch}
+    assert due(10, flying) == ["original"]
+    second = store.due(HEKOU, now, 10, flying)
+    flying |= {g.outbox_id for g in second}
+    assert due(10, flying) == []  # the reply waits while its original is in flight
+    store.record_results(HEKOU, now_ms=now, dead=[], retry=[], items=second, delivered=[
+        (g.outbox_id, g.envelope_id, b"receipt", now) for g in second])
+    assert due(10, flying) == ["reply"]
+
+
 def test_hot_statements_read_through_an_index(tmp_path):
     """Submission, the delivery queue, its results and reception, on a store that holds
     messages already: every SELECT, UPDATE and DELETE is an index search (SQLite's plan)."""
@@ -102,8 +136,10 @@ def test_hot_statements_read_through_an_index(tmp_path):
             seen.append((statement, parameters[0] if executemany else parameters))
 
     sa.event.listen(engine, "before_cursor_execute", capture)
-    st.submit_many([Submission(incoming(99, Priority.URGENT, HEKOU, (LAOCAI,)), (LAOCAI,), now,
-                               "li.officer")])
+    first = incoming(99, Priority.URGENT, HEKOU, (LAOCAI,))
+    reply = dataclasses.replace(incoming(98, Priority.URGENT, HEKOU, (LAOCAI,)),
+                                in_reply_to=first.message_id.hex())  # due looks up `first`
+    st.submit_many([Submission(i, (LAOCAI,), now, "li.officer") for i in (first, reply)])
     due = st.due(LAOCAI, now, 10)
     receipt = (due[0].outbox_id, due[0].envelope_id, b"receipt", now)
     st.record_results(LAOCAI, now_ms=now, delivered=[receipt], dead=[], items=due,

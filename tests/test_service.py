@@ -131,6 +131,35 @@ async def test_urgent_messages_go_first(tmp_path, session):
         await pair.close()
 
 
+async def test_an_urgent_reply_never_overtakes_the_message_it_answers(pair, session):
+    """Lào Cai proposes a handover (routine) and, while Hekou is down, cancels it (urgent).
+    Urgent rows go first, but a reply to a message of ours still queued waits for it: the
+    cancellation sent first would be refused for good (INVALID_TRANSITION: Hekou holds no
+    proposal yet). Both arrive, in order, with two batches in flight."""
+    await pair.start(LAOCAI)
+    o = officer(pair, session, LAOCAI)
+    proposal = case_payloads()[5].payload
+    assert proposal.message_type.slug == "repatriation_notice"
+    routine = [await o.send([HEKOU], case_payloads()[9].payload.to_dict()) for _ in range(3)]
+    proposal_mid = await o.send([HEKOU], proposal.to_dict())
+    cancel = Payload.from_dict(proposal.to_dict())
+    cancel.body.step = 5  # type: ignore[attr-defined]  # cancellation
+    cancel.body.context.priority = 3  # type: ignore[attr-defined]  # urgent
+    cancel.body.context.in_reply_to = proposal_mid  # type: ignore[attr-defined]
+    cancel_mid = await o.send([HEKOU], cancel.to_dict())
+    await wait_for(lambda: _attempted(o, proposal_mid), what="a failed attempt")
+    await pair.start(HEKOU)
+
+    async def settled(m: str) -> bool:
+        return (await o.status(m))["deliveries"][0]["state"] != "queued"
+
+    for m in [*routine, proposal_mid, cancel_mid]:
+        await wait_for(lambda m=m: settled(m), what="an outcome")
+        assert (await o.status(m))["deliveries"][0]["state"] == "delivered", m
+    got = [m["message_id"] for m in reversed(await officer(pair, session, HEKOU).inbox())]
+    assert got.index(proposal_mid) < got.index(cancel_mid)
+
+
 async def _attempted(o: Officer, mid: str) -> bool:
     return (await o.status(mid))["deliveries"][0]["attempts"] > 0
 

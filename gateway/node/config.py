@@ -143,6 +143,10 @@ class Config:
     max_envelope_bytes: Annotated[int, Range(1024)] = 8 * 1024 * 1024
     #: Envelopes per delivery request.
     batch_size: Annotated[int, Range(1, 10_000)] = 64
+    #: Delivery requests in flight to one peer at once: while the peer stores one batch,
+    #: this gateway reads, frames and signs the next. A reply of ours never travels before
+    #: the message it answers is delivered (``OutboxMixin.due``), whatever this is.
+    batches_in_flight: Annotated[int, Range(1, 16)] = 2
     #: Requests per second allowed from one peer, and the burst.
     peer_rate: Annotated[float, _POSITIVE] = 200.0
     peer_burst: Annotated[int, Range(1)] = 400

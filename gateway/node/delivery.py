@@ -6,7 +6,10 @@ How a message travels
 one transaction; only then is the officer told "queued". Each peer has a worker
 that takes due rows (urgent first, then oldest; up to ``batch_size`` at once),
 sends them in one authenticated request, and records the outcome of every
-envelope in one transaction:
+envelope in one transaction. Up to ``batches_in_flight`` requests are in flight to a
+peer at once (one after a failure or a refusal, until a request succeeds), each with rows
+the others do not hold; a reply of ours is not taken while the message of ours it answers
+is still queued for that peer, so it never overtakes it (``OutboxMixin.due``):
 
 * **delivered** — the peer returned a receipt that verifies under the peer's key
   and names this message id and envelope hash; the receipt is stored.
@@ -45,7 +48,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import email.utils
 import json
 import random
@@ -154,6 +156,10 @@ class PeerDelivery:
         #: With other processes on the same database (they may queue for this peer and
         #: cannot wake this worker), an idle worker looks for due items this often, seconds.
         self.idle_poll_s: float | None = None
+        #: Batches in flight (up to ``batches_in_flight``) and their outbox ids, which the
+        #: next read of the queue leaves out.
+        self._flights: set[asyncio.Future[Any]] = set()
+        self._flying: set[int] = set()
 
     async def load(self) -> None:
         st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
@@ -167,38 +173,71 @@ class PeerDelivery:
 
     async def run(self) -> None:
         await self.load()
-        while not self.stopped:
-            try:
-                await self._step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - the worker must outlive any single failure
-                log.error("delivery_loop_error", peer=self.peer, error=type(e).__name__)
-                await asyncio.sleep(1.0)
+        try:
+            while not self.stopped:
+                try:
+                    await self._step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # noqa: BLE001 - the worker must outlive any failure
+                    log.error("delivery_loop_error", peer=self.peer, error=type(e).__name__)
+                    await asyncio.sleep(1.0)
+        finally:
+            for t in self._flights:
+                t.cancel()
+            await asyncio.gather(*self._flights, return_exceptions=True)
 
-    async def _sleep(self, seconds: float | None) -> None:
-        self.wake.clear()
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-        # arrives as the event is set, and the worker would never stop.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self.wake.wait()
+    async def _wait(self, seconds: float | None) -> None:
+        """Until ``wake`` is set, a batch in flight lands, or ``seconds`` pass. ``wake`` is
+        cleared at the start of each step, before the queue is read, so a submission that
+        commits while the worker reads the queue is not missed."""
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(self.wake.wait())
+        try:
+            await asyncio.wait({waiter, *self._flights}, timeout=seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
 
     async def _step(self) -> None:
         gw = self.gw
+        self.wake.clear()
         now = gw.clock.now_ms()
         if self.next_attempt_ms > now:
-            await self._sleep((self.next_attempt_ms - now) / 1000)
+            await self._wait((self.next_attempt_ms - now) / 1000)
             return
-        items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size)
+        # After a failure or a refusal, one batch at a time until a request succeeds.
+        limit = gw.config.batches_in_flight if self.batch_size > 1 and not self.failures else 1
+        if len(self._flights) >= limit:
+            await self._wait(None)
+            return
+        items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size,
+                                    self._flying)
         if not items:
+            if self._flights:
+                await self._wait(None)
+                return
             nxt = await gw.store.call(gw.store.sync.next_due_ms, self.peer)
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)
-            await self._sleep(wait)
+            await self._wait(wait)
             return
-        await self.send(items)
+        ids = [i.outbox_id for i in items]
+        self._flying.update(ids)
+        flight = asyncio.ensure_future(self.send(items))
+        self._flights.add(flight)
+        flight.add_done_callback(lambda t: self._landed(t, ids))
+
+    def _landed(self, flight: asyncio.Future[Any], ids: list[int]) -> None:
+        """A batch's outcome is recorded (or its task failed): its rows may be read again."""
+        self._flights.discard(flight)
+        self._flying.difference_update(ids)
+        if not flight.cancelled() and flight.exception() is not None:
+            log.error("delivery_loop_error", peer=self.peer,
+                      error=type(flight.exception()).__name__)
+            # As the loop does for its own failures: a second before the queue is read again
+            # (held in memory only; the persisted backoff is not this).
+            self.next_attempt_ms = max(self.next_attempt_ms, self.gw.clock.now_ms() + 1000)
 
     async def send(self, items: list[OutboxItem]) -> None:
         gw = self.gw

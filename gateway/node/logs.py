@@ -36,11 +36,23 @@ _FORBIDDEN = ("payload", "body", "plaintext", "text", "name", "token", "secret",
 _MAX_VALUE = 200
 
 
+_KEY_FORBIDDEN: dict[str, bool] = {}  # key -> whether it is redacted (log keys are few)
+
+
+def _forbidden(key: str) -> bool:
+    hit = _KEY_FORBIDDEN.get(key)
+    if hit is None:
+        hit = any(f in key.lower() for f in _FORBIDDEN)
+        if len(_KEY_FORBIDDEN) < 4096:
+            _KEY_FORBIDDEN[key] = hit
+    return hit
+
+
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in list(event):
         if key == "event":
             continue
-        if any(f in key.lower() for f in _FORBIDDEN):
+        if _forbidden(key):
             event[key] = "[redacted]"
         elif isinstance(event[key], bytes):
             event[key] = f"<{len(event[key])} bytes>"

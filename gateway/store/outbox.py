@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,13 +19,19 @@ __all__ = ["OutboxMixin"]
 
 _DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
                   envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
-                  envelopes.c.stored_at_ms, content_keys.c.key)
+                  envelopes.c.stored_at_ms, envelopes.c.in_reply_to, content_keys.c.key)
         .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
         .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
         .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
                outbox.c.priority == sa.bindparam("prio"),
                outbox.c.next_attempt_ms <= sa.bindparam("now"))
         .order_by(outbox.c.id).limit(sa.bindparam("n")))
+# The outbox row, for the same peer, of a message of ours (by its id): a reply waits for it.
+_ORIGINAL = (sa.select(outbox.c.id, outbox.c.state)
+             .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+             .where(envelopes.c.sender == sa.bindparam("me"),
+                    envelopes.c.message_id == sa.bindparam("mid"),
+                    outbox.c.peer == sa.bindparam("peer")))
 
 
 class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
@@ -62,27 +68,55 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                                    for p in s.peers])
             self._record_answers(c, items)  # the Idempotency-Key rows, in this transaction
 
-    def due(self, peer: str, now_ms: int, limit: int) -> list[OutboxItem]:
-        """Queued items for ``peer`` whose time has come: urgent first, then oldest.
+    def due(self, peer: str, now_ms: int, limit: int,
+            exclude: Collection[int] = ()) -> list[OutboxItem]:
+        """Queued items for ``peer`` whose time has come: urgent first, then oldest; not
+        those in ``exclude`` (outbox ids in flight).
 
         One query per priority, highest first, each read in the order of the index
         ``ix_outbox_due`` (peer, state, priority, id): a single ``ORDER BY priority DESC,
         id`` would make the database sort the whole backlog of a priority (and SQLite read
         every queued envelope of it) to return the first ``limit``, at every batch. Every
         stored priority is a ``Priority`` (the envelope header refuses any other value).
-        Behind a backlog, an urgent message waits for the batch in flight and then goes
-        in the next one."""
+        Behind a backlog, an urgent message waits for the batches in flight and then goes
+        in the next one.
+
+        A reply of ours to a message of ours (a cancellation of our own proposal, the
+        signature that follows our handover record) is not due while that message is still
+        queued for the same peer, unless it goes earlier in the same batch: the peer refuses
+        a reply to a message it has not stored (``INVALID_TRANSITION``, for good), so a
+        reply must never overtake it, neither by its priority nor in another batch in
+        flight."""
         out: list[OutboxItem] = []
+        taken: set[int] = set()
+        skip = set(exclude)
         with self.engine.connect() as c:
             for prio in sorted(Priority, reverse=True):
                 if len(out) >= limit:
                     break
-                out += [OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
-                                   open_at_rest(r.key, r.raw), r.expires_at_ms, r.attempts,
-                                   r.stored_at_ms)
-                        for r in c.execute(_DUE, {"peer": peer, "prio": int(prio),
-                                                  "now": now_ms, "n": limit - len(out)})]
+                for r in c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
+                                          "n": limit - len(out) + len(skip)}):
+                    if r.id in skip or len(out) >= limit:
+                        continue
+                    if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to,
+                                                                  taken):
+                        continue
+                    taken.add(r.id)
+                    out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
+                                          open_at_rest(r.key, r.raw), r.expires_at_ms,
+                                          r.attempts, r.stored_at_ms))
         return out
+
+    def _waits_for_original(self, c: sa.Connection, peer: str, in_reply_to: str,
+                            taken: set[int]) -> bool:
+        """Whether a reply to ``in_reply_to`` must wait: it names a message of ours still
+        queued (or in flight) for ``peer`` and not already taken earlier in this batch."""
+        try:
+            mid = bytes.fromhex(in_reply_to)
+        except ValueError:
+            return False
+        row = c.execute(_ORIGINAL, {"me": self.office_id, "mid": mid, "peer": peer}).first()
+        return row is not None and row.state == "queued" and row.id not in taken
 
     def next_due_ms(self, peer: str) -> int | None:
         q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(

@@ -11,6 +11,7 @@ Chinese right).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,8 +45,10 @@ class Row:
     value_zh: str = ""
 
 
+@functools.cache
 def label_of(desc: Descriptor | FieldDescriptor | EnumValueDescriptor) -> tuple[str, str]:
-    """The (vi, zh) label of a message, field or enum value descriptor."""
+    """The (vi, zh) label of a message, field or enum value descriptor (descriptors are
+    fixed for the process, so each is read once)."""
     opts = desc.GetOptions()
     if isinstance(desc, FieldDescriptor):
         ext = options_pb2.field_label
