@@ -159,6 +159,7 @@ class StoreBase:
         #: (table, columns) -> (INSERT for this dialect, positional order or None)
         self._driver_sql: dict[tuple[str, tuple[str, ...], bool],
                                tuple[str, tuple[int, ...] | None]] = {}
+        self._copy_sql: dict[tuple[str, tuple[str, ...]], bytes] = {}  # PostgreSQL's COPY
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
         """The right edge of the tree as committed. Another process may have appended
@@ -223,8 +224,12 @@ class StoreBase:
         receipts, storage keys): Core's executemany processes each row's parameters in
         Python, which cost more than the insert itself. The statement is still rendered by
         SQLAlchemy for this dialect (once per table, columns and ``ignore``), so it is the
-        same INSERT on SQLite and PostgreSQL."""
+        same INSERT on SQLite and PostgreSQL; on PostgreSQL, rows without ``ignore`` go by
+        ``COPY`` (``_copy_rows``)."""
         if not rows:
+            return
+        if not ignore and c.dialect.name == "postgresql":
+            self._copy_rows(c, table, columns, rows)
             return
         key = (table.name, columns, ignore)
         if key not in self._driver_sql:
@@ -246,6 +251,31 @@ class StoreBase:
         else:
             params = [tuple(r[i] for i in order) for r in rows]
         c.exec_driver_sql(sql, params)
+
+    def _copy_rows(self, c: sa.Connection, table: sa.Table, columns: tuple[str, ...],
+                   rows: Sequence[tuple[Any, ...]]) -> None:
+        """PostgreSQL: the rows by ``COPY ... FROM STDIN`` on this transaction's connection.
+        psycopg's executemany sends each row as its own statement in a pipeline, with some
+        20 µs of Python per row; COPY takes them in one stream for a quarter of that (the
+        same rows, the same constraints: a violation fails the transaction, and a driver error
+        is raised as SQLAlchemy's, as from any other statement)."""
+        import psycopg
+        from psycopg import sql
+
+        raw: Any = c.connection.dbapi_connection
+        key = (table.name, columns)
+        stmt = self._copy_sql.get(key)
+        if stmt is None:
+            stmt = self._copy_sql[key] = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+            ).as_bytes(raw)
+        try:
+            with raw.cursor() as cur, cur.copy(stmt) as copy:
+                for r in rows:
+                    copy.write_row(r)
+        except psycopg.Error as e:  # as SQLAlchemy would raise it: the store's error tree
+            raise sa.exc.DBAPIError.instance(stmt.decode("utf-8", "replace"), None, e,
+                                             psycopg.Error) from e
 
     def _insert_ignore(self, table: sa.Table) -> Any:
         """INSERT that skips rows violating a unique constraint (SQLite and PostgreSQL)."""
