@@ -131,17 +131,20 @@ def main() -> None:
                     help="PostgreSQL (postgresql://...): a schema per gateway, dropped after")
     ap.add_argument("--suite", type=int, choices=(1, 2), default=1,
                     help="2: both offices on the post-quantum hybrid suite")
+    ap.add_argument("--in-flight", type=int, default=2, metavar="N",
+                    help="batches_in_flight of both gateways (delivery requests in flight to "
+                         "a peer at once; default 2, as gateway.toml's default)")
     a = ap.parse_args()
-    run(a.messages, [a.rate], a.seconds, a.pg, suite=a.suite)
+    run(a.messages, [a.rate], a.seconds, a.pg, suite=a.suite, in_flight=a.in_flight)
 
 
 def run(messages: int, rates: list[float], seconds: float, pg: str = "",
-        suite: int = 1) -> dict[str, Any]:
+        suite: int = 1, in_flight: int = 2) -> dict[str, Any]:
     """Throughput, then latency at each offered rate, then the bytes each store holds per
     message; prints them and returns the figures (for ``bench/report.py``)."""
     with tempfile.TemporaryDirectory(prefix="blo-bench-") as tmp, \
             fleet(tmp, [LAOCAI, HEKOU], pg=pg, peer_rate=100000.0, peer_burst=100000,
-                  post_quantum=suite == 2) as f:
+                  post_quantum=suite == 2, batches_in_flight=in_flight) as f:
         net, tokens = f.net, f.tokens
         floor, floor_cpu = crypto_floor(net)
         base, db = f.api(LAOCAI), f.engine(LAOCAI)
