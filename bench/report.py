@@ -93,7 +93,8 @@ def write(a: argparse.Namespace, runs: dict[str, dict[str, Any]], catch: dict[st
             f"| e2e time per message ÷ raw crypto, {name} | {r['e2e_per_s']:,.0f} msg/s = "
             f"{r['e2e_us']:,.0f} µs per message; raw crypto {r['floor_us']:,.0f} µs "
             f"(wall clock) | **{r['ratio']:.1f}×** wall; {r['cpu_ratio']:.1f}× CPU "
-            f"({r['cpu_us']:,.0f} µs of both gateways ÷ {r['floor_cpu_us']:,.0f} µs) "
+            f"({r['cpu_us']:,.0f} µs of both gateways ÷ {r['floor_cpu_us']:,.0f} µs; sender "
+            f"{r['sender_cpu_us']:,.0f} µs, receiver {r['receiver_cpu_us']:,.0f} µs) "
             f"| ≤ {target}× | {verdict(r['ratio'] <= target)} |")
     lat = sq["latency"][p99_rate]
     rows.append(f"| p99 submission → verified receipt at {p99_rate:.0f} msg/s offered (SQLite) "
