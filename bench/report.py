@@ -219,7 +219,10 @@ officer sent an urgent message every {a.urgent_every} s during the drain;
 **{catch['urgent_max_ms']:.0f} ms**. The delivery worker takes
 urgent rows first and, within a priority, the oldest (`OutboxMixin.due`, one index read per
 priority; `tests/test_backlog.py`, `tests/test_service.py`), so an urgent message waits for
-the batch in flight and goes in the next one.
+the batches in flight (two by default, `batches_in_flight`: while Hekou stores one, Lào Cai
+reads and signs the next) and goes in the next one; a reply of ours never overtakes the
+message of ours it answers (`tests/test_service.py::
+test_an_urgent_reply_never_overtakes_the_message_it_answers`).
 """
 
 

@@ -3,19 +3,22 @@ Every test runs on SQLite and, where GATEWAY_TEST_PG_DSN is set, on PostgreSQL."
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import time
 
 import aiohttp
 import pytest
+from aiohttp import web
 from harness import BACKENDS, Officer, Pair, ThrowawayCA, wait_for
 
-from gateway.node.delivery import frame_batch
+from gateway.node.delivery import frame_batch, parse_batch
 from gateway.protocol import envelope
 from gateway.protocol.messages import Payload, pb
 from gateway.protocol.peerauth import sign_request
-from gateway.protocol.receipt import verify_receipt
+from gateway.protocol.receipt import make_receipt, verify_receipt
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 PATH = "/peer/v1/envelopes"
@@ -158,6 +161,56 @@ async def test_an_urgent_reply_never_overtakes_the_message_it_answers(pair, sess
         assert (await o.status(m))["deliveries"][0]["state"] == "delivered", m
     got = [m["message_id"] for m in reversed(await officer(pair, session, HEKOU).inbox())]
     assert got.index(proposal_mid) < got.index(cancel_mid)
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+async def test_batches_in_flight_to_one_peer(tmp_path, session, in_flight):
+    """With ``batches_in_flight`` 2 the sender has a second request on the way while the
+    peer still stores the first, and never a third; with 1, one at a time. The peer here is
+    a stand-in on Hekou's address that holds each request until a second one arrives (for
+    at most a second) and answers with Hekou's real receipts."""
+    pair = Pair(tmp_path, "sqlite", batch_size=1, batches_in_flight=in_flight)
+    directory, hekou = pair.net.directory(), pair.net.keyrings[HEKOU]
+    active, most, together = 0, 0, asyncio.Event()
+
+    async def envelopes(request: web.Request) -> web.Response:
+        nonlocal active, most
+        body = await request.read()
+        active += 1
+        most = max(most, active)
+        if active >= 2:
+            together.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await together.wait()
+        now = int(time.time() * 1000)
+        results = []
+        for raw in parse_batch(body, 256):
+            env = envelope.verify(raw, directory, now_ms=now)
+            receipt = make_receipt(hekou, message_id=env.header.message_id, sender=LAOCAI,
+                                   envelope_sha256=env.sha256, received_at_ms=now,
+                                   suite=env.suite)
+            results.append({"status": "accepted", "message_id": env.header.message_id.hex(),
+                            "receipt": base64.b64encode(receipt).decode("ascii")})
+        active -= 1
+        return web.json_response({"results": results})
+
+    app = web.Application()
+    app.router.add_post(PATH, envelopes)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", pair.ports[HEKOU][0]).start()
+    try:
+        await pair.start(LAOCAI)
+        o = officer(pair, session, LAOCAI)
+        payload = case_payloads()[9].payload.to_dict()
+        mids = [await o.send([HEKOU], payload) for _ in range(6)]
+        for m in mids:
+            await wait_for(lambda m=m: delivered(o, m), what="delivery")
+        assert most == in_flight
+    finally:
+        await pair.close()
+        await runner.cleanup()
 
 
 async def _attempted(o: Officer, mid: str) -> bool:

@@ -7,7 +7,7 @@ one transaction; only then is the officer told "queued". Each peer has a worker
 that takes due rows (urgent first, then oldest; up to ``batch_size`` at once),
 sends them in one authenticated request, and records the outcome of every
 envelope in one transaction. Up to ``batches_in_flight`` requests are in flight to a
-peer at once (one after a failure or a refusal, until a request succeeds), each with rows
+peer at once (one while requests fail, until one succeeds), each with rows
 the others do not hold; a reply of ours is not taken while the message of ours it answers
 is still queued for that peer, so it never overtakes it (``OutboxMixin.due``):
 
@@ -205,18 +205,19 @@ class PeerDelivery:
         if self.next_attempt_ms > now:
             await self._wait((self.next_attempt_ms - now) / 1000)
             return
-        # After a failure or a refusal, one batch at a time until a request succeeds.
-        limit = gw.config.batches_in_flight if self.batch_size > 1 and not self.failures else 1
+        # While the peer fails (down, busy, refusing us), one request at a time until one
+        # succeeds.
+        limit = 1 if self.failures else gw.config.batches_in_flight
         if len(self._flights) >= limit:
             await self._wait(None)
             return
-        items = await gw.store.call(gw.store.sync.due, self.peer, now, self.batch_size,
+        items = await gw.store.read(gw.store.sync.due, self.peer, now, self.batch_size,
                                     self._flying)
         if not items:
             if self._flights:
                 await self._wait(None)
                 return
-            nxt = await gw.store.call(gw.store.sync.next_due_ms, self.peer)
+            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer)
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)

@@ -63,6 +63,8 @@ class AsyncStore:
     def __init__(self, store: Store) -> None:
         self.sync = store
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        #: Reads that need not wait behind the writer's queue (``read``).
+        self._readers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
         self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Told (method name, seconds) after each call, failed or not: the store-latency
@@ -93,10 +95,21 @@ class AsyncStore:
                         fut.set_result(None)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` on the writer's thread, after every call made before it."""
+        return await self._run(self._pool, fn, *args, **kwargs)
+
+    async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn``, a read, on its own connection and thread: it sees every write committed
+        before it is called, and does not wait behind the writes queued since (group
+        commits, delivery results)."""
+        return await self._run(self._readers, fn, *args, **kwargs)
+
+    async def _run(self, pool: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args,
+                   **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
         t0 = time.perf_counter()
         try:
-            return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+            return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
         except (OperationalError, SQLAlchemyError) as e:
             raise storage_error(e) from e
         finally:
@@ -104,5 +117,6 @@ class AsyncStore:
                 self.observe(getattr(fn, "__name__", "call"), time.perf_counter() - t0)
 
     def close(self) -> None:
+        self._readers.shutdown(wait=True)
         self._pool.shutdown(wait=True)
         self.sync.engine.dispose()
