@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway.audit import scan
@@ -23,6 +23,7 @@ from gateway.audit.leaves import (
     encode_leaf,
 )
 from gateway.audit.merkle import CompactRange, grow_levels, leaf_hash, levels_root
+from gateway.audit.scan import Scan
 from gateway.protocol.errors import AuditEntryEdited, AuditSequenceBroken, GatewayError
 
 OFFICE = "vn.laocai.blo"
@@ -134,9 +135,10 @@ def test_every_core_gives_what_one_core_gives(monkeypatch: pytest.MonkeyPatch,
     elif damage == "slow_form":  # a valid leaf the fast pattern leaves to the decoder
         lines[2500] = encode_leaf({"v": 1, "seq": 2500, "office": OFFICE,
                                    "t": 10**19, "type": "gateway.started"})
-    one = scan.scan_leaves(lines, OFFICE)
+    blob = b"".join(x + b"\n" for x in lines)
+    one = scan.scan_leaves(blob, OFFICE)
     monkeypatch.setattr(scan, "_PARALLEL_FROM", 0)
-    many = scan.scan_leaves(lines, OFFICE)
+    many = scan.scan_leaves(blob, OFFICE)
     assert many == one
     assert one.levels[0] == b"".join(leaf_hash(b"blo-audit/v1\n" + x) for x in lines)
     expected = {"none": None, "slow_form": None, "edited": AuditEntryEdited,
@@ -161,3 +163,81 @@ def test_encode_leaf_writes_the_json_modules_canonical_bytes(event: dict[str, ob
     for ev in (event, {**event, "seq": big}):
         assert encode_leaf(ev) == json.dumps(ev, sort_keys=True, separators=(",", ":"),
                                              ensure_ascii=True).encode("ascii")
+
+
+@pytest.mark.parametrize("damage", ["none", "edited", "gap", "other_office", "no_time",
+                                    "no_seq", "leading_zero", "empty_line", "slow_form"])
+def test_the_block_path_reads_what_the_line_path_reads(damage: str) -> None:
+    """``_read_block`` (one pattern over a block) either gives up or gives exactly what
+    ``_read_lines`` (one line at a time, the reference) gives; it gives up on every block
+    with a problem, and on none of an intact log."""
+    lines = _lines(300)
+    event = {"v": 1, "seq": 120, "office": OFFICE, "t": 5, "type": "message.opened"}
+    if damage == "edited":
+        lines[120] = lines[120].replace(b'"t":', b'"t" :')
+    elif damage == "gap":
+        lines[120] = encode_leaf({**event, "seq": 121})
+    elif damage == "other_office":
+        lines[120] = encode_leaf({**event, "office": "cn.yunnan.hekou.blo"})
+    elif damage == "no_time":
+        lines[120] = encode_leaf({k: v for k, v in event.items() if k != "t"})
+    elif damage == "no_seq":
+        lines[120] = encode_leaf({k: v for k, v in event.items() if k != "seq"})
+    elif damage == "leading_zero":
+        lines[120] = lines[120].replace(b'"seq":120', b'"seq":0120')
+    elif damage == "empty_line":
+        lines[120] = b""
+    elif damage == "slow_form":
+        lines[120] = encode_leaf({**event, "t": 10**19})
+    part = b"".join(x + b"\n" for x in lines)
+    for events in (True, False):
+        slow = scan._read_lines(lines, OFFICE, 1000, events)
+        assert slow[0] is not None  # numbered from 1000: every block is out of sequence
+        assert scan._read_block(part, lines, OFFICE, 1000, events) is None
+        slow = scan._read_lines(lines, OFFICE, 0, events)
+        fast = scan._read_block(part, lines, OFFICE, 0, events)
+        if damage == "none":
+            assert fast == slow
+            assert slow[0] is None
+        else:
+            assert fast is None
+            assert (slow[0] is None) == (damage in ("no_time", "slow_form"))
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\n\n"])
+def test_scan_reads_the_lines_split_reads(monkeypatch: pytest.MonkeyPatch, tail: bytes) -> None:
+    """Whatever the end of the file (no newline after the last leaf, one, an empty line) and
+    however the lines are cut into chunks, every line is a leaf, as ``bytes.split`` cuts."""
+    lines = _lines(3000)
+    blob = b"\n".join(lines) + tail
+    want = blob.split(b"\n")
+    if want[-1] == b"":
+        want.pop()
+    one = scan.scan_leaves(blob, OFFICE)
+    assert one.levels[0] == b"".join(leaf_hash(b"blo-audit/v1\n" + x) for x in want)
+    assert one.size == len(want) == len(one.times)
+    assert (one.problem is None) == (tail != b"\n\n")
+    monkeypatch.setattr(scan, "_PARALLEL_FROM", 0)
+    assert scan.scan_leaves(blob, OFFICE) == one
+    without = scan.scan_leaves(blob, OFFICE, events=False)
+    assert without.rows is None
+    assert without == Scan(one.levels, one.problem, one.counts, one.times, None)
+    with pytest.raises(ValueError, match="without their events"):
+        without.events()
+    empty = scan.scan_leaves(b"", OFFICE)
+    assert (empty.size, empty.problem, empty.events()) == (0, None, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3000), max_size=200), st.booleans(),
+       st.sampled_from([1, 2, 8, 64]))
+@example([700_000, 5, 0, 1_500_000, 3, 2_100_000, 7], False, 2)  # past the 1 MiB count blocks
+@example([0] * 5000, True, 2048)  # more newlines than bytes in a 4 KiB count block
+def test_chunks_start_where_lines_start(lengths: list[int], newline_at_end: bool,
+                                        chunk: int) -> None:
+    blob = b"\n".join(b"x" * k for k in lengths) + (b"\n" if newline_at_end else b"")
+    lines = blob.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    starts = [sum(len(x) + 1 for x in lines[:i]) for i in range(0, len(lines), chunk)]
+    assert scan._chunk_starts(blob, chunk) == [*(starts or [0]), len(blob)]

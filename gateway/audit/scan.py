@@ -3,32 +3,45 @@
 Offline verification reads millions of leaves; this module is its hot loop, kept apart from
 the verdict logic in ``verify``. Invariants:
 
-* A leaf is accepted only if ``leaves.decode_leaf`` accepts it. The fast path is one regular
-  expression (``leaves.CANONICAL_LEAF``, built from the same field rules) that matches only
-  canonical leaves with valid fields; a line it does not match goes to ``decode_leaf``,
-  which decides and says why.
-* Leaf hashes are over the exact bytes logged (``LEAF_PREFIX ‖ line``).
+* A leaf is accepted only if ``leaves.decode_leaf`` accepts it. The fast path checks a whole
+  block of lines with one regular expression (``leaves.CANONICAL_LEAVES``, built from the
+  same field rules as ``decode_leaf``), then reads the fields the verdict needs (``seq``,
+  ``office``, ``t``, ``type``) with one search each over the block; it only ever concludes
+  "no problem in this block". A block it does not match, or whose sequence numbers or
+  office are not the expected ones, is read line by line (``leaves.CANONICAL_LEAF``, then
+  ``decode_leaf`` for what that does not match), which finds and names the first problem.
+* Every line is hashed, over the exact bytes logged (``LEAF_PREFIX ‖ line``).
 * Large logs are cut into chunks of 2^k leaves, one per task on every core (fork start
-  method: the lines are inherited, not copied); each chunk's tree levels join into the whole
-  tree's because the chunks are aligned, and the levels above are built once they are joined.
+  method: the file's bytes are inherited, not copied, and each task splits its own lines;
+  the chunks' offsets are found by counting newlines); each chunk's tree levels join into
+  the whole tree's because the chunks are aligned, and the levels above are built once they
+  are joined.
 * What the verdict needs of the leaves comes back compact (a worker's result is pickled): the
-  count of each event type, each leaf's time as one array, and the few fields of the events
-  that sends and receipts are matched on as one text, turned into tuples only when a second
-  bundle is there to match them against (``Scan.events``).
+  count of each event type, each leaf's time as one array, and, when a second bundle is there
+  to match them against, the few fields of the events that sends and receipts are matched
+  on as one text, turned into tuples only then (``Scan.events``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 from array import array
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
+from itertools import compress
 from typing import Final
 
-from gateway.audit.leaves import CANONICAL_LEAF, FIELD_ORDER, LEAF_PREFIX, decode_leaf
+from gateway.audit.leaves import (
+    CANONICAL_LEAF,
+    FIELD_ORDER,
+    LEAF_PREFIX,
+    canonical_leaf_pattern,
+    decode_leaf,
+)
 from gateway.audit.merkle import grow_levels
 from gateway.protocol.errors import (
     AuditEntryEdited,
@@ -51,6 +64,7 @@ REC: Final = 5
 #: The event types ``Ev`` rows are kept for.
 MATCHED: Final = frozenset({"message.created", "message.delivered", "message.dead",
                             "envelope.received"})
+_MATCHED_ASCII = frozenset(t.encode("ascii") for t in MATCHED)
 _BROKEN = "?"  # the type counted for a leaf that is not a valid leaf
 
 
@@ -62,10 +76,17 @@ class Scan:
     problem: tuple[type[AuditProblem], str] | None
     counts: Counter[str]  # leaves per event type
     times: array[int]  # each leaf's "t" (0 where absent or broken)
-    rows: str  # the MATCHED events, one per line, fields joined by tabs
+    rows: str | None  # the MATCHED events, one per line, fields joined by tabs (None: not kept)
+
+    @property
+    def size(self) -> int:
+        """The number of leaves (lines)."""
+        return len(self.levels[0]) // 32
 
     def events(self) -> list[Ev]:
         """The MATCHED events as tuples (built on demand: millions of small objects)."""
+        if self.rows is None:
+            raise ValueError("the leaves were scanned without their events")
         out: list[Ev] = []
         for row in self.rows.split("\n") if self.rows else ():
             typ, peer, peers, mid, env, rec = row.split("\t")
@@ -79,8 +100,14 @@ _G_ENV, _G_REC, _G_T = _G["envelope_sha256"], _G["receipt_sha256"], _G["t"]
 _G_SEQ, _G_OFFICE = _G["seq"], _G["office"]
 _PARALLEL_FROM = 200_000
 _PREFIX: Final = b"\x00" + LEAF_PREFIX  # merkle.leaf_hash's domain byte, then the leaf's
+#: Every whole line (``^`` ... newline) that is a valid canonical leaf, as the text of its
+#: office, seq, t and type (empty where absent), read from the bytes: no field's alphabet
+#: holds a newline or a byte over 127, so a block of n lines gives n tuples only if every
+#: line is a valid leaf.
+_LEAVES = re.compile(("^" + canonical_leaf_pattern(("office", "seq", "t", "type")) + "\n")
+                     .encode("ascii"), re.MULTILINE).findall
 
-_LINES: list[bytes] = []  # shared with forked workers without copying
+_BLOB = b""  # leaves.jsonl, shared with forked workers without copying
 
 
 def _sequence_problem(i: int, seq: object) -> tuple[type[AuditProblem], str]:
@@ -89,25 +116,54 @@ def _sequence_problem(i: int, seq: object) -> tuple[type[AuditProblem], str]:
                                  f"at position {i}")
 
 
-def _scan_range(office: str, start: int, end: int) -> Scan:
-    """Check, hash and tree leaves [start, end) of ``_LINES``."""
-    sha = sha256
+def _row(g: tuple[str | None, ...]) -> str:
+    """The ``rows`` line of a leaf from the groups of its ``CANONICAL_LEAF`` match."""
+    peers = g[_G_PEERS]
+    return "\t".join((g[_G_TYPE] or "", g[_G_PEER] or "",
+                      peers[2:-2].replace('","', ",") if peers else "",
+                      g[_G_MID] or "", g[_G_ENV] or "", g[_G_REC] or ""))
+
+
+_Read = tuple[tuple[type[AuditProblem], str] | None, Counter[str], "array[int]", str | None]
+
+
+def _read_block(part: bytes, lines: list[bytes], office: str, first: int,
+                events: bool) -> _Read | None:
+    """The fast path: the reading of the block of ``lines`` (``part``, each line followed by
+    a newline) if every line is a valid canonical leaf of ``office`` carrying its own
+    sequence number and a time, else None."""
+    n = len(lines)
+    found = _LEAVES(part)
+    if len(found) != n:
+        return None
+    if not n:
+        return None, Counter(), array("Q"), "" if events else None
+    offices, seqs, times, types = zip(*found, strict=True)
+    if (offices.count(office.encode()) != n or b"" in times
+            or seqs != tuple(b"%d" % i for i in range(first, first + n))):  # no leading 0s
+        return None
+    rows = None
+    if events:
+        fullmatch = CANONICAL_LEAF.fullmatch
+        rows = "\n".join([_row(fullmatch(lines[i].decode("latin-1")).groups())  # type: ignore[union-attr]
+                          for i in compress(range(n), map(_MATCHED_ASCII.__contains__, types))])
+    counts = Counter({t.decode("ascii"): c for t, c in Counter(types).items()})
+    return None, counts, array("Q", map(int, times)), rows
+
+
+def _read_lines(lines: list[bytes], office: str, first: int, events: bool) -> _Read:
+    """The slow path: each line on its own, the first problem named."""
     fullmatch = CANONICAL_LEAF.fullmatch
-    hashes: list[bytes] = []
     types: list[str] = []
     times = array("Q")
     rows: list[str] = []
     problem: tuple[type[AuditProblem], str] | None = None
-    for i in range(start, end):
-        line = _LINES[i]
-        hashes.append(sha(_PREFIX + line).digest())
+    for i, line in enumerate(lines, first):
         m = fullmatch(line.decode("latin-1"))
         if m is not None:  # canonical and valid: read the fields from the match
             g = m.groups()
             typ, t, seq, own = g[_G_TYPE], g[_G_T], g[_G_SEQ], g[_G_OFFICE]
-            peers = g[_G_PEERS]
-            fields = (typ, g[_G_PEER] or "", peers[2:-2].replace('","', ",") if peers else "",
-                      g[_G_MID] or "", g[_G_ENV] or "", g[_G_REC] or "")
+            row = _row(g) if events and typ in MATCHED else ""
             seq_n: object = None if seq is None else int(seq)
         else:
             try:  # not the fast form: the reference decoder decides (and may still accept)
@@ -120,42 +176,88 @@ def _scan_range(office: str, start: int, end: int) -> Scan:
                 continue
             get = obj.get
             typ, t, seq_n, own = obj["type"], get("t", 0), get("seq"), get("office")
-            fields = (typ, get("peer", ""), ",".join(get("peers", ())),
-                      get("message_id", ""), get("envelope_sha256", ""),
-                      get("receipt_sha256", ""))
+            row = "\t".join((typ, get("peer", ""), ",".join(get("peers", ())),
+                             get("message_id", ""), get("envelope_sha256", ""),
+                             get("receipt_sha256", "")))
         types.append(typ)
         times.append(int(t or 0))
-        if typ in MATCHED:
-            rows.append("\t".join(fields))
+        if events and typ in MATCHED:
+            rows.append(row)
         if problem is None:
             if seq_n != i:
                 problem = _sequence_problem(i, seq_n)
             elif own != office:
                 problem = (AuditEntryEdited, f"entry {i} belongs to another office")
-    return Scan(grow_levels([b"".join(hashes)]), problem, Counter(types), times,
-                "\n".join(rows))
+    return problem, Counter(types), times, "\n".join(rows) if events else None
 
 
-def scan_leaves(lines: list[bytes], office: str) -> Scan:
-    """``_scan_range`` over all lines, on every core for large logs."""
-    global _LINES  # noqa: PLW0603 - handed to forked workers by inheritance
-    n = len(lines)
+def _scan_range(office: str, first: int, start: int, end: int, events: bool) -> Scan:
+    """Check, hash and tree the lines in ``_BLOB[start:end]`` (whole lines, the first of them
+    leaf ``first``; a last line without its newline is a line)."""
+    part = _BLOB[start:end]
+    if part and not part.endswith(b"\n"):
+        part += b"\n"
+    lines = part.split(b"\n")
+    lines.pop()  # what follows the last newline: nothing
+    sha = sha256
+    levels = grow_levels([b"".join([sha(_PREFIX + line).digest() for line in lines])])
+    read = (_read_block(part, lines, office, first, events)
+            or _read_lines(lines, office, first, events))
+    return Scan(levels, *read)
+
+
+def _skip_lines(blob: bytes, pos: int, k: int) -> int:
+    """The offset just past the ``k``-th newline at or after ``pos`` (``len(blob)`` if there
+    are fewer): newlines counted in blocks of 1 MiB, then of 4 KiB, then found one by one."""
+    end = len(blob)
+    for block in (1 << 20, 1 << 12):
+        while True:
+            stop = min(end, pos + block)
+            c = blob.count(b"\n", pos, stop)
+            if c >= k:
+                break
+            if stop == end:
+                return end
+            k -= c
+            pos = stop
+    for _ in range(k):
+        pos = blob.index(b"\n", pos) + 1
+    return pos
+
+
+def _chunk_starts(blob: bytes, chunk: int) -> list[int]:
+    """The offsets at which lines 0, chunk, 2·chunk, ... start, then ``len(blob)``."""
+    starts = [0]
+    while (at := _skip_lines(blob, starts[-1], chunk)) < len(blob):
+        starts.append(at)
+    return [*starts, len(blob)]
+
+
+def scan_leaves(blob: bytes, office: str, *, events: bool = True) -> Scan:
+    """``_scan_range`` over the lines of ``blob`` (leaves.jsonl: a newline after each leaf,
+    the last may lack it), on every core for large logs. ``events``: keep the rows that
+    ``Scan.events`` reads (only matching against a second bundle needs them)."""
+    global _BLOB  # noqa: PLW0603 - handed to forked workers by inheritance
     workers = os.cpu_count() or 1
     try:
         ctx = multiprocessing.get_context("fork")
     except ValueError:
         workers = 1
-    _LINES = lines
+    sample = blob[:1 << 16]
+    estimate = len(blob) * (sample.count(b"\n") + 1) // max(1, len(sample))  # lines, about
+    _BLOB = blob
     try:
-        if n < _PARALLEL_FROM or workers < 2:
-            return _scan_range(office, 0, n)
-        chunk = 1 << (n // (4 * workers)).bit_length()  # ≥ 4 tasks per core, 2^k leaves
-        starts = range(0, n, chunk)
+        if estimate < _PARALLEL_FROM or workers < 2:
+            return _scan_range(office, 0, 0, len(blob), events)
+        chunk = 1 << (estimate // (4 * workers)).bit_length()  # ≥ 4 tasks per core, 2^k leaves
+        offsets = _chunk_starts(blob, chunk)
+        tasks = len(offsets) - 1
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            parts = list(pool.map(_scan_range, [office] * len(starts), starts,
-                                  [min(s + chunk, n) for s in starts]))
+            parts = list(pool.map(_scan_range, [office] * tasks,
+                                  range(0, tasks * chunk, chunk), offsets[:-1], offsets[1:],
+                                  [events] * tasks))
     finally:
-        _LINES = []
+        _BLOB = b""
     depth = chunk.bit_length()  # levels 0 .. log2(chunk): built inside the chunks
     levels = [b"".join(p.levels[k] for p in parts if len(p.levels) > k) for k in range(depth)]
     times = array("Q")
@@ -163,5 +265,6 @@ def scan_leaves(lines: list[bytes], office: str) -> Scan:
     for p in parts:
         times.extend(p.times)
         counts.update(p.counts)
+    rows = "\n".join(r for p in parts if (r := p.rows)) if events else None
     return Scan(grow_levels(levels), next((p.problem for p in parts if p.problem), None),
-                counts, times, "\n".join(p.rows for p in parts if p.rows))
+                counts, times, rows)
