@@ -29,6 +29,7 @@ import os
 import re
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
@@ -100,11 +101,11 @@ _G_ENV, _G_REC, _G_T = _G["envelope_sha256"], _G["receipt_sha256"], _G["t"]
 _G_SEQ, _G_OFFICE = _G["seq"], _G["office"]
 _PARALLEL_FROM = 200_000
 _PREFIX: Final = b"\x00" + LEAF_PREFIX  # merkle.leaf_hash's domain byte, then the leaf's
-#: Every whole line (``^`` ... newline) that is a valid canonical leaf, as the text of its
-#: office, seq, t and type (empty where absent), read from the bytes: no field's alphabet
-#: holds a newline or a byte over 127, so a block of n lines gives n tuples only if every
-#: line is a valid leaf.
-_LEAVES = re.compile(("^" + canonical_leaf_pattern(("office", "seq", "t", "type")) + "\n")
+#: Every whole line (``^`` ... newline) that is a valid canonical leaf, as the line, then the
+#: text of its office, seq, t and type (empty where absent), read from the bytes: no field's
+#: alphabet holds a newline or a byte over 127, so a block of n lines gives n tuples only if
+#: every line is a valid leaf.
+_LEAVES = re.compile(("^(" + canonical_leaf_pattern(("office", "seq", "t", "type")) + ")\n")
                      .encode("ascii"), re.MULTILINE).findall
 
 _BLOB = b""  # leaves.jsonl, shared with forked workers without copying
@@ -127,18 +128,18 @@ def _row(g: tuple[str | None, ...]) -> str:
 _Read = tuple[tuple[type[AuditProblem], str] | None, Counter[str], "array[int]", str | None]
 
 
-def _read_block(part: bytes, lines: list[bytes], office: str, first: int,
-                events: bool) -> _Read | None:
-    """The fast path: the reading of the block of ``lines`` (``part``, each line followed by
-    a newline) if every line is a valid canonical leaf of ``office`` carrying its own
-    sequence number and a time, else None."""
-    n = len(lines)
+def _read_block(part: bytes, office: str, first: int,
+                events: bool) -> tuple[Sequence[bytes], _Read] | None:
+    """The fast path: the lines of ``part`` (each followed by a newline) and their reading,
+    if every line is a valid canonical leaf of ``office`` carrying its own sequence number
+    and a time, else None."""
+    n = part.count(b"\n")
     found = _LEAVES(part)
     if len(found) != n:
         return None
     if not n:
-        return None, Counter(), array("Q"), "" if events else None
-    offices, seqs, times, types = zip(*found, strict=True)
+        return (), (None, Counter(), array("Q"), "" if events else None)
+    lines, offices, seqs, times, types = zip(*found, strict=True)
     if (offices.count(office.encode()) != n or b"" in times
             or seqs != tuple(b"%d" % i for i in range(first, first + n))):  # no leading 0s
         return None
@@ -148,10 +149,10 @@ def _read_block(part: bytes, lines: list[bytes], office: str, first: int,
         rows = "\n".join([_row(fullmatch(lines[i].decode("latin-1")).groups())  # type: ignore[union-attr]
                           for i in compress(range(n), map(_MATCHED_ASCII.__contains__, types))])
     counts = Counter({t.decode("ascii"): c for t, c in Counter(types).items()})
-    return None, counts, array("Q", map(int, times)), rows
+    return lines, (None, counts, array("Q", map(int, times)), rows)
 
 
-def _read_lines(lines: list[bytes], office: str, first: int, events: bool) -> _Read:
+def _read_lines(lines: Sequence[bytes], office: str, first: int, events: bool) -> _Read:
     """The slow path: each line on its own, the first problem named."""
     fullmatch = CANONICAL_LEAF.fullmatch
     types: list[str] = []
@@ -197,12 +198,14 @@ def _scan_range(office: str, first: int, start: int, end: int, events: bool) -> 
     part = _BLOB[start:end]
     if part and not part.endswith(b"\n"):
         part += b"\n"
-    lines = part.split(b"\n")
-    lines.pop()  # what follows the last newline: nothing
+    fast = _read_block(part, office, first, events)
+    if fast is None:
+        lines: Sequence[bytes] = part.split(b"\n")[:-1]  # what follows the last newline: nothing
+        read = _read_lines(lines, office, first, events)
+    else:
+        lines, read = fast
     sha = sha256
     levels = grow_levels([b"".join([sha(_PREFIX + line).digest() for line in lines])])
-    read = (_read_block(part, lines, office, first, events)
-            or _read_lines(lines, office, first, events))
     return Scan(levels, *read)
 
 
