@@ -193,9 +193,9 @@ def test_the_block_path_reads_what_the_line_path_reads(damage: str) -> None:
     for events in (True, False):
         slow = scan._read_lines(lines, OFFICE, 1000, events)
         assert slow[0] is not None  # numbered from 1000: every block is out of sequence
-        assert scan._read_block(part, OFFICE, 1000, events) is None
+        assert scan._read_block(part, 0, len(part), OFFICE, 1000, events) is None
         slow = scan._read_lines(lines, OFFICE, 0, events)
-        fast = scan._read_block(part, OFFICE, 0, events)
+        fast = scan._read_block(part, 0, len(part), OFFICE, 0, events)
         if damage == "none":
             assert fast == (tuple(lines), slow)
             assert slow[0] is None
@@ -240,4 +240,6 @@ def test_chunks_start_where_lines_start(lengths: list[int], newline_at_end: bool
     if lines[-1] == b"":
         lines.pop()
     starts = [sum(len(x) + 1 for x in lines[:i]) for i in range(0, len(lines), chunk)]
-    assert scan._chunk_starts(blob, chunk) == [*(starts or [0]), len(blob)]
+    ranges = list(scan._chunks(blob, chunk))
+    assert [start for start, _ in ranges] == (starts or [0])
+    assert [end for _, end in ranges] == [*starts[1:], len(blob)]

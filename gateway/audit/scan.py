@@ -29,7 +29,7 @@ import os
 import re
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from hashlib import sha256
@@ -128,20 +128,20 @@ def _row(g: tuple[str | None, ...]) -> str:
 _Read = tuple[tuple[type[AuditProblem], str] | None, Counter[str], "array[int]", str | None]
 
 
-def _read_block(part: bytes, office: str, first: int,
+def _read_block(blob: bytes, start: int, end: int, office: str, first: int,
                 events: bool) -> tuple[Sequence[bytes], _Read] | None:
-    """The fast path: the lines of ``part`` (each followed by a newline) and their reading,
-    if every line is a valid canonical leaf of ``office`` carrying its own sequence number
-    and a time, else None."""
-    n = part.count(b"\n")
-    found = _LEAVES(part)
+    """The fast path: the lines of ``blob[start:end]`` (each followed by a newline; ``start``
+    at the start of a line) and their reading, if every line is a valid canonical leaf of
+    ``office`` carrying its own sequence number and a time, else None."""
+    n = blob.count(b"\n", start, end)
+    found = _LEAVES(blob, start, end)
     if len(found) != n:
         return None
     if not n:
         return (), (None, Counter(), array("Q"), "" if events else None)
     lines, offices, seqs, times, types = zip(*found, strict=True)
-    if (offices.count(office.encode()) != n or b"" in times
-            or seqs != tuple(b"%d" % i for i in range(first, first + n))):  # no leading 0s
+    if (offices.count(office.encode()) != n or b"" in times or b"" in seqs
+            or list(map(int, seqs)) != list(range(first, first + n))):
         return None
     rows = None
     if events:
@@ -195,12 +195,13 @@ def _read_lines(lines: Sequence[bytes], office: str, first: int, events: bool) -
 def _scan_range(office: str, first: int, start: int, end: int, events: bool) -> Scan:
     """Check, hash and tree the lines in ``_BLOB[start:end]`` (whole lines, the first of them
     leaf ``first``; a last line without its newline is a line)."""
-    part = _BLOB[start:end]
-    if part and not part.endswith(b"\n"):
-        part += b"\n"
-    fast = _read_block(part, office, first, events)
+    blob = _BLOB
+    if start < end and not blob.endswith(b"\n", start, end):  # the file's last line, unended
+        blob, start, end = blob[start:end] + b"\n", 0, end - start + 1
+    fast = _read_block(blob, start, end, office, first, events)
     if fast is None:
-        lines: Sequence[bytes] = part.split(b"\n")[:-1]  # what follows the last newline: nothing
+        # what follows the last newline: nothing
+        lines: Sequence[bytes] = blob[start:end].split(b"\n")[:-1]
         read = _read_lines(lines, office, first, events)
     else:
         lines, read = fast
@@ -228,12 +229,15 @@ def _skip_lines(blob: bytes, pos: int, k: int) -> int:
     return pos
 
 
-def _chunk_starts(blob: bytes, chunk: int) -> list[int]:
-    """The offsets at which lines 0, chunk, 2·chunk, ... start, then ``len(blob)``."""
-    starts = [0]
-    while (at := _skip_lines(blob, starts[-1], chunk)) < len(blob):
-        starts.append(at)
-    return [*starts, len(blob)]
+def _chunks(blob: bytes, chunk: int) -> Iterator[tuple[int, int]]:
+    """The byte ranges of lines [0, chunk), [chunk, 2·chunk), ... (at least one range)."""
+    start = 0
+    while True:
+        end = _skip_lines(blob, start, chunk)
+        yield start, end
+        if end >= len(blob):
+            return
+        start = end
 
 
 def scan_leaves(blob: bytes, office: str, *, events: bool = True) -> Scan:
@@ -253,12 +257,12 @@ def scan_leaves(blob: bytes, office: str, *, events: bool = True) -> Scan:
         if estimate < _PARALLEL_FROM or workers < 2:
             return _scan_range(office, 0, 0, len(blob), events)
         chunk = 1 << (estimate // (4 * workers)).bit_length()  # ≥ 4 tasks per core, 2^k leaves
-        offsets = _chunk_starts(blob, chunk)
-        tasks = len(offsets) - 1
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            parts = list(pool.map(_scan_range, [office] * tasks,
-                                  range(0, tasks * chunk, chunk), offsets[:-1], offsets[1:],
-                                  [events] * tasks))
+            # each task is handed out as soon as its chunk is found: the workers start on
+            # the first while the next ones are counted
+            futures = [pool.submit(_scan_range, office, k * chunk, start, end, events)
+                       for k, (start, end) in enumerate(_chunks(blob, chunk))]
+            parts = [f.result() for f in futures]
     finally:
         _BLOB = b""
     depth = chunk.bit_length()  # levels 0 .. log2(chunk): built inside the chunks
