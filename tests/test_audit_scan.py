@@ -172,6 +172,10 @@ def test_the_block_path_reads_what_the_line_path_reads(damage: str) -> None:
     ``_read_lines`` (one line at a time, the reference) gives; it gives up on every block
     with a problem, and on none of an intact log."""
     lines = _lines(300)
+    lines[7] = encode_leaf({**decode_leaf(lines[7]), "peers": []})
+    lines[8] = encode_leaf({**decode_leaf(lines[8]), "peers": ["a.b", "c", "d.e"]})
+    lines[10] = encode_leaf({**decode_leaf(lines[10]), "type": "envelope.received",
+                             "peer": "cn.yunnan.hekou.blo", "receipt_sha256": "ab" * 32})
     event = {"v": 1, "seq": 120, "office": OFFICE, "t": 5, "type": "message.opened"}
     if damage == "edited":
         lines[120] = lines[120].replace(b'"t":', b'"t" :')
@@ -199,6 +203,13 @@ def test_the_block_path_reads_what_the_line_path_reads(damage: str) -> None:
         if damage == "none":
             assert fast == (tuple(lines), slow)
             assert slow[0] is None
+            if events:
+                assert slow[3] is not None
+                assert slow[3].split("\n")[4:7] == [  # lines 7, 8 and 10
+                    f"message.created\t\t\t{7:032x}\t{7:064x}\t",
+                    f"message.created\t\ta.b,c,d.e\t{8:032x}\t{8:064x}\t",
+                    f"envelope.received\tcn.yunnan.hekou.blo\tcn.yunnan.hekou.blo\t{10:032x}"
+                    f"\t{10:064x}\t{'ab' * 32}"]
         else:
             assert fast is None
             assert (slow[0] is None) == (damage in ("no_time", "slow_form"))

@@ -105,8 +105,14 @@ _PREFIX: Final = b"\x00" + LEAF_PREFIX  # merkle.leaf_hash's domain byte, then t
 #: text of its office, seq, t and type (empty where absent), read from the bytes: no field's
 #: alphabet holds a newline or a byte over 127, so a block of n lines gives n tuples only if
 #: every line is a valid leaf.
-_LEAVES = re.compile(("^(" + canonical_leaf_pattern(("office", "seq", "t", "type")) + ")\n")
-                     .encode("ascii"), re.MULTILINE).findall
+#: With ``events``: also envelope_sha256, message_id, peer, peers and receipt_sha256 (the
+#: groups are in ``FIELD_ORDER``).
+_FIELDS = ("office", "seq", "t", "type")
+_EVENT_FIELDS = ("envelope_sha256", "message_id", "peer", "peers", "receipt_sha256")
+_LEAVES, _LEAVES_EVENTS = (
+    re.compile(("^(" + canonical_leaf_pattern(groups) + ")\n").encode("ascii"),
+               re.MULTILINE).findall
+    for groups in (_FIELDS, _FIELDS + _EVENT_FIELDS))
 
 _BLOB = b""  # leaves.jsonl, shared with forked workers without copying
 
@@ -134,20 +140,26 @@ def _read_block(blob: bytes, start: int, end: int, office: str, first: int,
     at the start of a line) and their reading, if every line is a valid canonical leaf of
     ``office`` carrying its own sequence number and a time, else None."""
     n = blob.count(b"\n", start, end)
-    found = _LEAVES(blob, start, end)
+    found = (_LEAVES_EVENTS if events else _LEAVES)(blob, start, end)
     if len(found) != n:
         return None
     if not n:
         return (), (None, Counter(), array("Q"), "" if events else None)
-    lines, offices, seqs, times, types = zip(*found, strict=True)
+    columns = list(zip(*found, strict=True))
+    if events:
+        lines, env, mid, offices, peer, peers, rec, seqs, times, types = columns
+    else:
+        lines, offices, seqs, times, types = columns
     if (offices.count(office.encode()) != n or b"" in times or b"" in seqs
             or list(map(int, seqs)) != list(range(first, first + n))):
         return None
     rows = None
-    if events:
-        fullmatch = CANONICAL_LEAF.fullmatch
-        rows = "\n".join([_row(fullmatch(lines[i].decode("latin-1")).groups())  # type: ignore[union-attr]
-                          for i in compress(range(n), map(_MATCHED_ASCII.__contains__, types))])
+    if events:  # as _row writes them: the only brackets and quotes are those of "peers"
+        matched = compress(zip(types, peer, peers, mid, env, rec, strict=True),
+                           map(_MATCHED_ASCII.__contains__, types))
+        rows = (b"\n".join(map(b"\t".join, matched))
+                .replace(b"[]", b"").replace(b'["', b"").replace(b'"]', b"")
+                .replace(b'","', b",").decode("ascii"))
     counts = Counter({t.decode("ascii"): c for t, c in Counter(types).items()})
     return lines, (None, counts, array("Q", map(int, times)), rows)
 
