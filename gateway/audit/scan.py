@@ -139,18 +139,19 @@ def _read_block(blob: bytes, start: int, end: int, office: str, first: int,
     """The fast path: the lines of ``blob[start:end]`` (each followed by a newline; ``start``
     at the start of a line) and their reading, if every line is a valid canonical leaf of
     ``office`` carrying its own sequence number and a time, else None."""
-    n = blob.count(b"\n", start, end)
     found = (_LEAVES_EVENTS if events else _LEAVES)(blob, start, end)
-    if len(found) != n:
-        return None
+    n = len(found)
     if not n:
-        return (), (None, Counter(), array("Q"), "" if events else None)
+        return ((), (None, Counter(), array("Q"), "" if events else None)) if start == end else None
     columns = list(zip(*found, strict=True))
     if events:
         lines, env, mid, offices, peer, peers, rec, seqs, times, types = columns
     else:
         lines, offices, seqs, times, types = columns
-    if (offices.count(office.encode()) != n or b"" in times or b"" in seqs
+    # Each match is one whole line and its newline: they cover the block only if every line
+    # is a valid leaf.
+    if (sum(map(len, lines)) + n != end - start
+            or offices.count(office.encode()) != n or b"" in times or b"" in seqs
             or list(map(int, seqs)) != list(range(first, first + n))):
         return None
     rows = None
