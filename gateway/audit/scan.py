@@ -3,19 +3,20 @@
 Offline verification reads millions of leaves; this module is its hot loop, kept apart from
 the verdict logic in ``verify``. Invariants:
 
-* A leaf is accepted only if ``leaves.decode_leaf`` accepts it. The fast path checks a whole
-  block of lines with one regular expression (``leaves.CANONICAL_LEAVES``, built from the
-  same field rules as ``decode_leaf``), then reads the fields the verdict needs (``seq``,
-  ``office``, ``t``, ``type``) with one search each over the block; it only ever concludes
-  "no problem in this block". A block it does not match, or whose sequence numbers or
-  office are not the expected ones, is read line by line (``leaves.CANONICAL_LEAF``, then
-  ``decode_leaf`` for what that does not match), which finds and names the first problem.
+* A leaf is accepted only if ``leaves.decode_leaf`` accepts it. The fast path reads a whole
+  block of lines with one ``findall`` of the canonical-leaf pattern (``leaves.
+  canonical_leaf_pattern``, built from the same field rules as ``decode_leaf``), which gives
+  each valid line with the fields the verdict needs (``office``, ``seq``, ``t``, ``type``);
+  it only ever concludes "no problem in this block": every line matched, every office ours,
+  every sequence number its index, every time present. Any other block is read line by
+  line (``leaves.CANONICAL_LEAF``, then ``decode_leaf`` for what that does not match), which
+  finds and names the first problem.
 * Every line is hashed, over the exact bytes logged (``LEAF_PREFIX ‖ line``).
 * Large logs are cut into chunks of 2^k leaves, one per task on every core (fork start
-  method: the file's bytes are inherited, not copied, and each task splits its own lines;
-  the chunks' offsets are found by counting newlines); each chunk's tree levels join into
-  the whole tree's because the chunks are aligned, and the levels above are built once they
-  are joined.
+  method: the file's bytes are inherited, not copied, and each task reads its own lines in
+  place; the chunks' offsets are found by counting newlines, each task handed out as soon as
+  its chunk is found); each chunk's tree levels join into the whole tree's because the
+  chunks are aligned, and the levels above are built once they are joined.
 * What the verdict needs of the leaves comes back compact (a worker's result is pickled): the
   count of each event type, each leaf's time as one array, and, when a second bundle is there
   to match them against, the few fields of the events that sends and receipts are matched
@@ -103,10 +104,9 @@ _PARALLEL_FROM = 200_000
 _PREFIX: Final = b"\x00" + LEAF_PREFIX  # merkle.leaf_hash's domain byte, then the leaf's
 #: Every whole line (``^`` ... newline) that is a valid canonical leaf, as the line, then the
 #: text of its office, seq, t and type (empty where absent), read from the bytes: no field's
-#: alphabet holds a newline or a byte over 127, so a block of n lines gives n tuples only if
-#: every line is a valid leaf.
+#: alphabet holds a newline or a byte over 127, so each match is one whole valid line.
 #: With ``events``: also envelope_sha256, message_id, peer, peers and receipt_sha256 (the
-#: groups are in ``FIELD_ORDER``).
+#: groups after the line are in ``FIELD_ORDER``).
 _FIELDS = ("office", "seq", "t", "type")
 _EVENT_FIELDS = ("envelope_sha256", "message_id", "peer", "peers", "receipt_sha256")
 _LEAVES, _LEAVES_EVENTS = (
