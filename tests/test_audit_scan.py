@@ -86,6 +86,17 @@ def test_the_fast_path_never_accepts_what_the_decoder_refuses(
         slow = None
     if fast is not None:
         assert fast == slow
+    # the scan's block pattern (bytes, a line and its newline) matches the same, same fields
+    block = scan._LEAVES_EVENTS(bytes(line) + b"\n")
+    whole = len(block) == 1 and block[0][0] == bytes(line)  # (junk may hold a newline)
+    assert whole == (fast is not None)
+    if whole:
+        m = CANONICAL_LEAF.fullmatch(bytes(line).decode("latin-1"))
+        assert m is not None
+        names = ("envelope_sha256", "message_id", "office", "peer", "peers", "receipt_sha256",
+                 "seq", "t", "type")
+        assert block[0] == (bytes(line), *((m[FIELD_ORDER.index(k) + 1] or "").encode()
+                                           for k in names))
 
 
 @pytest.mark.parametrize("bad", [
