@@ -269,7 +269,8 @@ def scan_leaves(blob: bytes, office: str, *, events: bool = True) -> Scan:
     try:
         if estimate < _PARALLEL_FROM or workers < 2:
             return _scan_range(office, 0, 0, len(blob), events)
-        chunk = 1 << (estimate // (4 * workers)).bit_length()  # ≥ 4 tasks per core, 2^k leaves
+        # ≥ 8 tasks per core, 2^k leaves each: a core slowed by other work leaves less behind
+        chunk = 1 << (estimate // (8 * workers)).bit_length()
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             # each task is handed out as soon as its chunk is found: the workers start on
             # the first while the next ones are counted
