@@ -2,7 +2,9 @@
 
 ``leaves.CANONICAL_LEAF`` must accept only what ``decode_leaf`` accepts, with the same field
 values; ``merkle.grow_levels``/``levels_root`` must give the roots ``CompactRange`` gives;
-and ``scan.scan_leaves`` on every core must give what one core gives, problems included.
+and ``scan.scan_leaves`` on every core must give what one core gives, problems included; its
+fast path over a block (one ``findall``) gives up on every block with a problem, and otherwise
+gives what the line-by-line reader gives.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gateway.audit import scan
@@ -23,6 +25,7 @@ from gateway.audit.leaves import (
     encode_leaf,
 )
 from gateway.audit.merkle import CompactRange, grow_levels, leaf_hash, levels_root
+from gateway.audit.scan import Scan
 from gateway.protocol.errors import AuditEntryEdited, AuditSequenceBroken, GatewayError
 
 OFFICE = "vn.laocai.blo"
@@ -83,6 +86,17 @@ def test_the_fast_path_never_accepts_what_the_decoder_refuses(
         slow = None
     if fast is not None:
         assert fast == slow
+    # the scan's block pattern (bytes, a line and its newline) matches the same, same fields
+    block = scan._LEAVES_EVENTS(bytes(line) + b"\n")
+    whole = len(block) == 1 and block[0][0] == bytes(line)  # (junk may hold a newline)
+    assert whole == (fast is not None)
+    if whole:
+        m = CANONICAL_LEAF.fullmatch(bytes(line).decode("latin-1"))
+        assert m is not None
+        names = ("envelope_sha256", "message_id", "office", "peer", "peers", "receipt_sha256",
+                 "seq", "t", "type")
+        assert block[0] == (bytes(line), *((m[FIELD_ORDER.index(k) + 1] or "").encode()
+                                           for k in names))
 
 
 @pytest.mark.parametrize("bad", [
@@ -134,9 +148,10 @@ def test_every_core_gives_what_one_core_gives(monkeypatch: pytest.MonkeyPatch,
     elif damage == "slow_form":  # a valid leaf the fast pattern leaves to the decoder
         lines[2500] = encode_leaf({"v": 1, "seq": 2500, "office": OFFICE,
                                    "t": 10**19, "type": "gateway.started"})
-    one = scan.scan_leaves(lines, OFFICE)
+    blob = b"".join(x + b"\n" for x in lines)
+    one = scan.scan_leaves(blob, OFFICE)
     monkeypatch.setattr(scan, "_PARALLEL_FROM", 0)
-    many = scan.scan_leaves(lines, OFFICE)
+    many = scan.scan_leaves(blob, OFFICE)
     assert many == one
     assert one.levels[0] == b"".join(leaf_hash(b"blo-audit/v1\n" + x) for x in lines)
     expected = {"none": None, "slow_form": None, "edited": AuditEntryEdited,
@@ -161,3 +176,94 @@ def test_encode_leaf_writes_the_json_modules_canonical_bytes(event: dict[str, ob
     for ev in (event, {**event, "seq": big}):
         assert encode_leaf(ev) == json.dumps(ev, sort_keys=True, separators=(",", ":"),
                                              ensure_ascii=True).encode("ascii")
+
+
+@pytest.mark.parametrize("damage", ["none", "edited", "gap", "other_office", "no_time",
+                                    "no_seq", "leading_zero", "empty_line", "slow_form"])
+def test_the_block_path_reads_what_the_line_path_reads(damage: str) -> None:
+    """``_read_block`` (one pattern over a block) either gives up or gives exactly what
+    ``_read_lines`` (one line at a time, the reference) gives; it gives up on every block
+    with a problem, and on none of an intact log."""
+    lines = _lines(300)
+    lines[7] = encode_leaf({**decode_leaf(lines[7]), "peers": []})
+    lines[8] = encode_leaf({**decode_leaf(lines[8]), "peers": ["a.b", "c", "d.e"]})
+    lines[10] = encode_leaf({**decode_leaf(lines[10]), "type": "envelope.received",
+                             "peer": "cn.yunnan.hekou.blo", "receipt_sha256": "ab" * 32})
+    event = {"v": 1, "seq": 120, "office": OFFICE, "t": 5, "type": "message.opened"}
+    if damage == "edited":
+        lines[120] = lines[120].replace(b'"t":', b'"t" :')
+    elif damage == "gap":
+        lines[120] = encode_leaf({**event, "seq": 121})
+    elif damage == "other_office":
+        lines[120] = encode_leaf({**event, "office": "cn.yunnan.hekou.blo"})
+    elif damage == "no_time":
+        lines[120] = encode_leaf({k: v for k, v in event.items() if k != "t"})
+    elif damage == "no_seq":
+        lines[120] = encode_leaf({k: v for k, v in event.items() if k != "seq"})
+    elif damage == "leading_zero":
+        lines[120] = lines[120].replace(b'"seq":120', b'"seq":0120')
+    elif damage == "empty_line":
+        lines[120] = b""
+    elif damage == "slow_form":
+        lines[120] = encode_leaf({**event, "t": 10**19})
+    part = b"".join(x + b"\n" for x in lines)
+    for events in (True, False):
+        slow = scan._read_lines(lines, OFFICE, 1000, events)
+        assert slow[0] is not None  # numbered from 1000: every block is out of sequence
+        assert scan._read_block(part, 0, len(part), OFFICE, 1000, events) is None
+        slow = scan._read_lines(lines, OFFICE, 0, events)
+        fast = scan._read_block(part, 0, len(part), OFFICE, 0, events)
+        if damage == "none":
+            assert fast == (tuple(lines), slow)
+            assert slow[0] is None
+            if events:
+                assert slow[3] is not None
+                assert slow[3].split("\n")[4:7] == [  # lines 7, 8 and 10
+                    f"message.created\t\t\t{7:032x}\t{7:064x}\t",
+                    f"message.created\t\ta.b,c,d.e\t{8:032x}\t{8:064x}\t",
+                    f"envelope.received\tcn.yunnan.hekou.blo\tcn.yunnan.hekou.blo\t{10:032x}"
+                    f"\t{10:064x}\t{'ab' * 32}"]
+        else:
+            assert fast is None
+            assert (slow[0] is None) == (damage in ("no_time", "slow_form"))
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"\n\n"])
+def test_scan_reads_the_lines_split_reads(monkeypatch: pytest.MonkeyPatch, tail: bytes) -> None:
+    """Whatever the end of the file (no newline after the last leaf, one, an empty line) and
+    however the lines are cut into chunks, every line is a leaf, as ``bytes.split`` cuts."""
+    lines = _lines(3000)
+    blob = b"\n".join(lines) + tail
+    want = blob.split(b"\n")
+    if want[-1] == b"":
+        want.pop()
+    one = scan.scan_leaves(blob, OFFICE)
+    assert one.levels[0] == b"".join(leaf_hash(b"blo-audit/v1\n" + x) for x in want)
+    assert one.size == len(want) == len(one.times)
+    assert (one.problem is None) == (tail != b"\n\n")
+    monkeypatch.setattr(scan, "_PARALLEL_FROM", 0)
+    assert scan.scan_leaves(blob, OFFICE) == one
+    without = scan.scan_leaves(blob, OFFICE, events=False)
+    assert without.rows is None
+    assert without == Scan(one.levels, one.problem, one.counts, one.times, None)
+    with pytest.raises(ValueError, match="without their events"):
+        without.events()
+    empty = scan.scan_leaves(b"", OFFICE)
+    assert (empty.size, empty.problem, empty.events()) == (0, None, [])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3000), max_size=200), st.booleans(),
+       st.sampled_from([1, 2, 8, 64]))
+@example([700_000, 5, 0, 1_500_000, 3, 2_100_000, 7], False, 2)  # past the 1 MiB count blocks
+@example([0] * 5000, True, 2048)  # more newlines than bytes in a 4 KiB count block
+def test_chunks_start_where_lines_start(lengths: list[int], newline_at_end: bool,
+                                        chunk: int) -> None:
+    blob = b"\n".join(b"x" * k for k in lengths) + (b"\n" if newline_at_end else b"")
+    lines = blob.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    starts = [sum(len(x) + 1 for x in lines[:i]) for i in range(0, len(lines), chunk)]
+    ranges = list(scan._chunks(blob, chunk))
+    assert [start for start, _ in ranges] == (starts or [0])
+    assert [end for _, end in ranges] == [*starts[1:], len(blob)]

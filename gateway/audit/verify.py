@@ -269,7 +269,8 @@ def _waits(line: bytes) -> int:
         return 0
 
 
-def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bundle | None:
+def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report, *,
+          events: bool = True) -> _Bundle | None:
     add = report.add
     raw = _read(path)
     try:
@@ -311,10 +312,7 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
     others = [o.office_id for o in directory.offices.values() if o.office_id != office]
     foreign = {o.office_id for o in directory.offices.values() if o.country != mine.country}
     # 3. Leaves: canonical, in sequence, one office; the tree over them.
-    lines = raw["leaves.jsonl"].split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    n = len(lines)
+    leaves = raw["leaves.jsonl"]
     parsed: list[Checkpoint | None] = []
     sizes: dict[int, list[int]] = {}
     for k, note in enumerate(checkpoints):
@@ -332,8 +330,10 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
             continue
         parsed.append(cp)
         sizes.setdefault(cp.size, []).append(k)
-    _progress(0, n, "verifying")
-    scan = scan_leaves(lines, office)
+    if _TTY:
+        _progress(0, leaves.count(b"\n"), "verifying")
+    scan = scan_leaves(leaves, office, events=events)
+    n = scan.size
     first = scan.problem
     roots_at = {size: levels_root(scan.levels, size) for size in [0, *sizes] if size <= n}
     _progress(n, n, "verifying")
@@ -399,10 +399,17 @@ def _load(path: Path, roots: TrustRoots, max_lag_ms: int, report: Report) -> _Bu
     else:
         cutoff = exported_at - max_lag_ms
         times = scan.times
+        lines: list[bytes] = []  # the leaves split into lines only if an entry is past the bound
+
+        def waits(i: int) -> int:
+            if not lines:
+                lines.extend(leaves.split(b"\n"))
+            return _waits(lines[i])
+
         # the first entry older than the bound that no witness covered (a record of our own
         # witnessing may wait longer: ``_waits``, read only for entries past the bound)
         late = next((i for i in range(witnessed_size, n)
-                     if 0 < times[i] < cutoff and times[i] < cutoff - _waits(lines[i])), None)
+                     if 0 < times[i] < cutoff and times[i] < cutoff - waits(i)), None)
         if late is not None:
             add(AuditWitnessStale, f"{path}: entries from {late} on were logged more than "
                                    f"{max_lag_ms // 1000} s before the export but no witness "
@@ -591,7 +598,9 @@ def verify_bundles(paths: list[Path], roots: TrustRoots | None = None, *,
                 if pinned is None:
                     raise AuditNoRoots("no trust roots given: pin them with --roots FILE, "
                                        "--home DIR or --root-fingerprint")
-                bundles.append(_load(path, pinned, max_lag_ms, report))
+                # the events that sends and receipts are matched on: only between two bundles
+                bundles.append(_load(path, pinned, max_lag_ms, report,
+                                     events=len(paths) == 2))
             except AuditProblem as e:
                 report.findings.append(e)
                 bundles.append(None)
