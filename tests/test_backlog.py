@@ -118,6 +118,33 @@ def test_rows_in_flight_are_left_out_and_a_reply_waits_for_its_original(store):
     assert due(10, flying) == ["reply"]
 
 
+def test_writes_share_one_commit_and_one_that_fails_fails_alone(store):
+    """``Store.together`` (the group commit of submissions, delivery results and
+    receptions): writes that all succeed take one transaction; when one fails (here a
+    message id stored before: a unique violation), it alone fails and the others are
+    stored, each once, with an audit log that stays whole."""
+    now = int(time.time() * 1000)
+    first, second, third, fourth = (incoming(i, Priority.ROUTINE) for i in range(4))
+
+    def job(*items: Incoming) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+        return (store.submit_many,
+                ([Submission(i, (HEKOU,), now, "mai.officer") for i in items],), {})
+
+    commits: list[int] = []
+    sa.event.listen(store.engine, "commit", lambda conn: commits.append(1))
+    assert store.together([job(first), job(second)]) == [(True, None), (True, None)]
+    assert len(commits) == 1
+    (ok3, _), (ok_again, error) = store.together([job(third), job(first)])
+    assert ok3 and not ok_again and isinstance(error, sa.exc.IntegrityError)
+    (ok4, _), = store.together([job(fourth)])
+    assert ok4
+    due = [g.message_id for g in store.due(HEKOU, now, 10)]
+    assert due == [i.message_id for i in (first, second, third, fourth)]
+    with store.engine.connect() as c:
+        n, top = c.execute(sa.text("SELECT count(*), max(idx) FROM audit_leaves")).one()
+    assert n == top + 1 == 4  # one message.created each, no gap, nothing twice
+
+
 def test_hot_statements_read_through_an_index(tmp_path):
     """Submission, the delivery queue, its results and reception, on a store that holds
     messages already: every SELECT, UPDATE and DELETE is an index search (SQLite's plan)."""

@@ -416,8 +416,8 @@ async def record_delivered(gw: Node, peer: str, items: Sequence[OutboxItem],
                            now_ms: int) -> None:
     """Record the outcome of ``items`` in one transaction (delivered with their receipts,
     retry, dead; the audit leaves), and the delivery latencies of those delivered."""
-    await gw.store.call(gw.store.sync.record_results, peer, now_ms=now_ms,
-                        delivered=delivered, retry=retry, dead=dead, items=items)
+    await gw.store.write(gw.store.sync.record_results, peer, now_ms=now_ms,
+                         delivered=delivered, retry=retry, dead=dead, items=items)
     done = {d[0] for d in delivered}
     gw.metrics.delivered(peer, sent_ms=sent_ms, now_ms=now_ms, stored_at_ms=[
         i.stored_at_ms for i in items if i.outbox_id in done])

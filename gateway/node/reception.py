@@ -77,7 +77,7 @@ async def receive_envelopes(gw: ReceptionHost, origin: str, blobs: Sequence[byte
 
     # One transaction: the request's nonce or the bundle's claim (a replay fails it whole),
     # the refusals for the audit log, and the accepted envelopes with their receipts.
-    stored = await gw.store.call(
+    stored = await gw.store.write(
         gw.store.sync.receive, [a for _, a in accepted], now_ms=now, sign_receipt=sign,
         me=gw.office_id,
         nonce=None if nonce is None else (origin, nonce, now + 2 * gw.config.max_skew_ms),

@@ -4,8 +4,11 @@ Envelopes (bytes kept verbatim, sealed at rest under per-envelope keys), outbox,
 receipts, the audit log, cases, peers and nonces, users, directory history. SQLAlchemy 2
 Core over SQLite (embedded default, WAL, ``synchronous=FULL`` so that "accepted" survives a
 power cut) or PostgreSQL; the schema moves forward only by the Alembic migrations in
-``gateway/store/migrations``. All methods are synchronous and run on one dedicated thread
-(``AsyncStore``), which also makes SQLite's single writer a non-issue. Nothing here holds
+``gateway/store/migrations``. All methods are synchronous; writes run on one dedicated
+thread (``AsyncStore``), which also makes SQLite's single writer a non-issue, and the hot
+writes (submissions, delivery results, receptions) queued while one commits share the next
+transaction (``StoreBase.together``); the delivery queue is read on a thread of its own
+(``AsyncStore.read``). Nothing here holds
 plaintext: envelopes are ciphertext plus routing metadata; users are stored by token hash.
 
 One module per concept (``outbox``, ``inbox``, ``cases``, ``audit_log``, ``peers``,

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,10 @@ class _DbTree:
         return self.cache[key]
 
 
+#: a write for ``StoreBase.together``: function, positional and keyword arguments
+Job = tuple[Callable[..., Any], Sequence[Any], Mapping[str, Any]]
+
+
 class StoreBase:
     """Synchronous queries; use through ``AsyncStore`` from the event loop.
 
@@ -160,6 +165,7 @@ class StoreBase:
         self._driver_sql: dict[tuple[str, tuple[str, ...], bool],
                                tuple[str, tuple[int, ...] | None]] = {}
         self._copy_sql: dict[tuple[str, tuple[str, ...]], bytes] = {}  # PostgreSQL's COPY
+        self._local = threading.local()  # the transaction ``together`` holds on this thread
 
     def _load_edge(self, c: sa.Connection) -> CompactRange:
         """The right edge of the tree as committed. Another process may have appended
@@ -179,15 +185,48 @@ class StoreBase:
 
     @contextlib.contextmanager
     def _tx(self) -> Iterator[tuple[sa.Connection, list[dict[str, Any]]]]:
-        """A transaction in which audit events can be recorded (appended on commit)."""
+        """A transaction in which audit events can be recorded (appended on commit). Inside
+        ``together`` it is that transaction: the events join its events, and what is written
+        commits (or rolls back) with the others."""
+        joined = getattr(self._local, "tx", None)
+        if joined is not None:
+            yield joined
+            return
         events: list[dict[str, Any]] = []
         with self.engine.begin() as c:
-            yield c, events
-            if events:
-                self._lock_audit(c)
-            edge = self._append(c, events) if events else None
+            self._local.tx = (c, events)
+            try:
+                yield c, events
+                if events:
+                    self._lock_audit(c)
+                edge = self._append(c, events) if events else None
+            finally:
+                self._local.tx = None
         if edge is not None:
             self._edge = edge
+
+    def together(self, jobs: Sequence[Job]) -> list[tuple[bool, Any]]:
+        """Run the writes ``jobs`` (function, args, keyword args) in one transaction: one
+        commit, one append to the audit log, for all. Each gets (True, its result) or (False,
+        its exception). If any raises, nothing of them is kept and each runs again in a
+        transaction of its own, so that only the one that fails fails (its exception, as it
+        would have raised alone). A job must not act outside the database before its
+        transaction commits (each of ``submit_many``, ``record_results``, ``receive`` writes
+        only rows)."""
+        if len(jobs) > 1:
+            try:
+                with self._tx():
+                    results = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
+                return [(True, r) for r in results]
+            except Exception:  # noqa: BLE001, S110 - one of them failed: each on its own below
+                pass
+        out: list[tuple[bool, Any]] = []
+        for fn, args, kwargs in jobs:
+            try:
+                out.append((True, fn(*args, **kwargs)))
+            except Exception as e:  # noqa: BLE001 - the caller raises it where it waits
+                out.append((False, e))
+        return out
 
     def _lock_audit(self, c: sa.Connection) -> None:
         """Serialise audit appends across processes until this transaction ends.

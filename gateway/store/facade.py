@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -15,6 +15,7 @@ from gateway.store.audit_log import AuditLogMixin
 from gateway.store.cases import CasesMixin
 from gateway.store.directory import DirectoryHistoryMixin
 from gateway.store.drafts import DraftsMixin
+from gateway.store.engine import Job
 from gateway.store.gauges import GaugesMixin
 from gateway.store.inbox import InboxMixin
 from gateway.store.outbox import OutboxMixin
@@ -66,6 +67,7 @@ class AsyncStore:
         #: Reads that need not wait behind the writer's queue (``read``).
         self._readers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-read")
         self._pending: list[tuple[Submission, asyncio.Future[None]]] = []
+        self._writes: list[tuple[Job, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         #: Told (method name, seconds) after each call, failed or not: the store-latency
         #: histogram of ``gateway.node.metrics``; None: nobody is watching.
@@ -73,26 +75,51 @@ class AsyncStore:
 
     async def submit(self, item: Submission) -> None:
         """Group commit: submissions that arrive while a commit is running share the next
-        one. Returns once this submission is durably stored."""
+        one (with the other writes queued by ``write``). Returns once this submission is
+        durably stored."""
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
+        self._start_flusher()
         await fut
 
+    async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` (a write that acts only on rows: ``Store.together``) in the next group
+        commit, with the submissions and the other writes queued meanwhile: one transaction
+        and one commit for them all, as long as none fails (``Store.together``). Returns
+        once it is durably stored."""
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writes.append(((fn, args, kwargs), fut))
+        self._start_flusher()
+        return await fut
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
     async def _flush(self) -> None:
-        while self._pending:
+        while self._pending or self._writes:
             batch, self._pending = self._pending, []
+            writes, self._writes = self._writes, []
+            jobs: list[Job] = [job for job, _ in writes]
+            # Who waits for each job; the submissions (one job for all) are told None.
+            waiters: list[tuple[list[asyncio.Future[Any]], bool]] = [
+                ([fut], True) for _, fut in writes]
+            if batch:
+                jobs.insert(0, (self.sync.submit_many, ([s for s, _ in batch],), {}))
+                waiters.insert(0, ([fut for _, fut in batch], False))
             try:
-                await self.call(self.sync.submit_many, [s for s, _ in batch])
+                results = await self.call(self.sync.together, jobs)
             except Exception as e:  # noqa: BLE001 - every waiter gets the failure
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(e)
-            else:
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_result(None)
+                results = [(False, e)] * len(jobs)
+            for (futures, returns), (ok, value) in zip(waiters, results, strict=True):
+                error = storage_error(value) if isinstance(value, SQLAlchemyError) else value
+                for fut in futures:
+                    if fut.done():
+                        continue
+                    if ok:
+                        fut.set_result(value if returns else None)
+                    else:
+                        fut.set_exception(error)
 
     async def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn`` on the writer's thread, after every call made before it."""
