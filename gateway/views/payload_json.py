@@ -19,6 +19,7 @@ reference, which the case it answers already has. Every error is ``Malformed``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,7 +167,7 @@ def _zoned(value: Any, where: tuple[tuple[str, str], ...], lang: str) -> Any:
         if off is None:
             raise Malformed(_say("json.no_zone", lang, where=where,
                                  example=EXAMPLE_TIME))
-        return {"unix_millis": str(int(t.timestamp() * 1000)),
+        return {"unix_millis": int(t.timestamp() * 1000),
                 "utc_offset_minutes": int(off.total_seconds() // 60)}
     return value
 
@@ -253,7 +254,83 @@ def parse(data: Any, lang: str = "both") -> Payload:
     desc = _body(mtype)
     top = (label_of(desc),)
     body = _check(desc, data.get("body") or {}, top, lang)
-    message = getattr(pb, desc.name)()
+    message = _direct(desc, body)
+    if message is None:
+        message = getattr(pb, desc.name)()
+        _parse_dict(body, message, mtype, top, lang)
+    context = getattr(message, "context", None)
+    reply = context is not None and bool(context.in_reply_to)
+    for path in sorted(_required(desc) - ({"context.case_reference"} if reply else set())):
+        if not _has(message, path.split(".")):
+            raise Malformed(_say("json.required", lang, (*top, *_labels_of(desc, path))))
+    return Payload(message)
+
+
+# The fast path of ``parse``: a checked body whose every value is already of its field's
+# Python type (text, true/false, a whole number or its decimal digits, an enum name or
+# number, objects and lists of them) is the keyword arguments of the message's
+# constructor, which builds the same message as json_format.ParseDict in less than half the
+# time. Anything else (bytes in base64, a float, a null, a JSON field name) and any value
+# the constructor refuses (out of range) goes to ParseDict, which decides and says why.
+_NOT_DIRECT = object()
+_DIGITS = re.compile(r"-?[0-9]{1,20}")
+_INT_TYPES = frozenset({FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64,
+                        FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_UINT64,
+                        FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+                        FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64,
+                        FieldDescriptor.TYPE_SFIXED32, FieldDescriptor.TYPE_SFIXED64})
+
+
+def _direct(desc: Descriptor, body: dict[str, Any]) -> Any:
+    kwargs = _kwargs(desc, body)
+    if kwargs is None:
+        return None
+    try:
+        return getattr(pb, desc.name)(**kwargs)
+    except (ValueError, TypeError):
+        return None
+
+
+def _kwargs(desc: Descriptor, data: dict[str, Any]) -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        f = desc.fields_by_name.get(key)
+        if f is None or value is None:
+            return None
+        if f.is_repeated:
+            if type(value) is not list:
+                return None
+            items = [_value(f, v) for v in value]
+            if any(v is _NOT_DIRECT for v in items):
+                return None
+            out[key] = items
+        else:
+            one = _value(f, value)
+            if one is _NOT_DIRECT:
+                return None
+            out[key] = one
+    return out
+
+
+def _value(f: FieldDescriptor, v: Any) -> Any:
+    if f.message_type is not None:
+        sub = _kwargs(f.message_type, v) if type(v) is dict else None
+        return _NOT_DIRECT if sub is None else sub
+    t = f.type
+    if t == FieldDescriptor.TYPE_STRING:
+        return v if type(v) is str else _NOT_DIRECT
+    if t == FieldDescriptor.TYPE_BOOL:
+        return v if type(v) is bool else _NOT_DIRECT
+    if t in _INT_TYPES:  # 64-bit integers are text in protobuf's JSON
+        return v if type(v) is int else (
+            int(v) if type(v) is str and _DIGITS.fullmatch(v) else _NOT_DIRECT)
+    if t == FieldDescriptor.TYPE_ENUM:
+        return v if type(v) in (str, int) else _NOT_DIRECT  # a known value (``_check``)
+    return _NOT_DIRECT  # bytes (base64), float and double: ParseDict's reading
+
+
+def _parse_dict(body: dict[str, Any], message: Any, mtype: MessageType,
+                top: tuple[tuple[str, str], ...], lang: str) -> None:
     try:
         json_format.ParseDict(body, message)
     except json_format.ParseError as e:
@@ -262,9 +339,3 @@ def parse(data: Any, lang: str = "both") -> Payload:
                       if f.path.replace("[]", "").rsplit(".", 1)[-1] == name), None)
         where = top if found is None else (top[0], (found.vi, found.zh))
         raise Malformed(_say("json.bad_value", lang, where, name=name)) from e
-    context = getattr(message, "context", None)
-    reply = context is not None and bool(context.in_reply_to)
-    for path in sorted(_required(desc) - ({"context.case_reference"} if reply else set())):
-        if not _has(message, path.split(".")):
-            raise Malformed(_say("json.required", lang, (*top, *_labels_of(desc, path))))
-    return Payload(message)
