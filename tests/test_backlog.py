@@ -118,6 +118,32 @@ def test_rows_in_flight_are_left_out_and_a_reply_waits_for_its_original(store):
     assert due(10, flying) == ["reply"]
 
 
+def test_replies_that_wait_hold_back_nothing_else(store):
+    """Originals backing off (peer refused them for a while), urgent replies to them that
+    wait, and an unrelated urgent message behind the replies: it goes, even one at a time;
+    and the worker's next wake-up is when an original is due again, not now."""
+    now = int(time.time() * 1000)
+    originals = [incoming(i, Priority.ROUTINE) for i in range(3)]
+    replies = [dataclasses.replace(incoming(10 + i, Priority.URGENT),
+                                   in_reply_to=o.message_id.hex())
+               for i, o in enumerate(originals)]
+    other = incoming(20, Priority.URGENT)
+    store.submit_many([Submission(i, (HEKOU,), now, "mai.officer")
+                       for i in (*originals, *replies, other)])
+    sent = store.due(HEKOU, now, 3)
+    assert [g.message_id for g in sent] == [other.message_id, *(o.message_id for o in
+                                                                 originals[:2])]
+    later = now + 60_000
+    store.record_results(HEKOU, now_ms=now, delivered=[], dead=[], items=sent, retry=[
+        (g.outbox_id, later, "BUSY", "busy") for g in sent if g.message_id != other.message_id])
+    store.record_results(HEKOU, now_ms=now, dead=[], retry=[], items=sent, delivered=[
+        (g.outbox_id, g.envelope_id, b"receipt", now) for g in sent
+        if g.message_id == other.message_id])
+    assert [g.message_id for g in store.due(HEKOU, now, 1)] == [originals[2].message_id]
+    assert store.next_due_ms(HEKOU) <= now  # replies are queued and due, but they wait
+    assert store.next_due_ms(HEKOU, now) == later
+
+
 def test_writes_share_one_commit_and_one_that_fails_fails_alone(store):
     """``Store.together`` (the group commit of submissions, delivery results and
     receptions): writes that all succeed take one transaction; when one fails (here a

@@ -26,9 +26,10 @@ is still queued for that peer, so it never overtakes it (``OutboxMixin.due``):
   Success resets the backoff, and so does any authenticated request from that peer (it
   is evidently back).
 * **held back** — the peer answered but refused the request for any other reason
-  (5xx, a malformed batch): the worker sends one envelope per request until one
-  succeeds, and an envelope refused on its own backs off alone, so that one
-  envelope the peer cannot take never holds back the ones behind it.
+  (5xx, a malformed batch): the worker sends one envelope per request (up to
+  ``batches_in_flight`` of them at once) until a request succeeds, and an envelope refused
+  on its own backs off alone, so that one envelope the peer cannot take never holds back
+  the ones behind it.
 * **dead** (permanent) — the peer refused that one envelope for a reason that
   will not change (malformed, unsupported version, downgrade, bad signature, conflict,
   not a recipient, expired, too large). The row keeps the code and the reason for
@@ -212,12 +213,14 @@ class PeerDelivery:
             await self._wait(None)
             return
         items = await gw.store.read(gw.store.sync.due, self.peer, now, self.batch_size,
-                                    self._flying)
+                                    frozenset(self._flying))
         if not items:
             if self._flights:
                 await self._wait(None)
                 return
-            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer)
+            # Rows due now that ``due`` did not take are replies waiting for a message of
+            # ours that backs off: the next one to wake for is due after now.
+            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer, now)
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)

@@ -208,18 +208,27 @@ class StoreBase:
     def together(self, jobs: Sequence[Job]) -> list[tuple[bool, Any]]:
         """Run the writes ``jobs`` (function, args, keyword args) in one transaction: one
         commit, one append to the audit log, for all. Each gets (True, its result) or (False,
-        its exception). If any raises, nothing of them is kept and each runs again in a
+        its exception). If a job raises, nothing of them is kept and each runs again in a
         transaction of its own, so that only the one that fails fails (its exception, as it
-        would have raised alone). A job must not act outside the database before its
-        transaction commits (each of ``submit_many``, ``record_results``, ``receive`` writes
-        only rows)."""
+        would have raised alone); if the commit fails, each is told its error. A job must
+        not act outside the database before its transaction commits (each of
+        ``submit_many``, ``record_results``, ``receive`` writes only rows)."""
         if len(jobs) > 1:
+            failed: list[bool] = []
             try:
                 with self._tx():
-                    results = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
+                    results = []
+                    for fn, args, kwargs in jobs:
+                        failed.append(True)
+                        results.append(fn(*args, **kwargs))
+                        failed[-1] = False
                 return [(True, r) for r in results]
-            except Exception:  # noqa: BLE001, S110 - one of them failed: each on its own below
-                pass
+            except Exception as e:  # noqa: BLE001 - told to each job, or each runs alone
+                if not any(failed):
+                    # The audit append or the commit itself failed (a full disk, a lost
+                    # connection): as it would have for each job alone. Running them again
+                    # could repeat what an ambiguous commit did keep.
+                    return [(False, e)] * len(jobs)
         out: list[tuple[bool, Any]] = []
         for fn, args, kwargs in jobs:
             try:

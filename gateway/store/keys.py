@@ -60,10 +60,10 @@ class StorageKeysMixin(StoreBase):
         """Store ``rows`` (envelope, stored at, submitted by), each sealed at rest under a new
         key; returns their ids in order.
 
-        PostgreSQL takes the ids from the table's sequence first and then inserts with the
-        driver's executemany (``_insert_rows``): an ``INSERT ... RETURNING`` of many rows is
-        one long statement that psycopg parses anew for every batch (some 15 ms for 32
-        envelopes, longer than storing them). SQLite returns the ids from the insert."""
+        PostgreSQL takes the ids from the table's sequence first and then writes the rows by
+        ``COPY`` (``_insert_rows``): an ``INSERT ... RETURNING`` of many rows is one long
+        statement that psycopg parses anew for every batch (some 15 ms for 32 envelopes,
+        longer than storing them). SQLite returns the ids from the insert."""
         if not rows:
             return []
         keys = [nacl.utils.random(32) for _ in rows]

@@ -23,9 +23,11 @@ _DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelope
         .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
         .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
         .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
-               outbox.c.priority == sa.bindparam("prio"),
+               outbox.c.priority == sa.bindparam("prio"), outbox.c.id > sa.bindparam("after"),
                outbox.c.next_attempt_ms <= sa.bindparam("now"))
         .order_by(outbox.c.id).limit(sa.bindparam("n")))
+#: pages of one priority ``due`` reads at most in one call (past replies that wait)
+_SCAN_PAGES = 8
 # The outbox row, for the same peer, of a message of ours (by its id): a reply waits for it.
 _ORIGINAL = (sa.select(outbox.c.id, outbox.c.state)
              .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
@@ -73,54 +75,62 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         """Queued items for ``peer`` whose time has come: urgent first, then oldest; not
         those in ``exclude`` (outbox ids in flight).
 
-        One query per priority, highest first, each read in the order of the index
-        ``ix_outbox_due`` (peer, state, priority, id): a single ``ORDER BY priority DESC,
-        id`` would make the database sort the whole backlog of a priority (and SQLite read
-        every queued envelope of it) to return the first ``limit``, at every batch. Every
-        stored priority is a ``Priority`` (the envelope header refuses any other value).
-        Behind a backlog, an urgent message waits for the batches in flight and then goes
-        in the next one.
+        Read in the order of the index ``ix_outbox_due`` (peer, state, priority, id), one
+        priority at a time, highest first: a single ``ORDER BY priority DESC, id`` would make
+        the database sort the whole backlog of a priority (and SQLite read every queued
+        envelope of it) to return the first ``limit``, at every batch. Every stored priority
+        is a ``Priority`` (the envelope header refuses any other value). Behind a backlog, an
+        urgent message waits for the batches in flight and then goes in the next one.
 
         A reply of ours to a message of ours (a cancellation of our own proposal, the
         signature that follows our handover record) is not due while that message is still
-        queued for the same peer, unless it goes earlier in the same batch: the peer refuses
-        a reply to a message it has not stored (``INVALID_TRANSITION``, for good), so a
-        reply must never overtake it, neither by its priority nor in another batch in
-        flight."""
+        queued for the same peer, in flight or not: the peer refuses a reply to a message it
+        has not stored (``INVALID_TRANSITION``, for good), so a reply never travels before
+        the message it answers is delivered, whatever their priorities. Such replies do not
+        hold back the rows behind them: a priority is read on, a page at a time, up to
+        ``_SCAN_PAGES`` pages a call."""
         out: list[OutboxItem] = []
-        taken: set[int] = set()
-        skip = set(exclude)
+        skip = frozenset(exclude)
         with self.engine.connect() as c:
             for prio in sorted(Priority, reverse=True):
-                if len(out) >= limit:
-                    break
-                for r in c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
-                                          "n": limit - len(out) + len(skip)}):
-                    if r.id in skip or len(out) >= limit:
-                        continue
-                    if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to,
-                                                                  taken):
-                        continue
-                    taken.add(r.id)
-                    out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id, r.sha256,
-                                          open_at_rest(r.key, r.raw), r.expires_at_ms,
-                                          r.attempts, r.stored_at_ms))
+                after = 0
+                for _ in range(_SCAN_PAGES):
+                    if len(out) >= limit:
+                        break
+                    n = limit - len(out) + len(skip)
+                    rows = c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
+                                            "after": after, "n": n}).all()
+                    for r in rows:
+                        after = r.id
+                        if r.id in skip or len(out) >= limit:
+                            continue
+                        if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to):
+                            continue
+                        out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id,
+                                              r.sha256, open_at_rest(r.key, r.raw),
+                                              r.expires_at_ms, r.attempts, r.stored_at_ms))
+                    if len(rows) < n:
+                        break  # this priority has no more due rows
         return out
 
-    def _waits_for_original(self, c: sa.Connection, peer: str, in_reply_to: str,
-                            taken: set[int]) -> bool:
+    def _waits_for_original(self, c: sa.Connection, peer: str, in_reply_to: str) -> bool:
         """Whether a reply to ``in_reply_to`` must wait: it names a message of ours still
-        queued (or in flight) for ``peer`` and not already taken earlier in this batch."""
+        queued (or in flight) for ``peer``."""
         try:
             mid = bytes.fromhex(in_reply_to)
         except ValueError:
             return False
         row = c.execute(_ORIGINAL, {"me": self.office_id, "mid": mid, "peer": peer}).first()
-        return row is not None and row.state == "queued" and row.id not in taken
+        return row is not None and row.state == "queued"
 
-    def next_due_ms(self, peer: str) -> int | None:
+    def next_due_ms(self, peer: str, after_ms: int | None = None) -> int | None:
+        """When the next queued row for ``peer`` is due (None: none is queued); with
+        ``after_ms``, the next one due after it (the rows due by then were offered to
+        ``due``: what it did not take waits for a message in flight or backing off)."""
         q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
             outbox.c.peer == peer, outbox.c.state == "queued")
+        if after_ms is not None:
+            q = q.where(outbox.c.next_attempt_ms > after_ms)
         with self.engine.connect() as c:
             v = c.execute(q).scalar()
             return int(v) if v is not None else None
