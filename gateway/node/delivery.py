@@ -82,6 +82,8 @@ REQUEST_LEVEL_CODES = frozenset({
     "REQUEST_TIMEOUT", "PEER_UNAVAILABLE", "DOWNGRADE",
 })
 PATH = "/peer/v1/envelopes"
+#: seconds between reads of the queue while its only due rows are replies that wait
+HELD_POLL_S = 5.0
 #: the most of a peer's answer we read (a batch of 256 suite-2 receipts is some 1.5 MB)
 MAX_ANSWER_BYTES = 8 * 1024 * 1024
 _U32 = struct.Struct(">I")
@@ -218,9 +220,14 @@ class PeerDelivery:
             if self._flights:
                 await self._wait(None)
                 return
-            # Rows due now that ``due`` did not take are replies waiting for a message of
-            # ours that backs off: the next one to wake for is due after now.
-            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer, now)
+            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer)
+            if nxt is not None and nxt <= now:
+                # Rows due now that ``due`` did not take: replies waiting for a message of
+                # ours that backs off. Wake when the next row is due after now, and at least
+                # every HELD_POLL_S (``due`` reads only so far past waiting replies).
+                nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer, now)
+                nxt = now + int(HELD_POLL_S * 1000) if nxt is None else min(
+                    nxt, now + int(HELD_POLL_S * 1000))
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)
