@@ -183,7 +183,13 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await hkp.click("#countersign")
             clicks += 1
             await hkp.wait_for_selector("#done")
-            assert (await hkp.inner_text("#signatures")).count("签名已验证") == 2
+
+            async def both_here() -> bool:  # Lào Cai's own signature follows its record
+                if (await hkp.inner_text("#signatures")).count("签名已验证") == 2:
+                    return True
+                await hkp.reload()
+                return False
+            await wait_for(both_here, what="both signatures in Hekou")
 
             # --- both signatures in Lào Cai; the PDF --------------------------------------
             async def signed() -> bool:

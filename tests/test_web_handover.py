@@ -141,6 +141,12 @@ async def test_border_guards_plan_agree_record_countersign_and_print_a_handover(
                 _, html, _ = await bg_lc.get(f"/app/cases/{root}")
                 return html.count("Đã kiểm tra chữ ký") == 2
             await wait_for(both_signed, what="both signatures in Lào Cai")
+
+            async def both_signed_here() -> bool:  # Lào Cai's signature follows its record
+                _, html, _ = await bg_hk.get(f"/app/cases/{root}")
+                return html.count("签名已验证") == 2
+
+            await wait_for(both_signed_here, what="both signatures in Hekou")
             st, html, _ = await bg_hk.get(f"/app/cases/{root}")
             assert html.count("签名已验证") == 2 and 'id="countersign-form"' not in html
             # the PDF: both languages, both signatures
