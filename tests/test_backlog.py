@@ -193,7 +193,7 @@ def test_hot_statements_read_through_an_index(tmp_path):
     reply = dataclasses.replace(incoming(98, Priority.URGENT, HEKOU, (LAOCAI,)),
                                 in_reply_to=first.message_id.hex())  # due looks up `first`
     st.submit_many([Submission(i, (LAOCAI,), now, "li.officer") for i in (first, reply)])
-    due = st.due(LAOCAI, now, 10)
+    due = st.due(LAOCAI, now, 10, {10**9})  # with rows in flight (none of these)
     receipt = (due[0].outbox_id, due[0].envelope_id, b"receipt", now)
     st.record_results(LAOCAI, now_ms=now, delivered=[receipt], dead=[], items=due,
                       retry=[(d.outbox_id, now + 1000, "PEER_UNAVAILABLE", "x") for d in due[1:]])

@@ -214,17 +214,17 @@ class StoreBase:
         not act outside the database before its transaction commits (each of
         ``submit_many``, ``record_results``, ``receive`` writes only rows)."""
         if len(jobs) > 1:
-            failed: list[bool] = []
+            in_job = False  # whether what raised is a job (else the append or the commit)
             try:
                 with self._tx():
                     results = []
                     for fn, args, kwargs in jobs:
-                        failed.append(True)
+                        in_job = True
                         results.append(fn(*args, **kwargs))
-                        failed[-1] = False
+                        in_job = False
                 return [(True, r) for r in results]
             except Exception as e:  # noqa: BLE001 - told to each job, or each runs alone
-                if not any(failed):
+                if not in_job:
                     # The audit append or the commit itself failed (a full disk, a lost
                     # connection): as it would have for each job alone. Running them again
                     # could repeat what an ambiguous commit did keep.

@@ -24,6 +24,7 @@ _DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelope
         .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
         .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
                outbox.c.priority == sa.bindparam("prio"), outbox.c.id > sa.bindparam("after"),
+               outbox.c.id.not_in(sa.bindparam("flying", expanding=True)),
                outbox.c.next_attempt_ms <= sa.bindparam("now"))
         .order_by(outbox.c.id).limit(sa.bindparam("n")))
 #: pages of one priority ``due`` reads at most in one call (past replies that wait)
@@ -90,20 +91,18 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         hold back the rows behind them: a priority is read on, a page at a time, up to
         ``_SCAN_PAGES`` pages a call."""
         out: list[OutboxItem] = []
-        skip = frozenset(exclude)
+        flying = sorted(exclude)  # left out by the query: their envelopes are not read
         with self.engine.connect() as c:
             for prio in sorted(Priority, reverse=True):
                 after = 0
                 for _ in range(_SCAN_PAGES):
                     if len(out) >= limit:
                         break
-                    n = limit - len(out) + len(skip)
+                    n = limit - len(out)
                     rows = c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
-                                            "after": after, "n": n}).all()
+                                            "after": after, "flying": flying, "n": n}).all()
                     for r in rows:
                         after = r.id
-                        if r.id in skip or len(out) >= limit:
-                            continue
                         if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to):
                             continue
                         out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id,
