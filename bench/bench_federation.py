@@ -28,47 +28,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_gateways import crypto_floor_us, delivered, payload_2k
-from fleet import Fleet, fleet, spec
+from fleet import Fleet, fleet
 
 from gateway.cli.client import OfficerClient
-from gateway.cli.provision import OfficeSpec
+from gateway.cli.provision import BORDER_OFFICES, OfficeSpec
 from gateway.node.home import add_user
-from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
-
-# Invented offices along the border (place names only; the ids follow the scenario's).
-VN = [(LAOCAI, None), ("vn.hagiang.blo", ("Hà Giang", "河江")),
-      ("vn.laichau.blo", ("Lai Châu", "莱州")), ("vn.dienbien.blo", ("Điện Biên", "奠边")),
-      ("vn.caobang.blo", ("Cao Bằng", "高平")), ("vn.langson.blo", ("Lạng Sơn", "谅山")),
-      ("vn.quangninh.blo", ("Quảng Ninh", "广宁")), (LAOCAI_BORDER_GUARD, None),
-      ("vn.langson.bdbp.huunghi", ("Hữu Nghị", "友谊")),
-      ("vn.quangninh.bdbp.mongcai", ("Móng Cái", "芒街"))]
-CN = [(HEKOU, None), ("cn.yunnan.maguan.blo", ("Mã Quan", "马关")),
-      ("cn.yunnan.jinping.blo", ("Kim Bình", "金平")),
-      ("cn.yunnan.malipo.blo", ("Ma Lật Pha", "麻栗坡")),
-      ("cn.yunnan.jiangcheng.blo", ("Giang Thành", "江城")),
-      ("cn.guangxi.pingxiang.blo", ("Bằng Tường", "凭祥")),
-      ("cn.guangxi.dongxing.blo", ("Đông Hưng", "东兴")),
-      ("cn.guangxi.napo.blo", ("Na Pha", "那坡")),
-      ("cn.guangxi.longzhou.blo", ("Long Châu", "龙州")),
-      ("cn.guangxi.ningming.blo", ("Ninh Minh", "宁明"))]
+from gateway.protocol.scenario import LAOCAI
 
 
 def offices() -> list[OfficeSpec]:
-    out = []
-    for country, rows in (("VN", VN), ("CN", CN)):
-        for office_id, names in rows:
-            if names is None:
-                out.append(spec(office_id))
-                continue
-            vi, zh = names
-            post = ".bdbp." in office_id
-            out.append(OfficeSpec(
-                office_id, country,
-                f"Đồn Biên phòng cửa khẩu {vi}" if post
-                else f"Văn phòng liên lạc qua biên giới {vi}",
-                f"{zh}口岸边防站" if post else f"{zh}边境联络官办公室",
-                "border_guard" if post else "liaison_office"))
-    return out
+    """The twenty offices (``gateway.cli.provision.BORDER_OFFICES``)."""
+    return list(BORDER_OFFICES)
 
 
 def routes(f: Fleet, fanout: int) -> list[tuple[str, list[str]]]:

@@ -6,7 +6,7 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import aiohttp
 import sqlalchemy as sa
 
 from gateway.cli.demo import free_port
-from gateway.cli.provision import Network, provision
+from gateway.cli.provision import DEFAULT_OFFICES, Network, OfficeSpec, provision
 from gateway.node.config import Config, load_config
 from gateway.node.gateway import Gateway
 from gateway.node.home import add_user, init_home
@@ -35,14 +35,18 @@ class Pair:
     """Lào Cai and Hekou gateways with fresh keys, homes under ``root``."""
 
     def __init__(self, root: Path, backend: str, now_ms: int | None = None,
-                 post_quantum: bool | Collection[str] = False, **settings: Any) -> None:
+                 post_quantum: bool | Collection[str] = False,
+                 offices: Sequence[OfficeSpec] = DEFAULT_OFFICES, **settings: Any) -> None:
         """``now_ms``: when the keys and directory start to be valid (a FakeClock's start);
-        ``post_quantum``: suite-2 keys for every office, or for these (``provision``)."""
+        ``post_quantum``: suite-2 keys for every office, or for these (``provision``);
+        ``offices``: the directory's offices (the three of the scenario get a home, the
+        others only an endpoint where nothing listens)."""
         self.root = root
         self.backend = backend
-        self.ports = {o: (free_port(), free_port()) for o in (LAOCAI, HEKOU, LAOCAI_BORDER_GUARD)}
+        self.ports = {o.office_id: (free_port(), free_port()) for o in offices}
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        self.net: Network = provision(now, endpoints=self.endpoints(), post_quantum=post_quantum)
+        self.net: Network = provision(now, offices=offices, endpoints=self.endpoints(),
+                                      post_quantum=post_quantum)
         self.homes: dict[str, Path] = {}
         self.schemas: list[str] = []
         self.gateways: dict[str, Gateway] = {}

@@ -25,7 +25,8 @@ from gateway.protocol.identity import (
 )
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 
-__all__ = ["DEFAULT_OFFICES", "Network", "OfficeSpec", "cosigned_directory", "provision"]
+__all__ = ["BORDER_OFFICES", "DEFAULT_OFFICES", "Network", "OfficeSpec", "cosigned_directory",
+           "provision"]
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
@@ -50,6 +51,38 @@ DEFAULT_OFFICES = (
     OfficeSpec(LAOCAI_BORDER_GUARD, "VN", "Đồn Biên phòng cửa khẩu quốc tế Lào Cai",
                "老街国际口岸边防站", "border_guard"),
 )
+
+
+# Twenty offices along the border, for the federation bench and the tests at that size:
+# the scenario's three, and invented liaison offices and Border Guard posts named after
+# places on both sides (place names only; the ids follow the scenario's).
+_VN = [("vn.hagiang.blo", "Hà Giang", "河江"), ("vn.laichau.blo", "Lai Châu", "莱州"),
+       ("vn.dienbien.blo", "Điện Biên", "奠边"), ("vn.caobang.blo", "Cao Bằng", "高平"),
+       ("vn.langson.blo", "Lạng Sơn", "谅山"), ("vn.quangninh.blo", "Quảng Ninh", "广宁"),
+       ("vn.langson.bdbp.huunghi", "Hữu Nghị", "友谊"),
+       ("vn.quangninh.bdbp.mongcai", "Móng Cái", "芒街")]
+_CN = [("cn.yunnan.maguan.blo", "Mã Quan", "马关"), ("cn.yunnan.jinping.blo", "Kim Bình", "金平"),
+       ("cn.yunnan.malipo.blo", "Ma Lật Pha", "麻栗坡"),
+       ("cn.yunnan.jiangcheng.blo", "Giang Thành", "江城"),
+       ("cn.guangxi.pingxiang.blo", "Bằng Tường", "凭祥"),
+       ("cn.guangxi.dongxing.blo", "Đông Hưng", "东兴"), ("cn.guangxi.napo.blo", "Na Pha", "那坡"),
+       ("cn.guangxi.longzhou.blo", "Long Châu", "龙州"),
+       ("cn.guangxi.ningming.blo", "Ninh Minh", "宁明")]
+
+
+def _border_office(office_id: str, vi: str, zh: str) -> OfficeSpec:
+    if ".bdbp." in office_id:
+        return OfficeSpec(office_id, "VN", f"Đồn Biên phòng cửa khẩu {vi}", f"{zh}口岸边防站",
+                          "border_guard")
+    return OfficeSpec(office_id, office_id[:2].upper(),
+                      f"Văn phòng liên lạc qua biên giới {vi}", f"{zh}边境联络官办公室",
+                      "liaison_office")
+
+
+BORDER_OFFICES = (
+    DEFAULT_OFFICES[0], *(_border_office(*o) for o in _VN[:6]), DEFAULT_OFFICES[2],
+    *(_border_office(*o) for o in _VN[6:]), DEFAULT_OFFICES[1],
+    *(_border_office(*o) for o in _CN))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import jinja2
@@ -30,8 +30,8 @@ from gateway.store.web import SessionInfo, WebStore
 from gateway.views.render import label_of
 
 __all__ = ["COOKIE", "CSP", "HEX_ID", "IDLE_MS", "LANGS", "LIFETIME_MS", "PAGE", "PREFIX",
-           "PRE_COOKIE", "SESSION", "SESSION_ID", "Handler", "WebContext", "lang_of",
-           "pre_lang", "set_cookie", "state_label", "status_label", "t"]
+           "PRE_COOKIE", "SESSION", "SESSION_ID", "Handler", "WebContext", "country_label",
+           "lang_of", "pre_lang", "set_cookie", "state_label", "status_label", "t"]
 
 log = get_logger("webapp")
 PREFIX = "/app/"
@@ -53,6 +53,15 @@ def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.PackageLoader("gateway.views", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
+
+
+def country_label(code: str, lang: str) -> str:
+    """A country's name in ``lang`` (the glossary's ``country.vn``, ``country.cn``); a code
+    the glossary does not name is shown as it is."""
+    try:
+        return term(f"country.{code.lower()}").text(lang)
+    except KeyError:
+        return code or "—"
 
 
 def t(lang: str) -> Callable[[str], str]:
@@ -79,6 +88,22 @@ class WebContext:
         vi, zh = self.names().get(oid, (oid, oid))
         return vi if lang == "vi" else zh
 
+    def office_groups(self, oids: Iterable[str]) -> list[tuple[str, list[str]]]:
+        """``oids`` by country, as a list of twenty offices needs to be read: the other
+        country's offices first, then our own; (country code, office ids), empty groups
+        left out. Within a group, the order of the ids (country, province, place: an office
+        next to the posts of its province), the same in both languages, so that two officers
+        on the phone read the same list. An id the directory does not list comes last,
+        under country ""."""
+        offices = self.gw.directory.offices
+        ours = offices[self.gw.office_id].country if self.gw.office_id in offices else ""
+        groups: dict[str, list[str]] = {}
+        for oid in oids:
+            groups.setdefault(offices[oid].country if oid in offices else "", []).append(oid)
+        for members in groups.values():
+            members.sort()
+        return sorted(groups.items(), key=lambda g: (g[0] == "", g[0] == ours, g[0]))
+
     def when(self, ms: int | None) -> str:
         return local_time(int(ms), self.gw.zone) if ms else ""
 
@@ -100,6 +125,7 @@ class WebContext:
             t=t(lang), lang=lang, other="zh" if lang == "vi" else "vi", session=sess,
             csrf=auth.csrf_token(sid) if sid else "", zone=self.gw.zone.key, when=self.when,
             office=self.gw.office_id, office_name=lambda o: self.office_name(o, lang),
+            office_groups=self.office_groups, country_label=lambda c: country_label(c, lang),
             type_label=lambda mt: self.type_label(mt, lang), path=request.path,
             role_label=(t(lang)(f"web.role.{sess.role}") if sess else ""),
             can=lambda area: roles.may(role, area),
