@@ -7,19 +7,22 @@ Starts the Lào Cai and Hekou gateways as separate processes with fresh keys (SQ
 with ``--pg`` a PostgreSQL schema each in that database), then (1) submits --messages 2 KiB
 messages through the officer API with 32 in flight and measures messages per second until
 every receipt is stored and verified; (2) offers --rate messages per second for --seconds
-and reports p50/p90/p99 latency from submission to stored receipt (sender's clock); (3)
-prints the bytes each store holds per message, table by table. The raw crypto floor of one
-message (seal: sign + X25519 + AEAD; open: verify; receipt: sign + verify) is measured in
-the same run and printed with the ratio, both of wall-clock time per message and of the
-CPU time both gateway processes used per message (on a loaded machine the CPU ratio is the
-steadier one). ``--suite 2`` puts both offices on the post-quantum hybrid suite
-(docs/wire-format.md §14-15); the floor is then suite 2's own crypto.
+and reports p50/p90/p99 latency from submission to stored receipt (sender's clock), beside
+the time of one durable commit on the same disk (the floor under the three commits in each
+message's path); (3) prints the bytes each store holds per message, table by table. The raw
+crypto floor of one message (seal: sign + X25519 + AEAD; open: verify; receipt: sign +
+verify) is measured in the same run and printed with the ratio, both of wall-clock time per
+message and of the CPU time both gateway processes used per message (on a loaded machine
+the CPU ratio is the steadier one). ``--suite 2`` puts both offices on the post-quantum
+hybrid suite (docs/wire-format.md §14-15); the floor is then suite 2's own crypto.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -67,6 +70,29 @@ def crypto_floor(net, n: int = 2000) -> tuple[float, float]:
         verify_receipt(rec, d, receiver=HEKOU, message_id=env.header.message_id,
                        envelope_sha256=env.sha256, now_ms=now)
     return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
+
+
+def commit_floor_ms(folder: Path, n: int = 300) -> tuple[float, float]:
+    """(p50, p99) ms of one durable commit of a 3 KB row on the disk of ``folder``, as the
+    gateways' SQLite stores commit (WAL, ``synchronous=FULL``): the floor under each of the
+    three commits between a submission and its stored receipt (sender, receiver, sender)."""
+    path = folder / "commit-floor.db"
+    c = sqlite3.connect(path, isolation_level=None)
+    try:
+        c.execute("PRAGMA journal_mode=WAL")
+        c.execute("PRAGMA synchronous=FULL")
+        c.execute("CREATE TABLE t (x BLOB)")
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            c.execute("BEGIN")
+            c.execute("INSERT INTO t VALUES (?)", (os.urandom(3000),))
+            c.execute("COMMIT")
+            times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        c.close()
+    q = statistics.quantiles(times, n=100, method="inclusive")
+    return q[49], q[98]
 
 
 async def submit_all(base: str, token: str, n: int, concurrency: int) -> list[float]:
@@ -175,6 +201,11 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "",
             "cpu_us": cpu_us, "floor_cpu_us": floor_cpu, "sender_cpu_us": side[LAOCAI],
             "receiver_cpu_us": side[HEKOU], "cpu_ratio": cpu_us / floor_cpu,
             "latency": {}}
+        commit = commit_floor_ms(Path(tmp))
+        out["commit_ms"] = {"p50": commit[0], "p99": commit[1]}
+        print(f"  durable commit on this disk (SQLite WAL, synchronous=FULL, 3 KB): p50 "
+              f"{commit[0]:.2f} ms, p99 {commit[1]:.2f} ms; three of them between a "
+              "submission and its stored receipt")
         for rate in rates:
             before, _ = delivered(db)
             n = asyncio.run(offer(base, tokens[LAOCAI], rate, seconds))

@@ -3,11 +3,13 @@
     pip install -e '.[bench]'      # matplotlib, for the chart
     python bench/report.py [--pg postgresql://postgres@127.0.0.1:5432/test] [--messages 3000]
         [--rates 50 100 200 300] [--seconds 5] [--catchup 20000] [--leaves 1000000]
+        [--federation-rate 100] [--federation-seconds 10]
 
 Runs, in this order and with these (modest) sizes: ``bench_gateways`` on SQLite (and on
 PostgreSQL with ``--pg``): throughput, latency at each offered rate, bytes per message in
 both stores; ``bench_catchup`` (a backlog of --catchup messages drained, urgent messages sent
-during the drain); ``bench_audit``'s offline verification of --leaves leaves. Each figure is
+during the drain); ``bench_audit``'s offline verification of --leaves leaves;
+``bench_federation`` (twenty gateways, --federation-rate for --federation-seconds). Each figure is
 printed beside the raw cost measured in the same run, and the ratio is what the targets of
 issue 14 are about. Writes docs/performance.md and docs/performance-latency.svg, keeping
 the "Suite 2" section at its end as it is (``bench/bench_suite2.py --write`` writes that one).
@@ -28,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_audit
 import bench_catchup
+import bench_federation
 import bench_gateways
 from bench_suite2 import MARKER as SUITE2_MARKER
 
@@ -79,7 +82,8 @@ def verdict(ok: bool) -> str:
 
 
 def write(a: argparse.Namespace, runs: dict[str, dict[str, Any]], catch: dict[str, float],
-          audit: dict[str, float], started: str, loads: tuple[str, str]) -> str:
+          audit: dict[str, float], fed: dict[str, Any], started: str,
+          loads: tuple[str, str]) -> str:
     sq = runs["SQLite"]
     p99_rate = 300.0 if 300.0 in sq["latency"] else max(sq["latency"])
     rows = []
@@ -99,7 +103,9 @@ def write(a: argparse.Namespace, runs: dict[str, dict[str, Any]], catch: dict[st
     lat = sq["latency"][p99_rate]
     rows.append(f"| p99 submission → verified receipt at {p99_rate:.0f} msg/s offered (SQLite) "
                 f"| p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, max "
-                f"{lat['max_ms']:.0f} ms | | < 20 ms | {verdict(lat['p99_ms'] < 20)} |")
+                f"{lat['max_ms']:.0f} ms; one durable commit on this disk p50 "
+                f"{sq['commit_ms']['p50']:.2f} ms, p99 {sq['commit_ms']['p99']:.2f} ms (three "
+                f"in the path) | | < 20 ms | {verdict(lat['p99_ms'] < 20)} |")
     rows.append(
         f"| catch-up: {catch['messages']:,.0f} queued while the peer was down (SQLite) "
         f"| drained at {catch['drain_after_first_per_s']:,.0f} msg/s from the first delivery "
@@ -150,6 +156,18 @@ def write(a: argparse.Namespace, runs: dict[str, dict[str, Any]], catch: dict[st
             lat_rows.append(f"| {name} | {rate:.0f} | {x['p50_ms']:.0f} | {x['p90_ms']:.0f} | "
                             f"{x['p99_ms']:.0f} | {x['max_ms']:.0f} |")
 
+    fed_rows = [
+        f"| deliveries receipted | {fed['deliveries']:,.0f}, **{fed['per_s']:,.0f}/s** from "
+        "the first submission to the last verified receipt |",
+        f"| submission → stored receipt | p50 {fed['p50_ms']:.0f} ms, p90 "
+        f"{fed['p90_ms']:.0f} ms, **p99 {fed['p99_ms']:.0f} ms**, max {fed['max_ms']:.0f} ms |",
+        f"| raw crypto of one delivery | {fed['floor_us']:,.0f} µs on one core "
+        f"({fed['per_s'] * fed['floor_us'] / 1e4:.0f} % of one core at the rate above) |",
+        f"| RSS per gateway | min {fed['rss_min']:.0f} MiB, median {fed['rss_median']:.0f} MiB, "
+        f"max {fed['rss_max']:.0f} MiB |",
+        f"| a new directory installed on one gateway, on all {fed['gateways']} | "
+        f"**{fed['directory_s']:.1f} s** (each learns it from its peers' pings) |"]
+
     cmd = " ".join(["python bench/report.py", *sys.argv[1:]])
     return f"""# Performance
 
@@ -167,7 +185,7 @@ time**: the user and system time both gateway processes used per message, over t
 of the raw crypto. The benches: `bench/bench_gateways.py` (throughput, latency at each
 offered rate, store bytes), `bench/bench_catchup.py` (backlog drain, urgent messages during
 it), `bench/bench_audit.py` (offline verification), `bench/bench_federation.py` (twenty
-gateways; not run here); `bench/bench_suite2.py` writes the "Suite 2" section at the end
+gateways, below); `bench/bench_suite2.py` writes the "Suite 2" section at the end
 (suite 1 beside suite 2), which this report keeps as it is.
 
 ## The targets of issue 14
@@ -223,6 +241,25 @@ the batches in flight (two by default, `batches_in_flight`: while Hekou stores o
 reads and signs the next) and goes in the next one; a reply of ours never overtakes the
 message of ours it answers (`tests/test_service.py::
 test_an_urgent_reply_never_overtakes_the_message_it_answers`).
+
+## Twenty offices
+
+`bench/bench_federation.py`: {fed['gateways']} gateways on this machine, each its own
+process and SQLite store (the offices of `gateway.cli.provision.BORDER_OFFICES`: ten
+Vietnamese liaison offices and Border Guard posts, ten Chinese offices; one directory both
+roots signed), started in {fed['started_s']:.0f} s. Every office sent 2 KiB case notices to
+{fed['fanout']:.0f} offices of the other country, some to two of them at once,
+{fed['rate']:.0f} msg/s in all for {fed['seconds']:.0f} s:
+
+| figure | measured |
+|---|---|
+{chr(10).join(fed_rows)}
+
+What must keep working at this size, checked in the same run (the bench stops on a failure):
+{chr(10).join('- ' + line for line in fed['checks'])}
+
+The web app's peer lists at this size (nineteen peers, grouped by country) are driven in a
+real browser by `tests/test_web_twenty_offices.py`.
 """
 
 
@@ -235,6 +272,8 @@ def main() -> None:
     ap.add_argument("--catchup", type=int, default=20_000)
     ap.add_argument("--urgent-every", type=float, default=0.5)
     ap.add_argument("--leaves", type=int, default=1_000_000)
+    ap.add_argument("--federation-rate", type=float, default=100.0)
+    ap.add_argument("--federation-seconds", type=float, default=10.0)
     ap.add_argument("--pg", metavar="DSN", default="")
     ap.add_argument("--out", type=Path, default=DOCS / "performance.md")
     a = ap.parse_args()
@@ -245,8 +284,9 @@ def main() -> None:
         runs["PostgreSQL"] = bench_gateways.run(a.messages, a.rates, a.seconds, a.pg)
     catch = bench_catchup.run(a.catchup, a.urgent_every)
     audit = bench_audit.bench_verify(a.leaves)
+    fed = bench_federation.run(a.federation_rate, a.federation_seconds)
     chart(runs, a.out.parent / "performance-latency.svg")
-    text = write(a, runs, catch, audit, started, (load0, load()))
+    text = write(a, runs, catch, audit, fed, started, (load0, load()))
     if a.out.exists() and SUITE2_MARKER in (old := a.out.read_text(encoding="utf-8")):
         # The Suite 2 section is bench_suite2.py's (--write): kept as it is.
         text = text.rstrip("\n") + "\n\n" + SUITE2_MARKER + old.split(SUITE2_MARKER, 1)[1]
