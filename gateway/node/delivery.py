@@ -163,6 +163,10 @@ class PeerDelivery:
         #: next read of the queue leaves out.
         self._flights: set[asyncio.Future[Any]] = set()
         self._flying: set[int] = set()
+        #: Whether the last read of the queue took every row then due (fewer than a batch):
+        #: while batches are in flight, reading again finds nothing new until a submission
+        #: wakes the worker or a batch lands.
+        self._drained = False
 
     async def load(self) -> None:
         st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
@@ -203,6 +207,7 @@ class PeerDelivery:
 
     async def _step(self) -> None:
         gw = self.gw
+        woken = self.wake.is_set()
         self.wake.clear()
         now = gw.clock.now_ms()
         if self.next_attempt_ms > now:
@@ -214,20 +219,26 @@ class PeerDelivery:
         if len(self._flights) >= limit:
             await self._wait(None)
             return
-        items = await gw.store.read(gw.store.sync.due, self.peer, now, self.batch_size,
-                                    frozenset(self._flying))
+        if self._flights and self._drained and not woken:
+            # The last read took every row then due, and nothing was queued since: a read
+            # now would find nothing. A landing may free a reply that waits or put rows
+            # back (``_landed``); a submission wakes the worker.
+            await self._wait(None)
+            return
+        items, nxt, later = await gw.store.read(
+            gw.store.sync.due_or_next, self.peer, now, self.batch_size,
+            frozenset(self._flying), when_none=not self._flights)
+        self._drained = len(items) < self.batch_size
         if not items:
             if self._flights:
                 await self._wait(None)
                 return
-            nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer)
             if nxt is not None and nxt <= now:
                 # Rows due now that ``due`` did not take: replies waiting for a message of
                 # ours that backs off. Wake when the next row is due after now, and at least
                 # every HELD_POLL_S (``due`` reads only so far past waiting replies).
-                nxt = await gw.store.read(gw.store.sync.next_due_ms, self.peer, now)
-                nxt = now + int(HELD_POLL_S * 1000) if nxt is None else min(
-                    nxt, now + int(HELD_POLL_S * 1000))
+                nxt = now + int(HELD_POLL_S * 1000) if later is None else min(
+                    later, now + int(HELD_POLL_S * 1000))
             wait = None if nxt is None else max(0.05, (nxt - now) / 1000)
             if self.idle_poll_s is not None:
                 wait = self.idle_poll_s if wait is None else min(wait, self.idle_poll_s)
@@ -243,6 +254,7 @@ class PeerDelivery:
         """A batch's outcome is recorded (or its task failed): its rows may be read again."""
         self._flights.discard(flight)
         self._flying.difference_update(ids)
+        self._drained = False
         if not flight.cancelled() and flight.exception() is not None:
             log.error("delivery_loop_error", peer=self.peer,
                       error=type(flight.exception()).__name__)
