@@ -17,9 +17,9 @@ from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from gateway.audit.notes import log_origin, make_checkpoint, parse_checkpoint, split_note
 from gateway.audit.verify import verify_bundles
 from gateway.node.home import add_user
-from gateway.node.witness import checkpoint_and_witness
+from gateway.node.witness import checkpoint_and_witness, witness_order
 from gateway.protocol.peerauth import sign_request
-from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
+from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD, case_payloads
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,6 +86,32 @@ async def test_logs_cosigned_across_the_border_and_bundles_verify(pair, tmp_path
         blob = path.read_bytes()
         for secret in ("Giàng", "王氏梅", "Giang Thi Mai", "+84 900", "ba tuần"):
             assert secret.encode() not in blob
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_witnesses_bounds_who_cosigns_the_other_country_first(backend, tmp_path):
+    """With ``witnesses = 1`` Lào Cai's checkpoints are cosigned by one peer: Hekou (the other
+    country) when it is up; while it is down, the next in order (the Border Guard post)."""
+    pair = Pair(tmp_path, backend, checkpoint_interval_s=3600, witnesses=1)
+    try:
+        lc = await pair.start(LAOCAI)
+        assert witness_order(lc) == [HEKOU, LAOCAI_BORDER_GUARD]
+        await pair.start(LAOCAI_BORDER_GUARD)
+        await checkpoint_and_witness(lc)  # Hekou is down: the post cosigns
+        peers = (await lc.health())["peers"]
+        first = peers[LAOCAI_BORDER_GUARD]["cosigned_our_log_to"]
+        assert first > 0 and peers[HEKOU]["cosigned_our_log_to"] == 0
+
+        await pair.start(HEKOU)
+        async with aiohttp.ClientSession() as s:  # the log grows by more than bookkeeping
+            await pair.officer(s, LAOCAI).send([HEKOU], case_payloads()[0].payload.to_dict())
+        await checkpoint_and_witness(lc)
+        health = await lc.health()
+        assert health["peers"][HEKOU]["cosigned_our_log_to"] > first
+        # One witness is enough: the post was not asked again.
+        assert health["peers"][LAOCAI_BORDER_GUARD]["cosigned_our_log_to"] == first
+    finally:
+        await pair.close()
 
 
 def _rewrite(src, dst, *, leaves=None, checkpoints=None, manifest=None):

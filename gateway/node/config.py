@@ -175,6 +175,11 @@ class Config:
     request_timeout_s: Annotated[float, _POSITIVE] = 30.0
     #: How often the audit log is checkpointed and sent to the peers to cosign, seconds.
     checkpoint_interval_s: Annotated[float, _POSITIVE] = 10.0
+    #: How many peers cosign each checkpoint: the offices of the other country first (the
+    #: auditor requires one of them), then ours; one that cannot is passed over for the next
+    #: (``node/witness.py``). 0: every peer. With twenty offices, asking all nineteen each
+    #: round would make witnessing grow with the square of the offices.
+    witnesses: Annotated[int, Range(0, 10_000)] = 4
     #: PostgreSQL, several processes on one schema: how often a process renews its roles
     #: (delivery per peer, checkpointing) and tries those another process held, seconds.
     #: A process that dies is replaced within about this long (deploy/README.md).

@@ -1,8 +1,9 @@
 """Cross-border witnessing of the audit logs (after C2SP tlog-witness).
 
-Each gateway signs checkpoints of its own audit log and submits them to every peer
-gateway, which cosigns a checkpoint only if it extends the last one it cosigned for
-that log (a consistency proof from the old size). So each side holds the other's
+Each gateway signs checkpoints of its own audit log and submits them to its peer gateways
+(``witnesses`` of them, the other country's first: ``witness_order``; with the scenario's
+offices, every peer), each of which cosigns a checkpoint only if it extends the last one it
+cosigned for that log (a consistency proof from the old size). So each side holds the other's
 signed promise about its history: a rollback, a truncation or a split view (two
 different trees shown) is refused by the witness and raised as an alert on both
 sides, and an offline auditor holding both bundles sees it too. The check and the record
@@ -23,6 +24,7 @@ cosignature/v1 and the ML-DSA-65 one (gateway/audit/notes.py).
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 
 import aiohttp
@@ -51,7 +53,7 @@ from gateway.protocol.errors import (
 )
 
 __all__ = ["WitnessAnswer", "accept_cosignature", "add_checkpoint", "checkpoint_and_witness",
-           "current_checkpoint", "witness_request"]
+           "current_checkpoint", "witness_order", "witness_request"]
 
 log = get_logger("witness")
 PATH = "/peer/v1/witness/add-checkpoint"
@@ -199,50 +201,79 @@ async def accept_cosignature(gw: WitnessHost, peer: str, cid: int, size: int, bo
     return True
 
 
+def witness_order(gw: WitnessHost) -> list[str]:
+    """Every peer, in the order they are asked to cosign our checkpoints: the offices of the
+    other country first (the auditor's verifier requires one of them), then our own; within
+    each, an order of our own (SHA-256 of our id and theirs), so that twenty offices spread
+    the witnessing among them instead of all asking the same few."""
+    offices = gw.directory.offices
+    ours = offices[gw.office_id].country if gw.office_id in offices else ""
+
+    def key(peer: str) -> tuple[bool, bytes]:
+        country = offices[peer].country if peer in offices else ours
+        return (country == ours,
+                hashlib.sha256(f"{gw.office_id}\0{peer}".encode()).digest())
+
+    return sorted(gw.deliveries, key=key)
+
+
 async def checkpoint_and_witness(gw: WitnessHost) -> None:
-    """Sign a checkpoint of our log if it grew, and have every peer cosign it."""
+    """Sign a checkpoint of our log if it grew, and have it cosigned by ``witnesses`` peers
+    (gateway.toml; 0: every peer), asked in ``witness_order``: a peer that cannot or will
+    not cosign is passed over for the next one in that order, this round."""
     cid, body_note, size = await current_checkpoint(gw)
-    for peer, d in gw.deliveries.items():
-        old = await gw.store.call(gw.store.sync.witnessed_size, peer)
-        if old == size:
-            continue  # this peer has already cosigned this size
-        for _ in range(2):  # a 409 tells us the size the witness holds; retry once with it
-            request = await witness_request(gw, old, size, body_note)
-            req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
-                                   destination=peer, body=request, now_ms=gw.clock.now_ms())
-            try:
-                async with gw.http.post(d.url + PATH, data=request, headers=req.headers,
-                                        timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                    status, raw = resp.status, await read_answer(resp)
-                    answer_headers = resp.headers.copy()
-                text = raw.decode("utf-8", "replace")
-            except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
-                break  # unreachable (or an answer over the limit): next round
-            if req.version >= 2 and not peerrequest.answer_verified(
-                    req, status=status, headers=answer_headers, body=raw,
-                    directory=gw.directory, now_ms=gw.clock.now_ms(),
-                    max_skew_ms=gw.config.max_skew_ms):
-                # An answer a suite-2 witness did not sign may not be its own: act on
-                # nothing it says (no size, no alert, no cosignature: a forged Ed25519-only
-                # cosignature dated before the switch would pass); the next round asks again.
-                log.warning("witness_answer_unsigned", peer=peer, status=status)
-                break
-            try:
-                held = strict.uint(text.strip(), "size") if status == 409 else None
-            except GatewayError:
-                held = None
-            if held is not None:
-                if held > size:
-                    await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
-                                        "peer_saw_more", f"{peer} holds size {held} > {size}",
-                                        gw.clock.now_ms())
-                    break
-                old = held
-                continue
-            if status != 200:
-                await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
-                                    "not_cosigned", f"{peer}: HTTP {status} {text[:100]}",
-                                    gw.clock.now_ms())
-                break
-            await accept_cosignature(gw, peer, cid, size, body_note, text)
+    want = gw.config.witnesses or len(gw.deliveries)
+    cosigned = 0
+    for peer in witness_order(gw):
+        if cosigned >= want:
             break
+        cosigned += await _cosigned_by(gw, peer, cid, size, body_note)
+
+
+async def _cosigned_by(gw: WitnessHost, peer: str, cid: int, size: int,
+                       body_note: str) -> bool:
+    """Whether ``peer`` holds our log cosigned at ``size`` (asking it if it does not yet)."""
+    d = gw.deliveries[peer]
+    old = await gw.store.call(gw.store.sync.witnessed_size, peer)
+    if old == size:
+        return True  # this peer has already cosigned this size
+    for _ in range(2):  # a 409 tells us the size the witness holds; retry once with it
+        request = await witness_request(gw, old, size, body_note)
+        req = peerrequest.sign(gw.keyring, gw.directory, method="POST", path_qs=PATH,
+                               destination=peer, body=request, now_ms=gw.clock.now_ms())
+        try:
+            async with gw.http.post(d.url + PATH, data=request, headers=req.headers,
+                                    timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                status, raw = resp.status, await read_answer(resp)
+                answer_headers = resp.headers.copy()
+            text = raw.decode("utf-8", "replace")
+        except (aiohttp.ClientError, TimeoutError, OSError, PayloadTooLarge):
+            return False  # unreachable (or an answer over the limit): next round
+        if req.version >= 2 and not peerrequest.answer_verified(
+                req, status=status, headers=answer_headers, body=raw,
+                directory=gw.directory, now_ms=gw.clock.now_ms(),
+                max_skew_ms=gw.config.max_skew_ms):
+            # An answer a suite-2 witness did not sign may not be its own: act on
+            # nothing it says (no size, no alert, no cosignature: a forged Ed25519-only
+            # cosignature dated before the switch would pass); the next round asks again.
+            log.warning("witness_answer_unsigned", peer=peer, status=status)
+            return False
+        try:
+            held = strict.uint(text.strip(), "size") if status == 409 else None
+        except GatewayError:
+            held = None
+        if held is not None:
+            if held > size:
+                await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                                    "peer_saw_more", f"{peer} holds size {held} > {size}",
+                                    gw.clock.now_ms())
+                return False
+            old = held
+            continue
+        if status != 200:
+            await gw.store.call(gw.store.sync.alert, log_origin(gw.office_id),
+                                "not_cosigned", f"{peer}: HTTP {status} {text[:100]}",
+                                gw.clock.now_ms())
+            return False
+        return await accept_cosignature(gw, peer, cid, size, body_note, text)
+    return False
