@@ -25,6 +25,15 @@ from gateway.store.tables import case_items, content_keys, envelopes
 __all__ = ["CasesMixin", "deadline_for"]
 
 
+# ``_Steps``' statements, built once (see ``inbox``).
+_ITEM_STATE = sa.select(case_items.c.kind, case_items.c.state).where(
+    case_items.c.root_id == sa.bindparam("root"))
+_MOVE = (sa.update(case_items).where(case_items.c.root_id == sa.bindparam("root"))
+         .values(state=sa.bindparam("st"), updated_ms=sa.bindparam("now"),
+                 answered_ms=sa.func.coalesce(case_items.c.answered_ms,
+                                              sa.bindparam("ans", type_=sa.BigInteger))))
+
+
 class _Steps:
     """Workflow steps of one transaction, written in bulk; later messages of the same batch
     see the states that earlier ones made."""
@@ -43,8 +52,7 @@ class _Steps:
 
     def current(self, root: str) -> tuple[str, str] | None:
         if root not in self.state:
-            row = self.c.execute(sa.select(case_items.c.kind, case_items.c.state).where(
-                case_items.c.root_id == root)).first()
+            row = self.c.execute(_ITEM_STATE, {"root": root}).first()
             if row is None:
                 return None
             self.state[root] = (row.kind, row.state)
@@ -71,12 +79,7 @@ class _Steps:
             self.store._insert_rows(self.c, case_items, self.NEW_COLUMNS, self.new)
         if self.moves:
             # New items first: a reply in the same batch may move an item just opened.
-            self.c.execute(
-                sa.update(case_items).where(case_items.c.root_id == sa.bindparam("root"))
-                .values(state=sa.bindparam("st"), updated_ms=sa.bindparam("now"),
-                        answered_ms=sa.func.coalesce(case_items.c.answered_ms,
-                                                     sa.bindparam("ans", type_=sa.BigInteger))),
-                self.moves)
+            self.c.execute(_MOVE, self.moves)
         self.new, self.moves = [], []
 
 

@@ -144,6 +144,8 @@ class _DbTree:
         return self.cache[key]
 
 
+#: the index of the newest audit leaf (built once: see ``inbox``)
+_AUDIT_TOP = sa.select(sa.func.max(audit_leaves.c.idx))
 #: a write for ``StoreBase.together``: function, positional and keyword arguments
 Job = tuple[Callable[..., Any], Sequence[Any], Mapping[str, Any]]
 
@@ -172,7 +174,7 @@ class StoreBase:
         since we last looked (``blo-gateway users``, or a second gateway process on the
         same PostgreSQL schema): the size is read on every call (an index lookup) and the
         edge reloaded from the stored subtree hashes when it differs."""
-        top = c.execute(sa.select(sa.func.max(audit_leaves.c.idx))).scalar()
+        top = c.execute(_AUDIT_TOP).scalar()
         size = 0 if top is None else int(top) + 1
         if self._edge is None or self._edge.size != size:
             tree, hashes, start = _DbTree(c), [], 0

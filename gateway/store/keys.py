@@ -26,6 +26,8 @@ __all__ = ["StorageKeysMixin", "open_at_rest", "seal_at_rest"]
 _COLUMNS = ("direction", "message_id", "sender", "recipients", "message_type", "sha256", "raw",
             "created_at_ms", "expires_at_ms", "stored_at_ms", "case_reference", "in_reply_to",
             "priority", "handling_code", "deadline_ms", "submitted_by")
+#: SQLite: the envelopes and their new ids, in the order given (built once)
+_INSERT_RETURNING = sa.insert(envelopes).returning(envelopes.c.id, sort_by_parameter_order=True)
 #: PostgreSQL: n new envelope ids from the table's own sequence (in this gateway's schema)
 _NEXT_IDS = sa.text("SELECT nextval(pg_get_serial_sequence('envelopes', 'id')) "
                     "FROM generate_series(1, :n)")
@@ -77,9 +79,9 @@ class StorageKeysMixin(StoreBase):
             self._insert_rows(c, envelopes, ("id", *_COLUMNS),
                               [(i, *v) for i, v in zip(ids, values, strict=True)])
         else:
-            stmt = sa.insert(envelopes).returning(envelopes.c.id, sort_by_parameter_order=True)
-            ids = [int(r[0]) for r in c.execute(stmt, [dict(zip(_COLUMNS, v, strict=True))
-                                                       for v in values])]
+            ids = [int(r[0]) for r in c.execute(_INSERT_RETURNING,
+                                                [dict(zip(_COLUMNS, v, strict=True))
+                                                 for v in values])]
         self._insert_rows(c, content_keys, ("envelope_id", "key"),
                           list(zip(ids, keys, strict=True)))
         return ids

@@ -27,6 +27,22 @@ _DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelope
                outbox.c.id.not_in(sa.bindparam("flying", expanding=True)),
                outbox.c.next_attempt_ms <= sa.bindparam("now"))
         .order_by(outbox.c.id).limit(sa.bindparam("n")))
+# ``next_due_ms`` and ``record_results``, built once (see ``inbox``).
+_NEXT_DUE = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
+    outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued")
+_NEXT_DUE_AFTER = _NEXT_DUE.where(outbox.c.next_attempt_ms > sa.bindparam("after"))
+_OID = sa.bindparam("oid", type_=sa.BigInteger)
+_DELIVERED = (sa.update(outbox).where(outbox.c.id == _OID, outbox.c.state == "queued")
+              .values(state="delivered", delivered_at_ms=sa.bindparam("now"),
+                      updated_at_ms=sa.bindparam("now"), attempts=outbox.c.attempts + 1,
+                      last_error_code=None, last_error=None))
+_RETRY = sa.update(outbox).where(outbox.c.id == _OID).values(
+    attempts=outbox.c.attempts + 1, next_attempt_ms=sa.bindparam("next_ms"),
+    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
+    updated_at_ms=sa.bindparam("now"))
+_DEAD = sa.update(outbox).where(outbox.c.id == _OID).values(
+    state="dead", attempts=outbox.c.attempts + 1, last_error_code=sa.bindparam("code"),
+    last_error=sa.bindparam("msg"), updated_at_ms=sa.bindparam("now"))
 #: pages of one priority ``due`` reads at most in one call (past replies that wait)
 _SCAN_PAGES = 8
 # The outbox row, for the same peer, of a message of ours (by its id): a reply waits for it.
@@ -139,12 +155,9 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         """When the next queued row for ``peer`` is due (None: none is queued); with
         ``after_ms``, the next one due after it (the rows due by then were offered to
         ``due``: what it did not take waits for a message in flight or backing off)."""
-        q = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
-            outbox.c.peer == peer, outbox.c.state == "queued")
-        if after_ms is not None:
-            q = q.where(outbox.c.next_attempt_ms > after_ms)
         with self.engine.connect() as c:
-            v = c.execute(q).scalar()
+            v = (c.execute(_NEXT_DUE, {"peer": peer}) if after_ms is None else
+                 c.execute(_NEXT_DUE_AFTER, {"peer": peer, "after": after_ms})).scalar()
             return int(v) if v is not None else None
 
     def record_results(self, peer: str, *, now_ms: int,
@@ -156,7 +169,6 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         retry (outbox id, next attempt, code, message), dead (outbox id, code, message).
         ``items`` are the outbox items concerned, for the audit log."""
         delivered, retry, dead = list(delivered), list(retry), list(dead)
-        oid: sa.BindParameter[int] = sa.bindparam("oid", type_=sa.BigInteger)
         by_id = {i.outbox_id: i for i in items}
         with self._tx() as (c, ev):
             for i in items:
@@ -178,27 +190,17 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                                "message_id": by_id[o].message_id.hex(),
                                "envelope_sha256": by_id[o].sha256.hex(), "code": code})
             if delivered:
-                c.execute(sa.update(outbox).where(outbox.c.id == oid, outbox.c.state == "queued")
-                          .values(state="delivered", delivered_at_ms=now_ms, updated_at_ms=now_ms,
-                                  attempts=outbox.c.attempts + 1, last_error_code=None,
-                                  last_error=None), [{"oid": d[0]} for d in delivered])
+                c.execute(_DELIVERED, [{"oid": d[0], "now": now_ms} for d in delivered])
                 self._insert_rows(c, receipts, (
                     "envelope_id", "office", "direction", "raw", "received_at_ms"),
                     [(eid, peer, "received", raw, at) for _, eid, raw, at in delivered],
                     ignore=True)
             if retry:
-                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
-                    attempts=outbox.c.attempts + 1, next_attempt_ms=sa.bindparam("next_ms"),
-                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
-                    updated_at_ms=now_ms),
-                    [{"oid": o, "next_ms": n, "code": code, "msg": m[:300]}
-                     for o, n, code, m in retry])
+                c.execute(_RETRY, [{"oid": o, "next_ms": n, "code": code, "msg": m[:300],
+                                    "now": now_ms} for o, n, code, m in retry])
             if dead:
-                c.execute(sa.update(outbox).where(outbox.c.id == oid).values(
-                    state="dead", attempts=outbox.c.attempts + 1,
-                    last_error_code=sa.bindparam("code"), last_error=sa.bindparam("msg"),
-                    updated_at_ms=now_ms),
-                    [{"oid": o, "code": code, "msg": m[:300]} for o, code, m in dead])
+                c.execute(_DEAD, [{"oid": o, "code": code, "msg": m[:300], "now": now_ms}
+                                  for o, code, m in dead])
 
     def requeue_delivered(self, peer: str, since_ms: int, now_ms: int) -> int:
         """``peer`` was restored from a backup and lost what we delivered since ``since_ms``
