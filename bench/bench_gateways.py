@@ -7,14 +7,15 @@ Starts the Lào Cai and Hekou gateways as separate processes with fresh keys (SQ
 with ``--pg`` a PostgreSQL schema each in that database), then (1) submits --messages 2 KiB
 messages through the officer API with 32 in flight and measures messages per second until
 every receipt is stored and verified; (2) offers --rate messages per second for --seconds
-and reports p50/p90/p99 latency from submission to stored receipt (sender's clock), beside
-the time of one durable commit on the same disk (the floor under the three commits in each
-message's path); (3) prints the bytes each store holds per message, table by table. The raw
-crypto floor of one message (seal: sign + X25519 + AEAD; open: verify; receipt: sign +
-verify) is measured in the same run and printed with the ratio, both of wall-clock time per
-message and of the CPU time both gateway processes used per message (on a loaded machine
-the CPU ratio is the steadier one). ``--suite 2`` puts both offices on the post-quantum
-hybrid suite (docs/wire-format.md §14-15); the floor is then suite 2's own crypto.
+and reports p50/p90/p99 latency from submission to stored receipt (sender's clock) and each
+gateway's CPU per message at that rate, beside the time of one durable commit on the same
+disk (the floor under the three commits in each message's path); (3) prints the bytes each
+store holds per message, table by table. The raw crypto floor of one message (seal: sign +
+X25519 + AEAD; open: verify; receipt: sign + verify) is measured in the same run and printed
+with the ratio, both of wall-clock time per message and of the CPU time both gateway
+processes used per message (on a loaded machine the CPU ratio is the steadier one).
+``--suite 2`` puts both offices on the post-quantum hybrid suite (docs/wire-format.md
+§14-15); the floor is then suite 2's own crypto.
 """
 
 from __future__ import annotations
@@ -208,17 +209,22 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "",
               "submission and its stored receipt")
         for rate in rates:
             before, _ = delivered(db)
+            cpu0 = {o: f.cpu_s(o) for o in (LAOCAI, HEKOU)}
             n = asyncio.run(offer(base, tokens[LAOCAI], rate, seconds))
             wait_delivered(db, before + n)
+            used = {o: (f.cpu_s(o) - cpu0[o]) * 1e6 / n for o in (LAOCAI, HEKOU)}
             _, lat = delivered(db)
             lat = sorted(lat[before:])
             q = statistics.quantiles(lat, n=100, method="inclusive")
             print(f"latency at {rate:.0f} msg/s offered for {seconds:.0f} s ({n} messages), "
                   "submission to stored verified receipt:")
             print(f"  p50 {q[49]:.0f} ms  p90 {q[89]:.0f} ms  p99 {q[98]:.0f} ms  "
-                  f"max {lat[-1]} ms")
+                  f"max {lat[-1]} ms; CPU per message: sender {used[LAOCAI]:.0f} us, "
+                  f"receiver {used[HEKOU]:.0f} us")
             out["latency"][rate] = {"p50_ms": q[49], "p90_ms": q[89], "p99_ms": q[98],
-                                    "max_ms": float(lat[-1])}
+                                    "max_ms": float(lat[-1]),
+                                    "sender_cpu_us": used[LAOCAI],
+                                    "receiver_cpu_us": used[HEKOU]}
         total, _ = delivered(db)
         db.dispose()
         out["store_bytes"] = {o: f.store_bytes(o) for o in (LAOCAI, HEKOU)}
