@@ -26,8 +26,8 @@ __all__ = ["StorageKeysMixin", "open_at_rest", "seal_at_rest"]
 _COLUMNS = ("direction", "message_id", "sender", "recipients", "message_type", "sha256", "raw",
             "created_at_ms", "expires_at_ms", "stored_at_ms", "case_reference", "in_reply_to",
             "priority", "handling_code", "deadline_ms", "submitted_by")
-#: SQLite: the envelopes and their new ids, in the order given (built once)
-_INSERT_RETURNING = sa.insert(envelopes).returning(envelopes.c.id, sort_by_parameter_order=True)
+#: SQLite: the largest envelope id (the next ones follow it)
+_TOP_ID = sa.select(sa.func.max(envelopes.c.id))
 #: PostgreSQL: n new envelope ids from the table's own sequence (in this gateway's schema)
 _NEXT_IDS = sa.text("SELECT nextval(pg_get_serial_sequence('envelopes', 'id')) "
                     "FROM generate_series(1, :n)")
@@ -62,10 +62,15 @@ class StorageKeysMixin(StoreBase):
         """Store ``rows`` (envelope, stored at, submitted by), each sealed at rest under a new
         key; returns their ids in order.
 
-        PostgreSQL takes the ids from the table's sequence first and then writes the rows by
-        ``COPY`` (``_insert_rows``): an ``INSERT ... RETURNING`` of many rows is one long
-        statement that psycopg parses anew for every batch (some 15 ms for 32 envelopes,
-        longer than storing them). SQLite returns the ids from the insert."""
+        The ids are chosen first and the rows written like every hot insert
+        (``_insert_rows``), not by an ``INSERT ... RETURNING`` of many rows, which psycopg
+        parses anew for every batch (some 15 ms for 32 envelopes, longer than storing them)
+        and SQLAlchemy feeds row by row through Python on SQLite. PostgreSQL: from the
+        table's sequence. SQLite: the next rowids, as SQLite itself would choose them (the
+        table has no AUTOINCREMENT and no envelope row is ever deleted): envelopes are
+        inserted only by the writer thread of the one gateway process a home allows
+        (``lock_home``; offline commands such as ``bench_catchup``'s fill run without it), so
+        the largest id it reads is still the largest when it writes."""
         if not rows:
             return []
         keys = [nacl.utils.random(32) for _ in rows]
@@ -76,12 +81,11 @@ class StorageKeysMixin(StoreBase):
                   for (env, now_ms, by), k in zip(rows, keys, strict=True)]
         if c.dialect.name == "postgresql":
             ids = sorted(int(r[0]) for r in c.execute(_NEXT_IDS, {"n": len(rows)}))
-            self._insert_rows(c, envelopes, ("id", *_COLUMNS),
-                              [(i, *v) for i, v in zip(ids, values, strict=True)])
         else:
-            ids = [int(r[0]) for r in c.execute(_INSERT_RETURNING,
-                                                [dict(zip(_COLUMNS, v, strict=True))
-                                                 for v in values])]
+            first = int(c.execute(_TOP_ID).scalar() or 0) + 1
+            ids = list(range(first, first + len(rows)))
+        self._insert_rows(c, envelopes, ("id", *_COLUMNS),
+                          [(i, *v) for i, v in zip(ids, values, strict=True)])
         self._insert_rows(c, content_keys, ("envelope_id", "key"),
                           list(zip(ids, keys, strict=True)))
         return ids
