@@ -39,6 +39,7 @@ import re
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import nacl.bindings
 import nacl.exceptions
@@ -180,7 +181,7 @@ class Header:
     def message_id_hex(self) -> str:
         return self.message_id.hex()
 
-    @property
+    @cached_property
     def recipient_offices(self) -> tuple[str, ...]:
         return tuple(r.office_id for r in self.recipients)
 
@@ -257,8 +258,9 @@ class VerifiedEnvelope:
     #: the ML-DSA-65 signer key id (suite 2), else ""
     pq_signer_key_id: str = ""
 
-    @property
+    @cached_property
     def sha256(self) -> bytes:
+        """SHA-256 of the exact envelope bytes (computed once: read several times each)."""
         return hashlib.sha256(self.raw).digest()
 
 
