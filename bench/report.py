@@ -206,11 +206,13 @@ clock), {a.seconds:.0f} s at each rate, one after the other on the same two gate
 |---|---|---|---|---|---|---|---|
 {chr(10).join(lat_rows)}
 
-The CPU columns are each gateway's process time over the messages of that rate. At a low
-rate every message travels alone: its own submission commit, its own delivery request and
-receipt, its own transactions on both sides; at the throughput run's full load they share
-them (32 a batch), which is why a message costs several times less CPU there. Twenty offices
-with a few messages a second between each pair are the low-rate case (below).
+The CPU columns are each gateway's process time over the messages of that rate (its
+background duties included: checkpoints and witnessing, pings, which weigh more per message
+at a low rate). At a low rate every message travels alone: its own submission commit, its
+own delivery request and receipt, its own transactions on both sides; at the throughput
+run's full load they share them (32 a batch), which is why a message costs several times less
+CPU there. Twenty offices with a few messages a second between each pair are the low-rate
+case (below).
 
 ## Store growth
 
