@@ -278,3 +278,48 @@ def test_hot_inserts_write_what_the_store_reads_back(store):
     size, root = store.audit_head()
     store._edge = None  # reload the edge from the stored nodes: the same root
     assert store.audit_head() == (size, root) and size >= 3 + 3 + 3
+
+
+async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_again():
+    """The worker launches a batch, then reads the queue; the batch lands (its rows put back
+    for a retry) while that read runs, and the read finds nothing. The worker must read
+    again (and so learn when the rows are due), not wait with nothing in flight and no timer:
+    that would leave the rows until another submission woke it."""
+    import asyncio
+    import types
+
+    from gateway.node.delivery import PeerDelivery
+
+    landed = asyncio.Event()
+    reads: list[set[int]] = []
+    waits: list[tuple[float | None, int]] = []
+
+    async def read(fn, peer, now, n, flying, **_: object):
+        reads.append(set(flying))
+        if len(reads) == 1:
+            return [types.SimpleNamespace(outbox_id=1)], None, None
+        if len(reads) == 2:
+            landed.set()  # the batch lands while this read runs
+            await asyncio.sleep(0.01)
+            return [], None, None  # read before the landing: nothing due, nothing queued
+        return [], now + 100, None  # the rows put back, due in 100 ms
+
+    gw = types.SimpleNamespace(
+        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
+        config=types.SimpleNamespace(batch_size=1, batches_in_flight=2),
+        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
+    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+
+    async def send(items):
+        await landed.wait()
+
+    async def wait(seconds):
+        waits.append((seconds, len(worker._flights)))
+
+    worker.send = send  # type: ignore[method-assign]
+    worker._wait = wait  # type: ignore[method-assign]
+    for _ in range(3):
+        await worker._step()
+    assert reads == [set(), {1}, set()]  # read again once the batch had landed
+    assert (None, 0) not in waits  # never a wait without a timer and with nothing in flight
+    assert waits == [(0.1, 0)]

@@ -167,6 +167,8 @@ class PeerDelivery:
         #: while batches are in flight, reading again finds nothing new until a submission
         #: wakes the worker or a batch lands.
         self._drained = False
+        #: Batches landed so far (a read of the queue tells whether one landed meanwhile).
+        self._landings = 0
 
     async def load(self) -> None:
         st = await self.gw.store.call(self.gw.store.sync.peer_get, self.peer)
@@ -225,11 +227,17 @@ class PeerDelivery:
             # back (``_landed``); a submission wakes the worker.
             await self._wait(None)
             return
+        landings = self._landings
         items, nxt, later = await gw.store.read(
             gw.store.sync.due_or_next, self.peer, now, self.batch_size,
-            frozenset(self._flying), when_none=not self._flights)
-        self._drained = len(items) < self.batch_size
+            frozenset(self._flying))
+        # A batch that landed during the read may have freed or put back rows the read
+        # did not see: then the queue is read again before anything waits.
+        settled = self._landings == landings
+        self._drained = settled and len(items) < self.batch_size
         if not items:
+            if not settled:
+                return
             if self._flights:
                 await self._wait(None)
                 return
@@ -255,6 +263,7 @@ class PeerDelivery:
         self._flights.discard(flight)
         self._flying.difference_update(ids)
         self._drained = False
+        self._landings += 1
         if not flight.cancelled() and flight.exception() is not None:
             log.error("delivery_loop_error", peer=self.peer,
                       error=type(flight.exception()).__name__)

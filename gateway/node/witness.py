@@ -3,10 +3,13 @@
 Each gateway signs checkpoints of its own audit log and submits them to its peer gateways
 (``witnesses`` of them, the other country's first: ``witness_order``; with the scenario's
 offices, every peer), each of which cosigns a checkpoint only if it extends the last one it
-cosigned for that log (a consistency proof from the old size). So each side holds the other's
-signed promise about its history: a rollback, a truncation or a split view (two
+cosigned for that log (a consistency proof from the old size). So each witness holds the
+office's signed promise about its history: a rollback, a truncation or a split view (two
 different trees shown) is refused by the witness and raised as an alert on both
-sides, and an offline auditor holding both bundles sees it too. The check and the record
+sides, and an offline auditor holding both bundles sees it too. With more peers than
+``witnesses``, a peer outside an office's witness set holds no such promise of that office's
+log (the pair's bundles then have no cosignature to compare); every log still has
+``witnesses`` of them, the other country's first. The check and the record
 are one compare-and-set in the store, so processes of one gateway sharing a PostgreSQL
 schema may all answer witness requests (``witness_lock`` serialises them within one).
 

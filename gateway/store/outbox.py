@@ -128,14 +128,14 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                         break  # this priority has no more due rows
         return out
 
-    def due_or_next(self, peer: str, now_ms: int, limit: int, exclude: Collection[int] = (),
-                    *, when_none: bool = True) -> tuple[list[OutboxItem], int | None, int | None]:
-        """``due``, and when it finds nothing (with ``when_none``) when to look again: the
-        time the next queued row is due (``next_due_ms``) and, if that has passed (replies
-        that wait), the next one due after now. The delivery worker's one read of the queue
-        per step (one trip to the reader thread instead of three)."""
+    def due_or_next(self, peer: str, now_ms: int, limit: int, exclude: Collection[int] = ()
+                    ) -> tuple[list[OutboxItem], int | None, int | None]:
+        """``due``, and when it finds nothing, when to look again: the time the next queued
+        row is due (``next_due_ms``) and, if that has passed (replies that wait), the next one
+        due after now. The delivery worker's one read of the queue per step (one trip to the
+        reader thread instead of three)."""
         items = self.due(peer, now_ms, limit, exclude)
-        if items or not when_none:
+        if items:
             return items, None, None
         nxt = self.next_due_ms(peer)
         return items, nxt, (self.next_due_ms(peer, now_ms)
