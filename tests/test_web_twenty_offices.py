@@ -13,26 +13,18 @@ temporary directory)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from harness import BROWSER_SQLITE, Pair, wait_for
-from webtools import PASSWORD, code, web_user
+from test_web_browser import CHROMIUM, Page, _sign_in, async_playwright
+from test_web_browser import pytestmark as _needs_browser
+from webtools import web_user
 
 from gateway.cli.provision import BORDER_OFFICES
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-try:
-    from playwright.async_api import Page, async_playwright
-except ImportError:  # pragma: no cover - the dev dependencies include playwright
-    async_playwright = None  # type: ignore[assignment]
-
-pytestmark = pytest.mark.skipif(
-    async_playwright is None or not Path(CHROMIUM).exists(),
-    reason="browser tests need playwright (pip, a dev dependency) and Debian's chromium "
-           "(apt-get install chromium); .ci/run installs both")
+pytestmark = _needs_browser
 
 MAGUAN = "cn.yunnan.maguan.blo"
 CN = sorted(o.office_id for o in BORDER_OFFICES if o.country == "CN")
@@ -66,12 +58,7 @@ async def test_the_web_app_lists_nineteen_peers_by_country(backend: str,
             ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
             ctx.set_default_timeout(10_000)
             page = await ctx.new_page()
-            await page.goto(f"{base}/app/signin?lang=vi")
-            await page.fill("#user", "officer")
-            await page.fill("#password", PASSWORD)
-            await page.fill("#code", code(secret))
-            await page.click("#signin")
-            await page.wait_for_url(f"{base}/app/")
+            await _sign_in(page, base, "officer", secret, "vi")
 
             # The dashboard: China's ten first (the other country), then Vietnam's nine.
             assert await _groups(page, "#peers tbody.peer-group", "tr[data-office]",
