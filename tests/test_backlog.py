@@ -23,7 +23,7 @@ from gateway.protocol import envelope
 from gateway.protocol.messages import MessageType, Priority
 from gateway.protocol.peerauth import sign_request
 from gateway.protocol.scenario import HEKOU, LAOCAI, case_payloads
-from gateway.store import Incoming, Store, Submission, make_engine, migrate
+from gateway.store import Due, Incoming, Store, Submission, make_engine, migrate
 from gateway.store.tables import nonces
 
 PATH = "/peer/v1/envelopes"
@@ -83,6 +83,27 @@ def test_urgent_first_then_oldest_and_only_what_is_due(store):
     everything = store.due(HEKOU, now + 60_000, 100)
     assert len(everything) == len({g.outbox_id for g in everything}) == len(items) - 2
     assert store.due(LAOCAI, now + 60_000, 100) == []
+
+
+def test_a_batch_takes_no_more_than_fits_in_one_request(store):
+    """With ``max_bytes``, ``due`` takes rows in order while the request they make (each
+    envelope framed with its 4-byte length) fits; the first is taken whatever its size; and
+    ``due_or_next`` says the read stopped at a limit (more may be due now) or did not."""
+    now = int(time.time() * 1000)
+    items = [incoming(i, Priority.ROUTINE) for i in range(5)]
+    store.submit_many([Submission(inc, (HEKOU,), now, "mai.officer") for inc in items])
+    size = 4 + len(items[0].raw)
+    assert all(4 + len(i.raw) == size for i in items)
+    assert len(store.due(HEKOU, now, 10, max_bytes=3 * size)) == 3
+    assert len(store.due(HEKOU, now, 10, max_bytes=3 * size - 1)) == 2
+    assert len(store.due(HEKOU, now, 10, max_bytes=size // 2)) == 1  # the first always goes
+    cut = store.due_or_next(HEKOU, now, 10, max_bytes=2 * size)
+    assert [g.message_id for g in cut.items] == [i.message_id for i in items[:2]] and cut.full
+    assert store.due_or_next(HEKOU, now, 5).full  # stopped at the row limit
+    whole = store.due_or_next(HEKOU, now, 10, max_bytes=5 * size)
+    assert len(whole.items) == 5 and not whole.full
+    assert store.due_or_next(HEKOU, now, 10, {g.outbox_id for g in whole.items}) == \
+        Due([], next_ms=0)  # nothing due beside those in flight; all of them due since 0
 
 
 def test_rows_in_flight_are_left_out_and_a_reply_waits_for_its_original(store):
@@ -294,19 +315,20 @@ async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_aga
     reads: list[set[int]] = []
     waits: list[tuple[float | None, int]] = []
 
-    async def read(fn, peer, now, n, flying, **_: object):
+    async def read(fn, peer, now, n, flying, max_bytes):
         reads.append(set(flying))
         if len(reads) == 1:
-            return [types.SimpleNamespace(outbox_id=1)], None, None
+            return Due([types.SimpleNamespace(outbox_id=1)], full=True)  # its limit: 1
         if len(reads) == 2:
             landed.set()  # the batch lands while this read runs
             await asyncio.sleep(0.01)
-            return [], None, None  # read before the landing: nothing due, nothing queued
-        return [], now + 100, None  # the rows put back, due in 100 ms
+            return Due([])  # read before the landing: nothing due, nothing queued
+        return Due([], next_ms=now + 100)  # the rows put back, due in 100 ms
 
     gw = types.SimpleNamespace(
         clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
-        config=types.SimpleNamespace(batch_size=1, batches_in_flight=2),
+        config=types.SimpleNamespace(batch_size=1, batches_in_flight=2,
+                                     max_request_bytes=1 << 20),
         store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
     worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
 

@@ -213,6 +213,32 @@ async def test_batches_in_flight_to_one_peer(tmp_path, session, in_flight):
         await runner.cleanup()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_backlog_of_large_messages_goes_in_requests_the_peer_accepts(
+        tmp_path, session, backend):
+    """Twelve 12 KB messages queued while Hekou was down, with requests of at most 40,000
+    bytes on both sides: the backlog goes in batches of three, not in one request of 150 KB
+    that Hekou would refuse as too large (and then one at a time); nothing is refused."""
+    pair = Pair(tmp_path, backend, max_request_bytes=40_000, max_envelope_bytes=30_000)
+    try:
+        lc = await pair.start(LAOCAI)
+        o = officer(pair, session, LAOCAI)
+        payload = Payload(pb.CaseNotice(
+            context=pb.MessageContext(case_reference="LC-2026-0300", priority=1,
+                                      handling_code=1),
+            offence=pb.LocalizedText(vi="lừa bán " * 600, zh="拐卖" * 900))).to_dict()
+        mids = [await o.send([HEKOU], payload) for _ in range(12)]
+        hk = await pair.start(HEKOU)
+        for m in mids:
+            await wait_for(lambda m=m: delivered(o, m), what="delivery of the backlog")
+        assert hk.metrics.refusals.labels("peer", "TOO_LARGE")._value.get() == 0
+        # Requests whose receipts verified (one observation each): several envelopes each.
+        requests = sum(b.get() for b in lc.metrics.receipt.labels(HEKOU)._buckets)
+        assert 4 <= requests < 12
+    finally:
+        await pair.close()
+
+
 async def _attempted(o: Officer, mid: str) -> bool:
     return (await o.status(mid))["deliveries"][0]["attempts"] > 0
 

@@ -4,8 +4,9 @@ How a message travels
 ---------------------
 ``submit`` stores the sealed envelope and one outbox row per recipient office in
 one transaction; only then is the officer told "queued". Each peer has a worker
-that takes due rows (urgent first, then oldest; up to ``batch_size`` at once),
-sends them in one authenticated request, and records the outcome of every
+that takes due rows (urgent first, then oldest; up to ``batch_size`` at once, and no
+more than fit in a request of ``max_request_bytes``, the size a peer with the default
+settings accepts), sends them in one authenticated request, and records the outcome of every
 envelope in one transaction. Up to ``batches_in_flight`` requests are in flight to a
 peer at once (one while requests fail, until one succeeds), each with rows
 the others do not hold; a reply of ours is not taken while the message of ours it answers
@@ -228,13 +229,14 @@ class PeerDelivery:
             await self._wait(None)
             return
         landings = self._landings
-        items, nxt, later = await gw.store.read(
+        due = await gw.store.read(
             gw.store.sync.due_or_next, self.peer, now, self.batch_size,
-            frozenset(self._flying))
+            frozenset(self._flying), gw.config.max_request_bytes)
+        items, nxt, later = due.items, due.next_ms, due.later_ms
         # A batch that landed during the read may have freed or put back rows the read
         # did not see: then the queue is read again before anything waits.
         settled = self._landings == landings
-        self._drained = settled and len(items) < self.batch_size
+        self._drained = settled and not due.full
         if not items:
             if not settled:
                 return

@@ -27,6 +27,7 @@ from gateway.store.engine import make_engine, migrate, prepare_schema, schema_re
 from gateway.store.facade import AsyncStore, Store
 from gateway.store.rows import (
     BundleClaim,
+    Due,
     IdempotentAnswer,
     Incoming,
     OutboxItem,
@@ -36,6 +37,6 @@ from gateway.store.rows import (
 from gateway.store.tables import metadata
 from gateway.store.web import WebStore  # its tables join the metadata
 
-__all__ = ["AsyncStore", "BundleClaim", "IdempotentAnswer", "Incoming", "OutboxItem",
+__all__ = ["AsyncStore", "BundleClaim", "Due", "IdempotentAnswer", "Incoming", "OutboxItem",
            "ReceiveResult", "Store", "Submission", "WebStore", "deadline_for", "make_engine",
            "metadata", "migrate", "prepare_schema", "schema_revision"]

@@ -12,7 +12,7 @@ from gateway.protocol.messages import Priority
 from gateway.store.cases import _Steps, _type_slug
 from gateway.store.idempotency import IdempotencyMixin
 from gateway.store.keys import StorageKeysMixin, open_at_rest
-from gateway.store.rows import Incoming, OutboxItem, Submission
+from gateway.store.rows import Due, Incoming, OutboxItem, Submission
 from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
 __all__ = ["OutboxMixin"]
@@ -88,9 +88,11 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
             self._record_answers(c, items)  # the Idempotency-Key rows, in this transaction
 
     def due(self, peer: str, now_ms: int, limit: int,
-            exclude: Collection[int] = ()) -> list[OutboxItem]:
+            exclude: Collection[int] = (), max_bytes: int | None = None) -> list[OutboxItem]:
         """Queued items for ``peer`` whose time has come: urgent first, then oldest; not
-        those in ``exclude`` (outbox ids in flight).
+        those in ``exclude`` (outbox ids in flight); at most ``limit`` of them and, with
+        ``max_bytes``, no more than fit in a delivery request of that many bytes (each
+        envelope framed with its 4-byte length; the first is taken whatever its size).
 
         Read in the order of the index ``ix_outbox_due`` (peer, state, priority, id), one
         priority at a time, highest first: a single ``ORDER BY priority DESC, id`` would make
@@ -106,14 +108,19 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         the message it answers is delivered, whatever their priorities. Such replies do not
         hold back the rows behind them: a priority is read on, a page at a time, up to
         ``_SCAN_PAGES`` pages a call."""
+        return self._due(peer, now_ms, limit, exclude, max_bytes).items
+
+    def _due(self, peer: str, now_ms: int, limit: int, exclude: Collection[int],
+             max_bytes: int | None) -> Due:
         out: list[OutboxItem] = []
+        size = 0  # of the delivery request these items make (``frame_batch``)
         flying = sorted(exclude)  # left out by the query: their envelopes are not read
         with self.engine.connect() as c:
             for prio in sorted(Priority, reverse=True):
                 after = 0
                 for _ in range(_SCAN_PAGES):
                     if len(out) >= limit:
-                        break
+                        return Due(out, full=True)
                     n = limit - len(out)
                     rows = c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
                                             "after": after, "flying": flying, "n": n}).all()
@@ -121,25 +128,30 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                         after = r.id
                         if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to):
                             continue
+                        raw = open_at_rest(r.key, r.raw)
+                        if max_bytes is not None and out and size + 4 + len(raw) > max_bytes:
+                            return Due(out, full=True)
+                        size += 4 + len(raw)
                         out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id,
-                                              r.sha256, open_at_rest(r.key, r.raw),
-                                              r.expires_at_ms, r.attempts, r.stored_at_ms))
+                                              r.sha256, raw, r.expires_at_ms, r.attempts,
+                                              r.stored_at_ms))
                     if len(rows) < n:
                         break  # this priority has no more due rows
-        return out
+        return Due(out, full=len(out) >= limit)
 
-    def due_or_next(self, peer: str, now_ms: int, limit: int, exclude: Collection[int] = ()
-                    ) -> tuple[list[OutboxItem], int | None, int | None]:
-        """``due``, and when it finds nothing, when to look again: the time the next queued
-        row is due (``next_due_ms``) and, if that has passed (replies that wait), the next one
-        due after now. The delivery worker's one read of the queue per step (one trip to the
-        reader thread instead of three)."""
-        items = self.due(peer, now_ms, limit, exclude)
-        if items:
-            return items, None, None
+    def due_or_next(self, peer: str, now_ms: int, limit: int, exclude: Collection[int] = (),
+                    max_bytes: int | None = None) -> Due:
+        """``due`` (whether it stopped at a limit in ``full``), and when it finds nothing,
+        when to look again: the time the next queued row is due (``next_due_ms``) and, if
+        that has passed (replies that wait), the next one due after now. The delivery
+        worker's one read of the queue per step (one trip to the reader thread instead of
+        three)."""
+        due = self._due(peer, now_ms, limit, exclude, max_bytes)
+        if due.items:
+            return due
         nxt = self.next_due_ms(peer)
-        return items, nxt, (self.next_due_ms(peer, now_ms)
-                            if nxt is not None and nxt <= now_ms else None)
+        return Due([], next_ms=nxt, later_ms=(self.next_due_ms(peer, now_ms)
+                                              if nxt is not None and nxt <= now_ms else None))
 
     def _waits_for_original(self, c: sa.Connection, peer: str, in_reply_to: str) -> bool:
         """Whether a reply to ``in_reply_to`` must wait: it names a message of ours still

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from gateway.protocol.workflow import Step
 
-__all__ = ["BundleClaim", "IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult",
+__all__ = ["BundleClaim", "Due", "IdempotentAnswer", "Incoming", "OutboxItem", "ReceiveResult",
            "Submission"]
 
 
@@ -21,6 +21,19 @@ class OutboxItem:
     expires_at_ms: int
     attempts: int
     stored_at_ms: int = 0  # when it was accepted here: the delivery-latency histogram
+
+
+@dataclass(frozen=True)
+class Due:
+    """One read of a peer's delivery queue (``OutboxMixin.due_or_next``)."""
+
+    items: list[OutboxItem]
+    #: The read stopped at its limit (of rows or of bytes): more rows may be due now.
+    full: bool = False
+    #: When nothing was due: when the next queued row is due (None: nothing is queued) and,
+    #: if that time has passed (replies that wait), the next one due after now.
+    next_ms: int | None = None
+    later_ms: int | None = None
 
 
 @dataclass(frozen=True)
