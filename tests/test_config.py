@@ -29,7 +29,8 @@ BAD = [  # (TOML, key named in the error, what the error says is allowed)
     ('peer_port = "8443"', "peer_port", "an integer from 0 to 65535"),
     ("peer_port = 70000", "peer_port", "an integer from 0 to 65535"),
     ("api_port = 8080.0", "api_port", "an integer"),
-    ("batch_size = -3", "batch_size", "an integer from 1 to 10000"),
+    ("batch_size = -3", "batch_size", "an integer from 1 to 256"),
+    ("batch_size = 300", "batch_size", "an integer from 1 to 256"),  # a peer takes 256 at most
     ('max_skew_ms = "5 minutes"', "max_skew_ms", "an integer from 1000"),
     ("peer_rate = 0", "peer_rate", "a number greater than 0"),
     ("request_timeout_s = nan", "request_timeout_s", "a number greater than 0"),
@@ -115,7 +116,7 @@ def test_config_check_lists_every_problem_and_exits_1(tmp_path):
     assert r.returncode == 0 and "ok" in r.stdout, r.stdout + r.stderr
     text = (home / "gateway.toml").read_text(encoding="utf-8")
     text = (text.replace("peer_port = 8443", 'peer_port = "8443"')
-                .replace("batch_size = 64", "batch_size = -3")
+                .replace("batch_size = 128", "batch_size = -3")
                 .replace("peer_rate = 200.0", "peer_rate = 0"))
     (home / "gateway.toml").write_text(text, encoding="utf-8")
     r = _cli("config", "check", "--home", str(home))
@@ -127,7 +128,7 @@ def test_config_check_lists_every_problem_and_exits_1(tmp_path):
     # Types fine, but a file it names is missing: still a problem.
     (home / "gateway.toml").write_text(
         (home / "gateway.toml").read_text(encoding="utf-8").replace(
-            'peer_port = "8443"', "peer_port = 8443").replace("batch_size = -3", "batch_size = 64")
+            'peer_port = "8443"', "peer_port = 8443").replace("batch_size = -3", "batch_size = 128")
         .replace("peer_rate = 0", "peer_rate = 200.0"), encoding="utf-8")
     (home / "roots.json").unlink()
     r = _cli("config", "check", "--home", str(home))

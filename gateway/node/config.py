@@ -141,8 +141,9 @@ class Config:
     max_request_bytes: Annotated[int, Range(1024)] = 16 * 1024 * 1024
     #: Largest single envelope, bytes.
     max_envelope_bytes: Annotated[int, Range(1024)] = 8 * 1024 * 1024
-    #: Envelopes per delivery request.
-    batch_size: Annotated[int, Range(1, 10_000)] = 64
+    #: Envelopes per delivery request, at most 256 (a receiver refuses more: wire-format §11);
+    #: fewer where they would not fit in ``max_request_bytes``.
+    batch_size: Annotated[int, Range(1, 256)] = 128
     #: Delivery requests in flight to one peer at once: while the peer stores one batch,
     #: this gateway reads, frames and signs the next. A reply of ours never travels before
     #: the message it answers is delivered (``OutboxMixin.due``), whatever this is.
