@@ -44,6 +44,7 @@ from gateway.protocol import envelope
 from gateway.protocol.messages import Payload, pb
 from gateway.protocol.receipt import make_receipt, verify_receipt
 from gateway.protocol.scenario import HEKOU, LAOCAI
+from gateway.store import make_engine
 
 
 def payload_2k() -> Payload:
@@ -75,26 +76,43 @@ def crypto_floor(net, n: int = 2000) -> tuple[float, float]:
     return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
 
 
-def db_server_cpu() -> dict[int, float]:
-    """CPU seconds used so far by each PostgreSQL server process of this machine (by pid)."""
+def _proc_cpu_s(pid: int | str) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def db_server_cpu(dsn: str) -> dict[int, float]:
+    """CPU seconds used so far by each process of the PostgreSQL server that ``dsn`` reaches
+    (its postmaster and the postmaster's children), by pid; processes that end meanwhile are
+    not counted (an undercount: the gateways' own connections live as long as they do)."""
+    engine = make_engine(dsn)
+    try:
+        with engine.connect() as c:
+            backend = int(c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one())
+    finally:
+        engine.dispose()
+    status = Path(f"/proc/{backend}/status").read_text(encoding="ascii", errors="replace")
+    postmaster = next(line.split()[1] for line in status.splitlines()
+                      if line.startswith("PPid:"))
     out: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
     for d in Path("/proc").iterdir():
         if not d.name.isdigit():
             continue
         try:
-            if (d / "comm").read_text(encoding="ascii").strip() != "postgres":
-                continue
-            fields = (d / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-        except OSError:  # gone meanwhile, or not ours to read
+            ppid = next(line.split()[1] for line in (d / "status").read_text(
+                encoding="ascii", errors="replace").splitlines() if line.startswith("PPid:"))
+            if postmaster in (d.name, ppid):
+                out[int(d.name)] = _proc_cpu_s(d.name)
+        except (OSError, StopIteration, ValueError, IndexError):  # gone meanwhile
             continue
-        out[int(d.name)] = (int(fields[11]) + int(fields[12])) / tick
     return out
 
 
-def db_server_cpu_since(before: dict[int, float]) -> float:
-    """CPU seconds the PostgreSQL server processes used since ``before`` (new ones whole)."""
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in db_server_cpu().items())
+def db_server_cpu_since(dsn: str, before: dict[int, float]) -> float:
+    """CPU seconds the server's processes used since ``before`` (those started since, whole)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in db_server_cpu(dsn).items())
 
 
 def commit_floor_ms(folder: Path, n: int = 300) -> tuple[float, float]:
@@ -200,14 +218,14 @@ def run(messages: int, rates: list[float], seconds: float, pg: str = "",
         floor, floor_cpu = crypto_floor(net)
         base, db = f.api(LAOCAI), f.engine(LAOCAI)
         cpu0 = {o: f.cpu_s(o) for o in (LAOCAI, HEKOU)}
-        pg0 = db_server_cpu() if pg else {}
+        pg0 = db_server_cpu(pg) if pg else {}
         t0, c0 = time.perf_counter(), time.process_time()
         sub_times = asyncio.run(submit_all(base, tokens[LAOCAI], messages, 32))
         client_us = (time.process_time() - c0) * 1e6 / messages
         t_sub = max(sub_times) - t0
         t_end = wait_delivered(db, messages)
         side = {o: (f.cpu_s(o) - cpu0[o]) * 1e6 / messages for o in (LAOCAI, HEKOU)}
-        db_us = db_server_cpu_since(pg0) * 1e6 / messages if pg else 0.0
+        db_us = db_server_cpu_since(pg, pg0) * 1e6 / messages if pg else 0.0
         cpu = sum(side.values()) * messages / 1e6
         e2e = messages / (t_end - t0)
         cpu_us = cpu * 1e6 / messages

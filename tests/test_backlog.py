@@ -345,3 +345,45 @@ async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_aga
     assert reads == [set(), {1}, set()]  # read again once the batch had landed
     assert (None, 0) not in waits  # never a wait without a timer and with nothing in flight
     assert waits == [(0.1, 0)]
+
+
+async def test_a_read_cut_short_by_a_limit_is_followed_by_another_while_the_batch_flies():
+    """A read that stopped at the byte limit (fewer rows than a batch, ``Due.full``) is
+    followed at once by another read, the first batch still in flight: a backlog of large
+    messages uses every request in flight (``batches_in_flight``), not one at a time."""
+    import asyncio
+    import types
+
+    from gateway.node.delivery import PeerDelivery
+
+    reads: list[set[int]] = []
+    waits: list[float | None] = []
+
+    async def read(fn, peer, now, n, flying, max_bytes):
+        reads.append(set(flying))
+        return Due([types.SimpleNamespace(outbox_id=len(reads))], full=True)
+
+    gw = types.SimpleNamespace(
+        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
+        config=types.SimpleNamespace(batch_size=8, batches_in_flight=2,
+                                     max_request_bytes=1 << 20),
+        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
+    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+    never = asyncio.Event()
+
+    async def send(items):
+        await never.wait()
+
+    async def wait(seconds):
+        waits.append(seconds)
+
+    worker.send = send  # type: ignore[method-assign]
+    worker._wait = wait  # type: ignore[method-assign]
+    try:
+        for _ in range(3):
+            await worker._step()
+        assert reads == [set(), {1}]  # read again with the first batch in flight
+        assert waits == [None]  # then two in flight: wait for one to land
+    finally:
+        for flight in worker._flights:
+            flight.cancel()

@@ -5,8 +5,9 @@ How a message travels
 ``submit`` stores the sealed envelope and one outbox row per recipient office in
 one transaction; only then is the officer told "queued". Each peer has a worker
 that takes due rows (urgent first, then oldest; up to ``batch_size`` at once, and no
-more than fit in a request of ``max_request_bytes``, the size a peer with the default
-settings accepts), sends them in one authenticated request, and records the outcome of every
+more than fit in a request of ``max_request_bytes``, what a peer with the same settings
+accepts, or half the last batch the peer refused as too large), sends them in one
+authenticated request, and records the outcome of every
 envelope in one transaction. Up to ``batches_in_flight`` requests are in flight to a
 peer at once (one while requests fail, until one succeeds), each with rows
 the others do not hold; a reply of ours is not taken while the message of ours it answers
@@ -156,6 +157,10 @@ class PeerDelivery:
         self.failures = 0
         self.next_attempt_ms = 0
         self.batch_size = gw.config.batch_size
+        #: The largest delivery request to send, bytes: our own ``max_request_bytes`` (what a
+        #: peer with the same settings takes) until the peer refuses a batch as too large;
+        #: from then on half that batch, learned for the life of this worker.
+        self.max_batch_bytes = gw.config.max_request_bytes
         self.stopped = False
         #: With other processes on the same database (they may queue for this peer and
         #: cannot wake this worker), an idle worker looks for due items this often, seconds.
@@ -164,9 +169,9 @@ class PeerDelivery:
         #: next read of the queue leaves out.
         self._flights: set[asyncio.Future[Any]] = set()
         self._flying: set[int] = set()
-        #: Whether the last read of the queue took every row then due (fewer than a batch):
-        #: while batches are in flight, reading again finds nothing new until a submission
-        #: wakes the worker or a batch lands.
+        #: Whether the last read of the queue took every row then due (it did not stop at a
+        #: limit of rows or bytes, ``Due.full``): while batches are in flight, reading again
+        #: finds nothing new until a submission wakes the worker or a batch lands.
         self._drained = False
         #: Batches landed so far (a read of the queue tells whether one landed meanwhile).
         self._landings = 0
@@ -231,7 +236,7 @@ class PeerDelivery:
         landings = self._landings
         due = await gw.store.read(
             gw.store.sync.due_or_next, self.peer, now, self.batch_size,
-            frozenset(self._flying), gw.config.max_request_bytes)
+            frozenset(self._flying), self.max_batch_bytes)
         items, nxt, later = due.items, due.next_ms, due.later_ms
         # A batch that landed during the read may have freed or put back rows the read
         # did not see: then the queue is read again before anything waits.
@@ -311,7 +316,9 @@ class PeerDelivery:
             await self._transient(items, live, dead, "MALFORMED", e.message)
             return
         if status == 413 and len(live) > 1:
-            # Too large as a batch: the next rounds send one at a time.
+            # Too large as a batch (the peer takes less than we do): one at a time until a
+            # request succeeds, and from then on batches of at most half this one.
+            self.max_batch_bytes = min(self.max_batch_bytes, max(1, len(body) // 2))
             self.batch_size = 1
             self.wake.set()
             return

@@ -19,7 +19,7 @@ from gateway.store.engine import StoreBase
 from gateway.store.rows import Incoming
 from gateway.store.tables import content_keys, envelopes, outbox, web_drafts
 
-__all__ = ["StorageKeysMixin", "open_at_rest", "seal_at_rest"]
+__all__ = ["AT_REST_OVERHEAD", "StorageKeysMixin", "open_at_rest", "seal_at_rest"]
 
 
 #: the columns of an envelope row that ``_insert_envelopes`` writes, besides its id
@@ -31,6 +31,10 @@ _TOP_ID = sa.select(sa.func.max(envelopes.c.id))
 #: PostgreSQL: n new envelope ids from the table's own sequence (in this gateway's schema)
 _NEXT_IDS = sa.text("SELECT nextval(pg_get_serial_sequence('envelopes', 'id')) "
                     "FROM generate_series(1, :n)")
+
+
+#: What sealing at rest adds to an envelope: the 12-byte nonce and the 16-byte tag.
+AT_REST_OVERHEAD = 12 + 16
 
 
 def seal_at_rest(key: bytes, raw: bytes) -> bytes:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from gateway.protocol.messages import Priority
 from gateway.store.cases import _Steps, _type_slug
 from gateway.store.idempotency import IdempotencyMixin
-from gateway.store.keys import StorageKeysMixin, open_at_rest
+from gateway.store.keys import AT_REST_OVERHEAD, StorageKeysMixin, open_at_rest
 from gateway.store.rows import Due, Incoming, OutboxItem, Submission
 from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
@@ -128,13 +128,13 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
                         after = r.id
                         if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to):
                             continue
-                        raw = open_at_rest(r.key, r.raw)
-                        if max_bytes is not None and out and size + 4 + len(raw) > max_bytes:
+                        framed = 4 + len(r.raw) - AT_REST_OVERHEAD  # the envelope's length
+                        if max_bytes is not None and out and size + framed > max_bytes:
                             return Due(out, full=True)
-                        size += 4 + len(raw)
+                        size += framed
                         out.append(OutboxItem(r.id, r.envelope_id, peer, r.message_id,
-                                              r.sha256, raw, r.expires_at_ms, r.attempts,
-                                              r.stored_at_ms))
+                                              r.sha256, open_at_rest(r.key, r.raw),
+                                              r.expires_at_ms, r.attempts, r.stored_at_ms))
                     if len(rows) < n:
                         break  # this priority has no more due rows
         return Due(out, full=len(out) >= limit)
