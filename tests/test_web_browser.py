@@ -9,40 +9,17 @@ temporary directory)."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from harness import BROWSER_PG, BROWSER_SQLITE, Pair, wait_for
-from webtools import PASSWORD, code, web_user
+from webtools import CHROMIUM, Page, async_playwright, needs_browser, shot, sign_in, web_user
 
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-try:
-    from playwright.async_api import Page, async_playwright
-except ImportError:  # pragma: no cover - the dev dependencies include playwright
-    async_playwright = None  # type: ignore[assignment]
-
-pytestmark = pytest.mark.skipif(
-    async_playwright is None or not Path(CHROMIUM).exists(),
-    reason="browser tests need playwright (pip, a dev dependency) and Debian's chromium "
-           "(apt-get install chromium); .ci/run installs both")
-
-
-async def _sign_in(page: Page, base: str, user: str, secret: str | None, lang: str) -> None:
-    await page.goto(f"{base}/app/signin?lang={lang}")
-    await page.fill("#user", user)
-    await page.fill("#password", PASSWORD)
-    await page.fill("#code", code(secret))
-    await page.click("#signin")
-    await page.wait_for_url(f"{base}/app/")
-
-
-async def _shot(page: Page, shots: Path, name: str) -> None:
-    await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+pytestmark = needs_browser
 
 
 @pytest.mark.parametrize("backend", BROWSER_SQLITE)
@@ -69,13 +46,13 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
                     if "Content Security Policy" in m.text else None)
 
             # --- Lào Cai: sign in, compose from the blank form, send -------------------
-            await _sign_in(page, lc_base, "officer", lc_secret, "vi")
-            await _shot(page, shots, "vi-dashboard")
+            await sign_in(page, lc_base, "officer", lc_secret, "vi")
+            await shot(page, shots, "vi-dashboard")
             t0, clicks, fields = time.monotonic(), 0, 0
             await page.click("text=Soạn thông điệp")
             await page.click("#type-identification_request")
             clicks += 2
-            await _shot(page, shots, "vi-compose-blank")
+            await shot(page, shots, "vi-compose-blank")
             await page.check(f"#to-{HEKOU.replace('.', '-')}")
             await page.fill("#f-person-name-full_name", "Giàng Thị Mai")
             await page.fill("#f-person-name-hanzi", "王氏梅")
@@ -97,7 +74,7 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
             clicks += 1
             assert await page.locator("#f-context-case_reference-error").inner_text() == \
                 "Bắt buộc phải điền"
-            await _shot(page, shots, "vi-compose-errors")
+            await shot(page, shots, "vi-compose-errors")
             assert await page.input_value("#f-person-name-full_name") == "Giàng Thị Mai"
             assert await page.input_value("#f-person-aliases-0-full_name") == "Mai"
             assert await page.input_value("#f-found_time") == "2026-03-04T10:40"
@@ -110,14 +87,14 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
             await page.wait_for_url(f"{lc_base}/app/sent?ok=1")
             compose_s = time.monotonic() - t0
             assert await page.locator("#sent-ok").count() == 1
-            await _shot(page, shots, "vi-sent")
+            await shot(page, shots, "vi-sent")
             print(f"\ncompose+send: {compose_s:.2f} s, {fields} fields, {clicks} clicks")
 
             # --- Hekou: the officer switches to Chinese and opens it --------------------
             hk_ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
             hk_ctx.set_default_timeout(10_000)
             hk_page = await hk_ctx.new_page()
-            await _sign_in(hk_page, hk_base, "officer", hk_secret, "zh")
+            await sign_in(hk_page, hk_base, "officer", hk_secret, "zh")
             await hk_page.click("#switch-lang")
             await hk_page.wait_for_selector("text=工作台")
 
@@ -127,50 +104,50 @@ async def test_officers_send_and_open_an_identification_request_in_the_browser(
 
             await wait_for(arrived, what="the request in Hekou's inbox")
             await hk_page.reload()
-            await _shot(hk_page, shots, "zh-dashboard")
+            await shot(hk_page, shots, "zh-dashboard")
             await hk_page.click("text=收件箱")
-            await _shot(hk_page, shots, "zh-inbox")
+            await shot(hk_page, shots, "zh-inbox")
             await hk_page.click("table.list a >> text=受害人身份核查请求（协查通报）")
             title = await hk_page.locator("#message-title").inner_text()
             assert title == "受害人身份核查请求（协查通报）"
             content = await hk_page.locator("#content").inner_text()
             assert "姓名" in content and "Giàng Thị Mai" in content and "王氏梅" in content
             assert "特急" in await hk_page.inner_text("main")  # priority, in Chinese
-            await _shot(hk_page, shots, "zh-message")
+            await shot(hk_page, shots, "zh-message")
             await hk_page.click("#side-by-side")
-            await _shot(hk_page, shots, "zh-message-both")
+            await shot(hk_page, shots, "zh-message-both")
             await hk_page.click("text=案件")
-            await _shot(hk_page, shots, "zh-case")
+            await shot(hk_page, shots, "zh-case")
             # the reply form comes pre-filled with the case reference and the recipient
             await hk_page.go_back()
             await hk_page.click("#reply")
             assert await hk_page.input_value("#f-context-case_reference") == "LC-2026-0042"
             assert await hk_page.is_checked(f"#to-{LAOCAI.replace('.', '-')}")
-            await _shot(hk_page, shots, "zh-compose-reply")
+            await shot(hk_page, shots, "zh-compose-reply")
             # the other pages, in Chinese and (switched back) in Vietnamese
             for lang in ("zh", "vi"):
                 for name, path in (("sent", "/app/sent"), ("choose", "/app/compose")):
                     await hk_page.goto(hk_base + path)
-                    await _shot(hk_page, shots, f"{lang}-{name}")
+                    await shot(hk_page, shots, f"{lang}-{name}")
                 if lang == "zh":
                     await hk_page.click("#switch-lang")
             await hk_page.goto(hk_base + "/app/inbox")
-            await _shot(hk_page, shots, "vi-inbox")
+            await shot(hk_page, shots, "vi-inbox")
             mid_link = hk_page.locator("table.list a").first
             href = await mid_link.get_attribute("href")
             assert href is not None
             await mid_link.click()
-            await _shot(hk_page, shots, "vi-message")
+            await shot(hk_page, shots, "vi-message")
 
             # --- the Hekou auditor: the list yes, the content never --------------------
             au_page = await (await browser.new_context()).new_page()
-            await _sign_in(au_page, hk_base, "auditor", None, "zh")
+            await sign_in(au_page, hk_base, "auditor", None, "zh")
             await au_page.goto(hk_base + "/app/inbox")
             assert await au_page.locator("table.list a").count() == 0  # no link to content
             resp = await au_page.goto(hk_base + href)
             assert resp is not None and resp.status == 403
             assert "FORBIDDEN" in await au_page.inner_text("main")
-            await _shot(au_page, shots, "vi-auditor-403")
+            await shot(au_page, shots, "vi-auditor-403")
             await browser.close()
         assert not script_errors, script_errors  # the CSP blocked nothing the pages use
 
@@ -227,15 +204,15 @@ async def test_alert_statistics_audit_and_admin_pages_in_the_browser(
             async def both(page: Page, path: str, name: str) -> None:
                 """Shoot ``path`` in vi, switch to zh, shoot, switch back."""
                 await page.goto(base + path)
-                await _shot(page, shots, f"vi-{name}")
+                await shot(page, shots, f"vi-{name}")
                 await page.click("#switch-lang")
                 await page.wait_for_load_state()
-                await _shot(page, shots, f"zh-{name}")
+                await shot(page, shots, f"zh-{name}")
                 await page.click("#switch-lang")
                 await page.wait_for_load_state()
 
             page = await new_page()
-            await _sign_in(page, base, "officer", hk_secret, "vi")
+            await sign_in(page, base, "officer", hk_secret, "vi")
             await page.wait_for_timeout(300)  # the stream is open
             async with aiohttp.ClientSession() as http:
                 urgent = Payload(pb.CaseNotice(
@@ -249,12 +226,12 @@ async def test_alert_statistics_audit_and_admin_pages_in_the_browser(
             assert "Thông điệp hỏa tốc mới" in await page.inner_text("#alert-link")
             assert await page.inner_text("#unread") == "1"
             print(f"\nalert in the browser: {delay:.2f} s after the send")
-            await _shot(page, shots, "vi-alert")
+            await shot(page, shots, "vi-alert")
             await both(page, "/app/stats", "stats")
             assert await page.locator("#chart rect.bar").count() == 3
 
             au = await new_page()
-            await _sign_in(au, base, "auditor", None, "vi")
+            await sign_in(au, base, "auditor", None, "vi")
             bundle = tmp_path / "hekou.tar"
             await asyncio.to_thread(export_bundle, pair.homes[HEKOU], bundle)
             await au.goto(base + "/app/audit")
@@ -262,11 +239,11 @@ async def test_alert_statistics_audit_and_admin_pages_in_the_browser(
             await au.click("#verify")
             await au.wait_for_selector("#verdict")
             assert await au.inner_text("#verdict") == "PASS"
-            await _shot(au, shots, "vi-audit-verified")
+            await shot(au, shots, "vi-audit-verified")
             await both(au, "/app/audit", "audit")
 
             ad = await new_page()
-            await _sign_in(ad, base, "root", None, "vi")
+            await sign_in(ad, base, "root", None, "vi")
             await both(ad, "/app/admin", "admin")
             await browser.close()
         assert not script_errors, script_errors

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 from harness import BACKENDS, BROWSER_PG, BROWSER_SQLITE, Pair, wait_for
-from test_web_browser import CHROMIUM, Page, _shot, _sign_in, async_playwright
-from test_web_browser import pytestmark as _needs_browser
-from webtools import web_user
+from webtools import CHROMIUM, Page, async_playwright, needs_browser, shot, sign_in, web_user
 
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
 if TYPE_CHECKING:
     from playwright.async_api import Route
 
-pytestmark = _needs_browser
+pytestmark = needs_browser
 CANARY = "Lò Thị Canary-8B2"  # an invented name
 
 
@@ -51,7 +49,7 @@ async def test_a_draft_is_saved_reopened_and_a_double_click_on_send_sends_once(
             posts: list[str] = []
             page.on("request", lambda r: posts.append(r.url)
                     if r.method == "POST" and r.url.endswith("/app/compose") else None)
-            await _sign_in(page, base, "officer", secret, "vi")
+            await sign_in(page, base, "officer", secret, "vi")
             await page.goto(base + "/app/compose")
             await page.click("#type-case_notice")
             await page.check(f"#to-{HEKOU.replace('.', '-')}")
@@ -62,15 +60,15 @@ async def test_a_draft_is_saved_reopened_and_a_double_click_on_send_sends_once(
             await page.click("#save-draft")
             await page.wait_for_selector("#draft-saved")
             assert "draft=" in page.url
-            await _shot(page, shots, "vi-compose-draft-saved")
+            await shot(page, shots, "vi-compose-draft-saved")
             await page.click("#draft-saved a")
             await page.wait_for_selector("#drafts")
             assert await page.locator("#drafts a.draft-open").count() == 1
             assert CANARY not in await page.inner_text("main")  # metadata only
-            await _shot(page, shots, "vi-drafts")
+            await shot(page, shots, "vi-drafts")
             await page.click("#switch-lang")
             await page.wait_for_selector("text=草稿")
-            await _shot(page, shots, "zh-drafts")
+            await shot(page, shots, "zh-drafts")
             await page.click("#switch-lang")
             await page.wait_for_selector("text=Bản nháp")
             await page.click("#drafts a.draft-open")
@@ -137,20 +135,20 @@ async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
             ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
             ctx.set_default_timeout(10_000)
             page = await ctx.new_page()
-            await _sign_in(page, base, "root", None, "vi")
+            await sign_in(page, base, "root", None, "vi")
             await page.click("#switch-lang")
             await page.wait_for_selector("text=系统管理")
             await page.goto(base + "/app/admin")
             await page.fill("#new-user", "wang.fang")
             await page.select_option("#new-role", "officer")
             await page.select_option("#new-lang", "zh")
-            await _shot(page, shots, "zh-admin-add")
+            await shot(page, shots, "zh-admin-add")
             await page.click("#add-user-button")
             await page.wait_for_selector("#totp-qr svg")
             password = await page.inner_text("#new-password")
             secret = await page.inner_text("#totp-secret")
             assert "secret=" + secret in await page.inner_text("#totp-uri")
-            await _shot(page, shots, "zh-admin-user-added")
+            await shot(page, shots, "zh-admin-user-added")
             # the new officer signs in (in another browser) with what was shown
             other = await (await browser.new_context(
                 viewport={"width": 1366, "height": 768})).new_page()
@@ -173,7 +171,7 @@ async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
             await other.fill("#current-password", password)
             await other.fill("#new-password", mine)
             await other.fill("#repeat-password", mine)
-            await _shot(other, shots, "zh-account-password")
+            await shot(other, shots, "zh-account-password")
             await other.click("#change-password")
             await other.wait_for_url(f"{base}/app/signin?changed=1&lang=zh")
             assert "密码已修改" in await other.inner_text("#password-changed")
@@ -190,11 +188,11 @@ async def test_the_admin_adds_a_user_in_the_browser_who_then_signs_in(
             await page.click("#reset-totp-wang\\.fang")
             await page.wait_for_selector("#totp-qr svg")
             assert await page.inner_text("#totp-secret") != secret
-            await _shot(page, shots, "vi-admin-totp-reset")
+            await shot(page, shots, "vi-admin-totp-reset")
             await other.reload()
             await other.wait_for_url(f"{base}/app/signin*")  # the session ended with it
             await page.goto(base + "/app/admin")
-            await _shot(page, shots, "vi-admin-users")
+            await shot(page, shots, "vi-admin-users")
             await browser.close()
     finally:
         await pair.close()
@@ -234,7 +232,7 @@ async def test_refusals_in_the_browser_in_the_users_language(
                 return await ctx.new_page()
 
             page = await new_page()
-            await _sign_in(page, base, "officer", secret, lang)
+            await sign_in(page, base, "officer", secret, lang)
             if lang == "zh":  # the user's language, kept with the user
                 await page.click("#switch-lang")
                 await page.wait_for_selector("text=工作台")
@@ -245,7 +243,7 @@ async def test_refusals_in_the_browser_in_the_users_language(
             await page.click("#save-draft")
             assert await page.inner_text("#error-message") == text["csrf_rejected"]
             assert "CSRF_REJECTED" in await page.inner_text("h1")
-            await _shot(page, shots, f"{lang}-refused-csrf")
+            await shot(page, shots, f"{lang}-refused-csrf")
             # 2. a wrong second factor (a code from the future), before any session: the
             #    browser's language
             other = await new_page()
@@ -255,13 +253,13 @@ async def test_refusals_in_the_browser_in_the_users_language(
             await other.fill("#code", code(secret, 5))
             await other.click("#signin")
             assert await other.inner_text("#signin-failed") == text["signin_failed"]
-            await _shot(other, shots, f"{lang}-refused-second-factor")
+            await shot(other, shots, f"{lang}-refused-second-factor")
             # 3. the session idle past web_session_idle_minutes: back to sign-in, told why
             await page.wait_for_timeout(6500)
             await page.goto(base + "/app/inbox")
             await page.wait_for_url(f"{base}/app/signin?ended=1")
             assert await page.inner_text("#session-ended") == text["session_expired"]
-            await _shot(page, shots, f"{lang}-refused-expired")
+            await shot(page, shots, f"{lang}-refused-expired")
             # 4. a disabled user: the live session ends at once, and sign-in is refused
             await other.fill("#user", "officer")
             await other.fill("#password", "correct horse battery staple")
@@ -277,7 +275,7 @@ async def test_refusals_in_the_browser_in_the_users_language(
             await other.fill("#code", code(secret, 2))
             await other.click("#signin")
             assert await other.inner_text("#signin-failed") == text["signin_failed"]
-            await _shot(other, shots, f"{lang}-refused-disabled")
+            await shot(other, shots, f"{lang}-refused-disabled")
             await browser.close()
         bundle = await gw.store.call(gw.store.sync.export_audit)
         refused = [(x["code"], x.get("kind")) for x in

@@ -25,9 +25,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 from harness import BROWSER_PG, Pair, wait_for
-from test_web_browser import CHROMIUM, _shot, _sign_in, async_playwright
 from test_web_roles import _notice
-from webtools import web_user
+from webtools import CHROMIUM, async_playwright, needs_browser, sign_in, web_user
+from webtools import shot as save_shot
 
 from gateway.node.gateway import Gateway
 from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
@@ -35,9 +35,7 @@ from gateway.protocol.scenario import HEKOU, LAOCAI, LAOCAI_BORDER_GUARD
 if async_playwright is not None:
     from playwright.async_api import Browser, Page
 
-pytestmark = pytest.mark.skipif(
-    async_playwright is None or not Path(CHROMIUM).exists(),
-    reason="browser tests need playwright and Debian's chromium")
+pytestmark = needs_browser
 
 
 @pytest.mark.parametrize("backend", BROWSER_PG)
@@ -75,17 +73,17 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
 
             async def shot(page: Page, name: str) -> None:
                 t = time.monotonic()
-                await _shot(page, shots, name)
+                await save_shot(page, shots, name)
                 shooting[0] += time.monotonic() - t
 
             async def both(page: Page, name: str, lang: str) -> None:
                 """Shoot the page in ``lang``, switch language, shoot, switch back."""
                 t = time.monotonic()
                 other = "zh" if lang == "vi" else "vi"
-                await _shot(page, shots, f"{lang}-{name}")
+                await save_shot(page, shots, f"{lang}-{name}")
                 await page.click("#switch-lang")
                 await page.wait_for_load_state()
-                await _shot(page, shots, f"{other}-{name}")
+                await save_shot(page, shots, f"{other}-{name}")
                 await page.click("#switch-lang")
                 await page.wait_for_load_state()
                 shooting[0] += time.monotonic() - t
@@ -102,8 +100,8 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
 
             lcp = await new_page(browser)
             hkp = await new_page(browser)
-            await _sign_in(lcp, lc_base, "bg.laocai", secrets["lc", "bg"], "vi")
-            await _sign_in(hkp, hk_base, "bg.hekou", secrets["hk", "bg"], "zh")
+            await sign_in(lcp, lc_base, "bg.laocai", secrets["lc", "bg"], "vi")
+            await sign_in(hkp, hk_base, "bg.hekou", secrets["hk", "bg"], "zh")
             await hkp.click("#switch-lang")  # the user's language: Chinese
             await hkp.wait_for_selector("text=工作台")
 
@@ -147,7 +145,7 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await shot(hkp, "zh-case-handover-to-agree")
             t1 = time.monotonic()  # the counter-proposal form, shown (not sent): not timed
             await hkp.goto(f"{hk_base}/app/cases/{root}/counter")
-            await _shot(hkp, shots, "zh-handover-counter-form")
+            await save_shot(hkp, shots, "zh-handover-counter-form")
             await hkp.go_back()
             shooting[0] += time.monotonic() - t1
             await hkp.fill("#agree-remarks", "同意于北京时间14:00交接。")
@@ -230,7 +228,7 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
                     return {ack_id, rej_id, h2_id} <= ids
                 await wait_for(three, what="three notices in Hekou")
             op = await new_page(browser)
-            await _sign_in(op, hk_base, "officer", secrets["hk", "officer"], "vi")
+            await sign_in(op, hk_base, "officer", secrets["hk", "officer"], "vi")
             await op.goto(f"{hk_base}/app/messages/{ack_id}")
             await both(op, "message-actions", "vi")
             await op.click("#acknowledge")
@@ -238,11 +236,11 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await op.goto(f"{hk_base}/app/messages/{rej_id}")
             await op.click("#reject")
             assert await op.inner_text("#reason-error") == "Bắt buộc phải điền"
-            await _shot(op, shots, "vi-message-reject-error")
+            await save_shot(op, shots, "vi-message-reject-error")
             await op.click("#switch-lang")  # the same in Chinese
             await op.click("#reject")
             assert await op.inner_text("#reason-error") == "必填"
-            await _shot(op, shots, "zh-message-reject-error")
+            await save_shot(op, shots, "zh-message-reject-error")
             await op.select_option("#reason-code", "1")
             await op.fill("#reason", "Thiếu ảnh và mô tả nhận dạng.")
             await op.click("#reject")
@@ -253,12 +251,12 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             refusal = await op.inner_text("#forward-refused")
             assert "H2 – Không chuyển cho bên thứ ba" in refusal
             assert "H2 – 不得向第三方转交" in refusal
-            await _shot(op, shots, "zh-message-forward-refused")
+            await save_shot(op, shots, "zh-message-forward-refused")
             await op.click("#switch-lang")
             await op.check(f"#fwd-{LAOCAI_BORDER_GUARD.replace('.', '-')}")
             await op.click("#forward")
             assert "H2 – 不得向第三方转交" in await op.inner_text("#forward-refused")
-            await _shot(op, shots, "vi-message-forward-refused")
+            await save_shot(op, shots, "vi-message-forward-refused")
             # print: the stylesheet leaves the content only
             await op.emulate_media(media="print")
             assert await op.locator("header.top").is_hidden()
@@ -267,18 +265,18 @@ async def test_border_guards_hand_over_and_officers_act_on_messages_in_the_brows
             await op.emulate_media(media="screen")
 
             sp = await new_page(browser)
-            await _sign_in(sp, lc_base, "officer", secrets["lc", "officer"], "zh")
+            await sign_in(sp, lc_base, "officer", secrets["lc", "officer"], "zh")
             await sp.click("#switch-lang")
             for mid, want in ((ack_id, "已确认收悉"), (rej_id, "已拒绝")):
                 async def moved(mid: str = mid, want: str = want) -> bool:
                     await sp.goto(f"{lc_base}/app/cases/{mid}")
                     return await sp.inner_text("#state") == want
                 await wait_for(moved, what=f"the sender sees {want}")
-            await _shot(sp, shots, "zh-case-rejected")
+            await save_shot(sp, shots, "zh-case-rejected")
 
             # --- the supervisor: every case of the office --------------------------------
             su = await new_page(browser)
-            await _sign_in(su, hk_base, "sup.hekou", secrets["hk", "sup"], "vi")
+            await sign_in(su, hk_base, "sup.hekou", secrets["hk", "sup"], "vi")
             await su.click("#switch-lang")
             await su.click("text=本单位全部案件")
             assert await su.locator("#cases tbody tr").count() == 4

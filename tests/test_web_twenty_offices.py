@@ -17,14 +17,12 @@ from pathlib import Path
 
 import pytest
 from harness import BROWSER_SQLITE, Pair, wait_for
-from test_web_browser import CHROMIUM, Page, _sign_in, async_playwright
-from test_web_browser import pytestmark as _needs_browser
-from webtools import web_user
+from webtools import CHROMIUM, Page, async_playwright, needs_browser, sign_in, web_user
 
 from gateway.cli.provision import BORDER_OFFICES
 from gateway.protocol.scenario import HEKOU, LAOCAI
 
-pytestmark = _needs_browser
+pytestmark = needs_browser
 
 MAGUAN = "cn.yunnan.maguan.blo"
 CN = sorted(o.office_id for o in BORDER_OFFICES if o.country == "CN")
@@ -58,7 +56,7 @@ async def test_the_web_app_lists_nineteen_peers_by_country(backend: str,
             ctx = await browser.new_context(viewport={"width": 1366, "height": 768})
             ctx.set_default_timeout(10_000)
             page = await ctx.new_page()
-            await _sign_in(page, base, "officer", secret, "vi")
+            await sign_in(page, base, "officer", secret, "vi")
 
             # The dashboard: China's ten first (the other country), then Vietnam's nine.
             assert await _groups(page, "#peers tbody.peer-group", "tr[data-office]",

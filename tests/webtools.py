@@ -1,20 +1,37 @@
-"""Helpers for the web app tests: users with a password and a second factor, and a browser-
-like HTTP client (cookies kept, forms posted as a browser posts them)."""
+"""Helpers for the web app tests: users with a password and a second factor, a browser-like
+HTTP client (cookies kept, forms posted as a browser posts them), and for the tests in a real
+browser (Debian's chromium through Playwright) the browser, the marker that skips them
+without it, signing in and screenshots."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pyotp
+import pytest
 from harness import Pair
 
 from gateway.cli.web_users import enrol_totp, set_web_password
 from gateway.node.home import add_user
 
 PASSWORD = "correct horse battery staple"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+try:
+    from playwright.async_api import Page, async_playwright
+except ImportError:  # pragma: no cover - the dev dependencies include playwright
+    async_playwright = None  # type: ignore[assignment]
+    Page = Any  # type: ignore[misc,assignment]
+
+#: The marker of the tests in a real browser.
+needs_browser = pytest.mark.skipif(
+    async_playwright is None or not Path(CHROMIUM).exists(),
+    reason="browser tests need playwright (pip, a dev dependency) and Debian's chromium "
+           "(apt-get install chromium); .ci/run installs both")
 
 
 def web_user(pair: Pair, office: str, name: str, role: str = "officer", *,
@@ -98,3 +115,18 @@ class EventStream:
                 data = line[6:]
             elif line == "" and data:
                 return event, json.loads(data)
+
+
+async def sign_in(page: Page, base: str, user: str, secret: str | None, lang: str) -> None:
+    """Sign in to the web app in the browser (password and TOTP code), in ``lang``."""
+    await page.goto(f"{base}/app/signin?lang={lang}")
+    await page.fill("#user", user)
+    await page.fill("#password", PASSWORD)
+    await page.fill("#code", code(secret))
+    await page.click("#signin")
+    await page.wait_for_url(f"{base}/app/")
+
+
+async def shot(page: Page, shots: Path, name: str) -> None:
+    """A full-page screenshot ``name``.png in ``shots``."""
+    await page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
