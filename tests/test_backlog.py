@@ -387,3 +387,34 @@ async def test_a_read_cut_short_by_a_limit_is_followed_by_another_while_the_batc
     finally:
         for flight in worker._flights:
             flight.cancel()
+
+
+async def test_replies_that_wait_are_looked_at_again_within_a_few_seconds():
+    """Rows are due but the read took none (replies waiting for a message of ours that backs
+    off, or more of them than ``due`` reads past): the worker waits until the next row is due
+    after now, and never longer than ``HELD_POLL_S`` (``due`` reads only so far)."""
+    import types
+
+    from gateway.node.delivery import HELD_POLL_S, PeerDelivery
+
+    waits: list[float | None] = []
+    later = [None, 2_000, 60_000]
+
+    async def read(fn, peer, now, n, flying, max_bytes):
+        after = later[len(waits)]
+        return Due([], next_ms=now - 1_000, later_ms=None if after is None else now + after)
+
+    gw = types.SimpleNamespace(
+        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
+        config=types.SimpleNamespace(batch_size=8, batches_in_flight=2,
+                                     max_request_bytes=1 << 20),
+        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
+    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+
+    async def wait(seconds):
+        waits.append(seconds)
+
+    worker._wait = wait  # type: ignore[method-assign]
+    for _ in range(3):
+        await worker._step()
+    assert waits == [HELD_POLL_S, 2.0, HELD_POLL_S]
