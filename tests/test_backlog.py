@@ -301,6 +301,21 @@ def test_hot_inserts_write_what_the_store_reads_back(store):
     assert store.audit_head() == (size, root) and size >= 3 + 3 + 3
 
 
+def _worker(read: Any, batch_size: int) -> Any:
+    """A delivery worker for Hekou on a stand-in gateway whose queue reads are ``read``
+    (clock fixed at 1,000,000 ms, two batches in flight at most)."""
+    import types
+
+    from gateway.node.delivery import PeerDelivery
+
+    gw = types.SimpleNamespace(
+        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
+        config=types.SimpleNamespace(batch_size=batch_size, batches_in_flight=2,
+                                     max_request_bytes=1 << 20),
+        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
+    return PeerDelivery(gw, HEKOU, "http://127.0.0.1:9")
+
+
 async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_again():
     """The worker launches a batch, then reads the queue; the batch lands (its rows put back
     for a retry) while that read runs, and the read finds nothing. The worker must read
@@ -309,7 +324,6 @@ async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_aga
     import asyncio
     import types
 
-    from gateway.node.delivery import PeerDelivery
 
     landed = asyncio.Event()
     reads: list[set[int]] = []
@@ -325,12 +339,7 @@ async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_aga
             return Due([])  # read before the landing: nothing due, nothing queued
         return Due([], next_ms=now + 100)  # the rows put back, due in 100 ms
 
-    gw = types.SimpleNamespace(
-        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
-        config=types.SimpleNamespace(batch_size=1, batches_in_flight=2,
-                                     max_request_bytes=1 << 20),
-        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
-    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+    worker = _worker(read, batch_size=1)
 
     async def send(items):
         await landed.wait()
@@ -354,7 +363,6 @@ async def test_a_read_cut_short_by_a_limit_is_followed_by_another_while_the_batc
     import asyncio
     import types
 
-    from gateway.node.delivery import PeerDelivery
 
     reads: list[set[int]] = []
     waits: list[float | None] = []
@@ -363,12 +371,7 @@ async def test_a_read_cut_short_by_a_limit_is_followed_by_another_while_the_batc
         reads.append(set(flying))
         return Due([types.SimpleNamespace(outbox_id=len(reads))], full=True)
 
-    gw = types.SimpleNamespace(
-        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
-        config=types.SimpleNamespace(batch_size=8, batches_in_flight=2,
-                                     max_request_bytes=1 << 20),
-        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
-    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+    worker = _worker(read, batch_size=8)
     never = asyncio.Event()
 
     async def send(items):
@@ -393,9 +396,8 @@ async def test_replies_that_wait_are_looked_at_again_within_a_few_seconds():
     """Rows are due but the read took none (replies waiting for a message of ours that backs
     off, or more of them than ``due`` reads past): the worker waits until the next row is due
     after now, and never longer than ``HELD_POLL_S`` (``due`` reads only so far)."""
-    import types
 
-    from gateway.node.delivery import HELD_POLL_S, PeerDelivery
+    from gateway.node.delivery import HELD_POLL_S
 
     waits: list[float | None] = []
     later = [None, 2_000, 60_000]
@@ -404,12 +406,7 @@ async def test_replies_that_wait_are_looked_at_again_within_a_few_seconds():
         after = later[len(waits)]
         return Due([], next_ms=now - 1_000, later_ms=None if after is None else now + after)
 
-    gw = types.SimpleNamespace(
-        clock=types.SimpleNamespace(now_ms=lambda: 1_000_000),
-        config=types.SimpleNamespace(batch_size=8, batches_in_flight=2,
-                                     max_request_bytes=1 << 20),
-        store=types.SimpleNamespace(read=read, sync=types.SimpleNamespace(due_or_next=None)))
-    worker = PeerDelivery(gw, "cn.yunnan.hekou.blo", "http://127.0.0.1:9")
+    worker = _worker(read, batch_size=8)
 
     async def wait(seconds):
         waits.append(seconds)
