@@ -324,7 +324,6 @@ async def test_a_batch_that_lands_during_an_empty_read_makes_the_worker_read_aga
     import asyncio
     import types
 
-
     landed = asyncio.Event()
     reads: list[set[int]] = []
     waits: list[tuple[float | None, int]] = []
