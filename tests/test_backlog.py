@@ -362,7 +362,6 @@ async def test_a_read_cut_short_by_a_limit_is_followed_by_another_while_the_batc
     import asyncio
     import types
 
-
     reads: list[set[int]] = []
     waits: list[float | None] = []
 
