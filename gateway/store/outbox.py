@@ -17,16 +17,29 @@ from gateway.store.tables import content_keys, envelopes, outbox, receipts
 
 __all__ = ["OutboxMixin"]
 
-_DUE = (sa.select(outbox.c.id, outbox.c.envelope_id, outbox.c.attempts, envelopes.c.message_id,
-                  envelopes.c.sha256, envelopes.c.raw, envelopes.c.expires_at_ms,
-                  envelopes.c.stored_at_ms, envelopes.c.in_reply_to, content_keys.c.key)
-        .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
-        .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
-        .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
-               outbox.c.priority == sa.bindparam("prio"), outbox.c.id > sa.bindparam("after"),
-               outbox.c.id.not_in(sa.bindparam("flying", expanding=True)),
-               outbox.c.next_attempt_ms <= sa.bindparam("now"))
-        .order_by(outbox.c.id).limit(sa.bindparam("n")))
+
+
+def _due_page(prio: Any, after: Any) -> sa.Select[Any]:
+    """The due rows of one priority after outbox id ``after``, the first ``n`` in id order:
+    a search of the index ``ix_outbox_due`` (peer, state, priority, id)."""
+    return (sa.select(outbox.c.id, outbox.c.priority, outbox.c.envelope_id, outbox.c.attempts,
+                      envelopes.c.message_id, envelopes.c.sha256, envelopes.c.raw,
+                      envelopes.c.expires_at_ms, envelopes.c.stored_at_ms,
+                      envelopes.c.in_reply_to, content_keys.c.key)
+            .join(envelopes, envelopes.c.id == outbox.c.envelope_id)
+            .outerjoin(content_keys, content_keys.c.envelope_id == envelopes.c.id)
+            .where(outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued",
+                   outbox.c.priority == prio, outbox.c.id > after,
+                   outbox.c.id.not_in(sa.bindparam("flying", expanding=True)),
+                   outbox.c.next_attempt_ms <= sa.bindparam("now"))
+            .order_by(outbox.c.id).limit(sa.bindparam("n")))
+
+
+#: The next page of one priority; and the first page of every priority in one statement
+#: (each read through the index as above: a priority with nothing due costs no round trip).
+_DUE = _due_page(sa.bindparam("prio"), sa.bindparam("after"))
+_DUE_FIRST = sa.union_all(*(sa.select(_due_page(int(p), 0).subquery())
+                            for p in sorted(Priority, reverse=True)))
 # ``next_due_ms`` and ``record_results``, built once (see ``inbox``).
 _NEXT_DUE = sa.select(sa.func.min(outbox.c.next_attempt_ms)).where(
     outbox.c.peer == sa.bindparam("peer"), outbox.c.state == "queued")
@@ -94,10 +107,12 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         ``max_bytes``, no more than fit in a delivery request of that many bytes (each
         envelope framed with its 4-byte length; the first is taken whatever its size).
 
-        Read in the order of the index ``ix_outbox_due`` (peer, state, priority, id), one
-        priority at a time, highest first: a single ``ORDER BY priority DESC, id`` would make
-        the database sort the whole backlog of a priority (and SQLite read every queued
-        envelope of it) to return the first ``limit``, at every batch. Every stored priority
+        Read in the order of the index ``ix_outbox_due`` (peer, state, priority, id), each
+        priority on its own, highest first (the first page of every priority in one
+        statement, a page of ``limit`` each; the next pages one priority at a time): a single
+        ``ORDER BY priority DESC, id`` would make the database sort the whole backlog of a
+        priority (and SQLite read every queued envelope of it) to return the first
+        ``limit``, at every batch. Every stored priority
         is a ``Priority`` (the envelope header refuses any other value). Behind a backlog, an
         urgent message waits for the batches in flight and then goes in the next one.
 
@@ -115,16 +130,24 @@ class OutboxMixin(StorageKeysMixin, IdempotencyMixin):
         out: list[OutboxItem] = []
         size = 0  # of the delivery request these items make (``frame_batch``)
         flying = sorted(exclude)  # left out by the query: their envelopes are not read
+        args = {"peer": peer, "now": now_ms, "flying": flying}
         with self.engine.connect() as c:
+            first: dict[int, list[Any]] = {}
+            for r in c.execute(_DUE_FIRST, {**args, "n": limit}):
+                first.setdefault(r.priority, []).append(r)
             for prio in sorted(Priority, reverse=True):
-                after = 0
-                for _ in range(_SCAN_PAGES):
+                after, n = 0, limit
+                rows: Sequence[Any] = sorted(first.get(prio, []), key=lambda r: r.id)
+                for page in range(_SCAN_PAGES):
                     if len(out) >= limit:
                         return Due(out, full=True)
-                    n = limit - len(out)
-                    rows = c.execute(_DUE, {"peer": peer, "prio": int(prio), "now": now_ms,
-                                            "after": after, "flying": flying, "n": n}).all()
+                    if page:
+                        n = limit - len(out)
+                        rows = c.execute(_DUE, {**args, "prio": int(prio), "after": after,
+                                                "n": n}).all()
                     for r in rows:
+                        if len(out) >= limit:
+                            return Due(out, full=True)
                         after = r.id
                         if r.in_reply_to and self._waits_for_original(c, peer, r.in_reply_to):
                             continue
