@@ -38,7 +38,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fleet import fleet
+from fleet import fleet, proc_cpu_s
 
 from gateway.protocol import envelope
 from gateway.protocol.messages import Payload, pb
@@ -76,13 +76,6 @@ def crypto_floor(net, n: int = 2000) -> tuple[float, float]:
     return (time.perf_counter() - t0) / n * 1e6, (time.process_time() - c0) / n * 1e6
 
 
-def _proc_cpu_s(pid: int | str) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def db_server_cpu(dsn: str) -> dict[int, float]:
     """CPU seconds used so far by each process of the PostgreSQL server that ``dsn`` reaches
     (its postmaster and the postmaster's children), by pid; processes that end meanwhile are
@@ -104,7 +97,7 @@ def db_server_cpu(dsn: str) -> dict[int, float]:
             ppid = next(line.split()[1] for line in (d / "status").read_text(
                 encoding="ascii", errors="replace").splitlines() if line.startswith("PPid:"))
             if postmaster in (d.name, ppid):
-                out[int(d.name)] = _proc_cpu_s(d.name)
+                out[int(d.name)] = proc_cpu_s(d.name)
         except (OSError, StopIteration, ValueError, IndexError):  # gone meanwhile
             continue
     return out

@@ -86,9 +86,7 @@ class Fleet:
 
     def cpu_s(self, office: str) -> float:
         """CPU seconds (user + system) that ``office``'s process has used so far."""
-        with open(f"/proc/{self.pid(office)}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return proc_cpu_s(self.pid(office))
 
     def endpoints(self) -> dict[str, str]:
         return {o: f"http://127.0.0.1:{p[0]}" for o, p in self.ports.items()}
@@ -103,6 +101,13 @@ class Fleet:
         proc = self.procs[office].proc
         assert proc is not None
         return proc.pid
+
+
+def proc_cpu_s(pid: int | str) -> float:
+    """CPU seconds (user + system) that process ``pid`` has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def spec(office: str) -> OfficeSpec:

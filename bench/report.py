@@ -189,10 +189,10 @@ def write(a: argparse.Namespace, runs: dict[str, dict[str, Any]], catch: dict[st
         if r is None:
             continue
         sender_ratio = r["sender_cpu_us"] / r["floor_us"]
-        busy = r["sender_cpu_us"] * r["e2e_per_s"] / 1e4
+        core = r["sender_cpu_us"] * r["e2e_per_s"] / 1e4  # % of one core
         bounds.append(
             f"- **{name}**: the sender's process used {r['sender_cpu_us']:,.0f} µs of CPU per "
-            f"message at {r['e2e_per_s']:,.0f} msg/s, **{busy:.0f} % of one core**; alone it "
+            f"message at {r['e2e_per_s']:,.0f} msg/s, **{core:.0f} % of one core**; alone it "
             f"allows {sender_ratio:.1f}× the raw crypto. All the CPU of a message ("
             f"{machine_cpu(r)}) allows **{r['machine_ratio']:.1f}×** at best. The target, "
             f"{target}×, needs the sender's CPU per message cut by "

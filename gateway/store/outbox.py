@@ -18,7 +18,6 @@ from gateway.store.tables import content_keys, envelopes, outbox, receipts
 __all__ = ["OutboxMixin"]
 
 
-
 def _due_page(prio: Any, after: Any) -> sa.Select[Any]:
     """The due rows of one priority after outbox id ``after``, the first ``n`` in id order:
     a search of the index ``ix_outbox_due`` (peer, state, priority, id)."""
